@@ -1,0 +1,155 @@
+/**
+ * TLS 1.3 credentials for df (server) and smft (client), built from certificate files.
+ *
+ * grpc-js's `ServerCredentials.createSsl` cannot set a minimum TLS version, so the server side
+ * passes its own constructor options (`minVersion: "TLSv1.3"`) through a small subclass.
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import * as tls from "node:tls";
+import { ConfigError } from "../smft/config.ts";
+
+/** `mtls`: both sides prove who they are; `tls`: only the server; `insecure`: plaintext. */
+export type TlsMode = "mtls" | "tls" | "insecure";
+
+/** The three TLS modes, for option parsers. */
+export const TLS_MODES: TlsMode[] = ["mtls", "tls", "insecure"];
+
+/** Paths of the PEM files a side uses. */
+export interface TlsPaths {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** PEM contents, read and checked. */
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Subject of the own certificate, for start-up lines. */
+  subject?: string;
+  /** Warnings to print (e.g. a private key others can read). */
+  warnings: string[];
+}
+
+function readPem(path: string, what: string, setting: string): Buffer {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT"
+      ? "not found (run `deno task certs` to make test certificates)"
+      : code === "EACCES"
+      ? "permission denied"
+      : (e as Error).message;
+    throw new ConfigError(`${setting} ${path}: ${what} ${why}`);
+  }
+  if (!buf.includes("-----BEGIN ")) {
+    throw new ConfigError(`${setting} ${path}: not a PEM ${what}`);
+  }
+  return buf;
+}
+
+/**
+ * Reads the files a mode needs and checks that the key belongs to the certificate.
+ * In `tls` mode a client needs only the CA; a server needs its certificate and key.
+ */
+export function loadTls(
+  mode: TlsMode,
+  paths: TlsPaths,
+  side: "server" | "client",
+): TlsMaterial {
+  const out: TlsMaterial = { warnings: [] };
+  if (mode === "insecure") return out;
+  const needCa = side === "client" || mode === "mtls";
+  const needPair = side === "server" || mode === "mtls";
+  if (needCa) out.ca = readPem(paths.ca, "CA certificate", "TLS_CA");
+  if (!needPair) return out;
+  out.cert = readPem(paths.cert, "certificate", "TLS_CERT");
+  out.key = readPem(paths.key, "private key", "TLS_KEY");
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(out.cert);
+  } catch (e) {
+    throw new ConfigError(
+      `TLS_CERT ${paths.cert}: cannot parse certificate (${(e as Error).message})`,
+    );
+  }
+  let matches: boolean;
+  try {
+    matches = cert.checkPrivateKey(createPrivateKey(out.key));
+  } catch (e) {
+    throw new ConfigError(
+      `TLS_KEY ${paths.key}: cannot parse private key (${(e as Error).message})`,
+    );
+  }
+  if (!matches) {
+    throw new ConfigError(
+      `TLS_KEY ${paths.key} does not match the certificate TLS_CERT ${paths.cert}`,
+    );
+  }
+  if (new Date(cert.validTo).getTime() < Date.now()) {
+    out.warnings.push(`certificate ${paths.cert} expired on ${cert.validTo}`);
+  }
+  out.subject = cert.subject.replace(/\n/g, ", ");
+  // A world-readable key is a leak waiting to happen; warn rather than refuse, because
+  // Kubernetes secrets and some CI volumes mount files 0644 by default.
+  try {
+    const mode = statSync(paths.key).mode & 0o777;
+    if (mode & 0o044) {
+      out.warnings.push(
+        `private key ${paths.key} is readable by others (mode ${
+          mode.toString(8).padStart(4, "0")
+        }); run: chmod 600 ${paths.key}`,
+      );
+    }
+  } catch { /* mode checks are advisory */ }
+  return out;
+}
+
+/** Server credentials that accept TLS 1.3 only and, in `mtls`, require a client certificate. */
+class Tls13ServerCredentials extends grpc.ServerCredentials {
+  constructor(mode: "mtls" | "tls", m: TlsMaterial) {
+    super(
+      {
+        minVersion: "TLSv1.3",
+        requestCert: mode === "mtls",
+        rejectUnauthorized: mode === "mtls",
+      },
+      { ca: mode === "mtls" ? m.ca : undefined, cert: m.cert, key: m.key },
+    );
+  }
+  // One instance per server; identity is equality.
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/** Credentials for df. */
+export function serverCredentials(mode: TlsMode, m: TlsMaterial): grpc.ServerCredentials {
+  return mode === "insecure"
+    ? grpc.ServerCredentials.createInsecure()
+    : new Tls13ServerCredentials(mode, m);
+}
+
+/** A TLS 1.3 client context; `tls` mode omits the client certificate. */
+export function clientSecureContext(mode: TlsMode, m: TlsMaterial): tls.SecureContext {
+  return tls.createSecureContext({
+    minVersion: "TLSv1.3",
+    ca: m.ca,
+    cert: mode === "mtls" ? m.cert : undefined,
+    key: mode === "mtls" ? m.key : undefined,
+  });
+}
+
+/** Credentials for smft. A new object per call gives a channel that shares nothing. */
+export function clientCredentials(mode: TlsMode, m: TlsMaterial): grpc.ChannelCredentials {
+  return mode === "insecure"
+    ? grpc.credentials.createInsecure()
+    : grpc.credentials.createFromSecureContext(clientSecureContext(mode, m));
+}

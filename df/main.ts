@@ -1,0 +1,89 @@
+/**
+ * df's entry point: the only place df reads arguments and the environment, and prints.
+ *
+ * @module
+ */
+import { ConfigError } from "../smft/config.ts";
+import { loadTls } from "../certs/tls.ts";
+import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/version.ts";
+import { dfHelp, resolveDfOptions } from "./options.ts";
+import { startDf } from "./server.ts";
+
+function fail(message: string): never {
+  console.error(`df: ${message}`);
+  Deno.exit(1);
+}
+
+async function main(): Promise<void> {
+  const cfg = resolveDfOptions(Deno.args, Deno.env.toObject());
+  const o = cfg.values;
+  if (cfg.help) {
+    console.log(dfHelp());
+    return;
+  }
+  if (o.version) {
+    console.log(`df ${TOOL_VERSION}`);
+    return;
+  }
+  if (o.tlsMode === "insecure" && !o.allowInsecure) {
+    throw new ConfigError(
+      "TLS_MODE=insecure serves plaintext; add --allow-insecure (or DF_ALLOW_INSECURE=1) to mean it",
+    );
+  }
+  if (HTTP2_ABORT_VERSIONS.includes(Deno.version.deno)) {
+    console.error(
+      `df: WARNING: Deno ${Deno.version.deno} aborts in node:http2 when a busy client closes its connection (denoland/deno#36788); use Deno 2.9.3`,
+    );
+  }
+  const material = loadTls(o.tlsMode, { ca: o.ca, cert: o.cert, key: o.key }, "server");
+  for (const w of material.warnings) console.error(`df: WARNING: ${w}`);
+  if (o.tlsMode === "insecure") {
+    console.error(
+      "df: WARNING: TLS_MODE=insecure: plaintext HTTP/2, no authentication; debugging only",
+    );
+  }
+
+  const df = await startDf({
+    host: o.host,
+    port: o.port,
+    delayMs: o.delayMs,
+    tlsMode: o.tlsMode,
+    tls: material,
+    onEvent: (e) => {
+      if (e.type === "refused") console.error(`df: refused ${e.peer}: ${e.reason}`);
+      else console.error(`df: ${e.message}`);
+    },
+  }).catch((e) => fail((e as Error).message));
+
+  const policy = o.tlsMode === "mtls"
+    ? `TLS 1.3 only, client certificate required (CA ${o.ca})`
+    : o.tlsMode === "tls"
+    ? "TLS 1.3 only, no client certificate"
+    : "plaintext";
+  // The one start-up line; tests and scripts read the port from it.
+  console.log(
+    `df listening on ${o.host}:${df.port} tls=${o.tlsMode} (${policy}) delay=${o.delayMs}ms ${
+      versionLine("df")
+    }`,
+  );
+
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => stop(sig));
+  const signal = await stopped;
+  console.error(`df: ${signal}: stopping, letting calls in flight finish (up to ${o.graceMs} ms)`);
+  await df.close(o.graceMs);
+  const s = df.stats;
+  const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+  const refused = Object.entries(s.refusedByReason).map(([k, v]) => `${k}: ${v}`).join("; ");
+  console.log(
+    `df stopped: calls=${s.calls} (${codes}) connections=${s.connectionsAccepted} refused=${s.handshakesRefused}${
+      refused ? ` (${refused})` : ""
+    }`,
+  );
+  Deno.exit(0);
+}
+
+main().catch((e) => {
+  if (e instanceof ConfigError) fail(e.message);
+  fail(`unexpected error: ${(e as Error).stack ?? e}`);
+});

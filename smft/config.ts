@@ -1,0 +1,219 @@
+/**
+ * Resolves a command's options in one place: flags, then the process environment, then a
+ * `.env` file, then defaults. Shared by df, smft and the tools so that every command names a
+ * bad value the same way: one line, the source, and what was expected.
+ *
+ * @module
+ */
+import { parseArgs, parseEnv } from "node:util";
+import { existsSync, readFileSync } from "node:fs";
+
+/** A problem with the configuration: printed as one line, exit code 1. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Converts a raw string to a value, or throws a message naming what is expected. */
+export type Parser<T> = (raw: string) => T;
+
+/** One option of a command. */
+export interface OptionDef<T = unknown> {
+  /** Long flag, without `--`. */
+  flag: string;
+  /** Environment variable (also read from the `.env` file). */
+  env?: string;
+  /** Value when no source gives one. */
+  default?: T;
+  /** A flag that takes no value. */
+  boolean?: boolean;
+  /** Parses and validates a raw value; throws `Error` with what is expected. */
+  parse?: Parser<T>;
+  /** Placeholder shown in `--help`, e.g. `<ms>`. */
+  meta?: string;
+  /** One line for `--help`. */
+  help: string;
+}
+
+/** Where a resolved value came from. */
+export type Source = "flag" | "environment" | "env file" | "default";
+
+/** Inputs of a resolution; injected so that tests need no real process state. */
+export interface ResolveInput {
+  args: string[];
+  env: Record<string, string | undefined>;
+  /** `.env` files to try in order when `--env-file` is not given; the first that exists is read. */
+  envFiles?: string[];
+  /** Allow positional arguments (file names). @default false */
+  positionals?: boolean;
+}
+
+/** Resolved values, keyed like the definitions, with their sources and positionals. */
+export interface Resolved<V> {
+  values: V;
+  sources: Record<keyof V, Source>;
+  positionals: string[];
+  envFile?: string;
+  help: boolean;
+}
+
+type Defs = Record<string, OptionDef>;
+type ValuesOf<D extends Defs> = { [K in keyof D]: D[K] extends OptionDef<infer T> ? T : never };
+
+/** Resolves `defs` from `input`; throws `ConfigError` for unknown flags and bad values. */
+export function resolveOptions<D extends Defs>(
+  defs: D,
+  input: ResolveInput,
+): Resolved<ValuesOf<D>> {
+  const flagOptions: Record<string, { type: "string" | "boolean"; short?: string }> = {
+    help: { type: "boolean", short: "h" },
+    "env-file": { type: "string" },
+  };
+  for (const def of Object.values(defs)) {
+    flagOptions[def.flag] = { type: def.boolean ? "boolean" : "string" };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: input.args,
+      options: flagOptions,
+      allowPositionals: input.positionals ?? false,
+      strict: true,
+    });
+  } catch (e) {
+    throw new ConfigError(cleanParseArgsMessage((e as Error).message));
+  }
+  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  const help = flags.help === true;
+
+  let envFile: string | undefined;
+  let fileEnv: Record<string, string | undefined> = {};
+  const explicit = flags["env-file"] as string | undefined;
+  const candidates = explicit !== undefined ? [explicit] : (input.envFiles ?? []);
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      if (explicit !== undefined) throw new ConfigError(`--env-file ${path}: file not found`);
+      continue;
+    }
+    try {
+      fileEnv = parseEnv(readFileSync(path, "utf8")) as Record<string, string | undefined>;
+    } catch (e) {
+      throw new ConfigError(`env file ${path}: cannot read (${(e as Error).message})`);
+    }
+    envFile = path;
+    break;
+  }
+
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, Source> = {};
+  for (const [key, def] of Object.entries(defs)) {
+    const fromFlag = flags[def.flag];
+    let raw: string | boolean | undefined;
+    let source: Source = "default";
+    let name = `--${def.flag}`;
+    let where = "";
+    if (fromFlag !== undefined) {
+      raw = fromFlag;
+      source = "flag";
+    } else if (def.env && input.env[def.env] !== undefined && input.env[def.env] !== "") {
+      raw = input.env[def.env];
+      source = "environment";
+      name = def.env;
+      where = " (environment)";
+    } else if (def.env && fileEnv[def.env] !== undefined && fileEnv[def.env] !== "") {
+      raw = fileEnv[def.env];
+      source = "env file";
+      name = def.env;
+      where = ` (in ${envFile})`;
+    }
+    const label = (value: string) => `${name}=${JSON.stringify(value)}${where}`;
+    sources[key] = source;
+    if (raw === undefined) {
+      values[key] = def.default;
+    } else if (typeof raw === "boolean") {
+      values[key] = raw;
+    } else {
+      try {
+        values[key] = def.boolean ? parseBool(raw) : def.parse ? def.parse(raw) : raw;
+      } catch (e) {
+        throw new ConfigError(`${label(raw)}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return {
+    values: values as ValuesOf<D>,
+    sources: sources as Record<keyof ValuesOf<D>, Source>,
+    positionals: parsed.positionals,
+    envFile,
+    help,
+  };
+}
+
+function parseBool(raw: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error("expected true or false");
+}
+
+function cleanParseArgsMessage(message: string): string {
+  const ambiguous = /Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    return `${ambiguous[1]}: a value starting with '-' must be written ${ambiguous[1]}=<value>`;
+  }
+  // parseArgs explains how to pass a positional; that advice does not fit these commands.
+  return message.split(/\. To specify a positional|\n/)[0].replace(/^TypeError.*?: /, "");
+}
+
+/** Formats the options table for `--help`. */
+export function formatOptions(defs: Defs): string {
+  const rows = Object.values(defs).map((d) => {
+    const left = `  --${d.flag}${d.boolean ? "" : ` ${d.meta ?? "<value>"}`}`;
+    const env = d.env ? ` [${d.env}]` : "";
+    const dflt = d.default !== undefined && d.default !== false ? ` (default ${d.default})` : "";
+    return [left, `${d.help}${env}${dflt}`];
+  });
+  rows.push(["  --env-file <path>", "read settings from this .env file"]);
+  rows.push(["  -h, --help", "show this help"]);
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return rows.map(([l, r]) => l.padEnd(width) + r).join("\n");
+}
+
+// Parsers: each throws a message saying what is expected.
+
+/** An integer in [min, max]. */
+export function int(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = Number(raw.trim());
+    if (!/^[+-]?\d+$/.test(raw.trim()) || n < min || n > max) {
+      throw new Error(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** A finite number in [min, max]. */
+export function num(min: number, max: number): Parser<number> {
+  return (raw) => {
+    const n = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`expected a number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(...choices: T[]): Parser<T> {
+  return (raw) => {
+    const v = raw.trim().toLowerCase() as T;
+    if (!choices.includes(v)) throw new Error(`expected one of ${choices.join(", ")}`);
+    return v;
+  };
+}
+
+/** A non-empty string (a path or a host name). */
+export function text(what: string): Parser<string> {
+  return (raw) => {
+    if (raw.trim() === "") throw new Error(`expected ${what}`);
+    return raw.trim();
+  };
+}

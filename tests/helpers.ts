@@ -1,0 +1,281 @@
+/**
+ * Shared pieces of the end-to-end tests: certificates in a temporary folder, df started as a
+ * real process (the Deno binary itself, not the npm shim, so that its pid is df's), and a
+ * grpc-js client over real mTLS.
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { fileURLToPath } from "node:url";
+import * as tls from "node:tls";
+import { type CertFiles, generateCerts } from "../certs/generate.ts";
+import { clientCredentials, loadTls, type TlsMode } from "../certs/tls.ts";
+import { scoreService } from "../proto/score.ts";
+
+/** Repository root, the working folder of every spawned process. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** Permissions of the df task, kept in step with deno.json. */
+export const DF_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-env"];
+/** Permissions of the smft task, kept in step with deno.json. */
+export const SMFT_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys=hostname,osRelease,loadavg",
+];
+
+let certsOnce: Promise<CertFiles> | undefined;
+
+/** One set of test certificates per test process, in a temporary folder. */
+export function testCerts(): Promise<CertFiles> {
+  certsOnce ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "smft-test-certs-" });
+    return (await generateCerts({ out: dir })).files;
+  })();
+  return certsOnce;
+}
+
+/** Environment for df using the test certificates. */
+export async function dfEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const c = await testCerts();
+  return {
+    TLS_CA: c.caCrt,
+    TLS_CERT: c.serverCrt,
+    TLS_KEY: c.serverKey,
+    DF_HOST: "127.0.0.1",
+    DF_PORT: "0",
+    DELAY_MS: "5",
+    ...extra,
+  };
+}
+
+/** Environment for smft using the test certificates. */
+export async function smftEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const c = await testCerts();
+  return {
+    TLS_CA: c.caCrt,
+    TLS_CERT: c.clientCrt,
+    TLS_KEY: c.clientKey,
+    DF_HOST: "localhost",
+    ...extra,
+  };
+}
+
+/** A process started by a test, with its output collected line by line. */
+export class Proc {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  #done: Promise<Deno.CommandStatus>;
+  #waiters: {
+    re: RegExp;
+    stream: "stdout" | "stderr";
+    from: number;
+    resolve: (m: RegExpMatchArray) => void;
+  }[] = [];
+
+  constructor(args: string[], env: Record<string, string>, opts: { cwd?: string } = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args,
+      env: { NO_COLOR: "1", ...env },
+      clearEnv: false,
+      cwd: opts.cwd ?? ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (s: ReadableStream<Uint8Array>, which: "stdout" | "stderr") => {
+      for await (const chunk of s.pipeThrough(new TextDecoderStream())) {
+        this[which] += chunk;
+        this.#check();
+      }
+    };
+    const pumps = Promise.all([
+      pump(this.child.stdout, "stdout"),
+      pump(this.child.stderr, "stderr"),
+    ]);
+    this.#done = pumps.then(() => this.child.status);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  #check(): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      const m = this[w.stream].slice(w.from).match(w.re);
+      if (m) w.resolve(m);
+      return !m;
+    });
+  }
+
+  /**
+   * Resolves when `re` matches the output collected from offset `from` on; rejects after
+   * `timeoutMs` or at exit.
+   */
+  waitFor(
+    re: RegExp,
+    stream: "stdout" | "stderr" = "stdout",
+    timeoutMs = 20_000,
+    from = 0,
+  ): Promise<RegExpMatchArray> {
+    const { promise, resolve, reject } = Promise.withResolvers<RegExpMatchArray>();
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(`timed out waiting for ${re} in ${stream}:\n${this.stdout}\n${this.stderr}`),
+        ),
+      timeoutMs,
+    );
+    this.#waiters.push({ re, stream, from, resolve });
+    this.#check();
+    this.#done.then(() => {
+      // Let a final chunk be checked before giving up.
+      this.#check();
+      reject(
+        new Error(`process exited before ${re} in ${stream}:\n${this.stdout}\n${this.stderr}`),
+      );
+    });
+    return promise.finally(() => clearTimeout(timer));
+  }
+
+  /** Sends a signal by pid (the process is Deno itself, not a wrapper). */
+  kill(signal: Deno.Signal = "SIGTERM"): void {
+    try {
+      Deno.kill(this.pid, signal);
+    } catch { /* already gone */ }
+  }
+
+  /** Waits for exit; the output is complete afterwards. */
+  wait(): Promise<Deno.CommandStatus> {
+    return this.#done;
+  }
+
+  /** Ends the process if it still runs and waits for it. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    this.kill(signal);
+    return await this.#done;
+  }
+}
+
+/** A df process and the port it listens on. */
+export interface DfProc extends Proc {
+  port: number;
+}
+
+/** Starts df as a real process on a free loopback port. */
+export async function startDfProcess(
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<DfProc> {
+  const proc = new Proc(
+    ["run", ...DF_PERMISSIONS, "df/main.ts", ...args],
+    await dfEnv(env),
+  ) as DfProc;
+  try {
+    const m = await proc.waitFor(/listening on \S+:(\d+)/);
+    proc.port = Number(m[1]);
+  } catch (e) {
+    await proc.stop("SIGKILL");
+    throw e;
+  }
+  return proc;
+}
+
+/** Runs a command to completion and returns its status and output. */
+export async function run(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env: { NO_COLOR: "1", ...env },
+    cwd: opts.cwd ?? ROOT,
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Client identity for a test call. */
+export interface ClientTls {
+  mode?: TlsMode;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+  /** Offer TLS 1.2 only (to prove df refuses it). */
+  tls12Only?: boolean;
+}
+
+/** A grpc-js ScoreService client over TLS 1.3; `mode` mtls by default. */
+export async function scoreClient(port: number, t: ClientTls = {}): Promise<ScoreClient> {
+  const c = await testCerts();
+  const mode = t.mode ?? "mtls";
+  const material = loadTls(
+    mode,
+    { ca: t.ca ?? c.caCrt, cert: t.cert ?? c.clientCrt, key: t.key ?? c.clientKey },
+    "client",
+  );
+  const Ctor = grpc.makeGenericClientConstructor(scoreService, "ScoreService");
+  const options: grpc.ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
+  if (t.serverName) options["grpc.ssl_target_name_override"] = t.serverName;
+  const creds = t.tls12Only
+    ? grpc.credentials.createFromSecureContext(
+      tls.createSecureContext({ ...material, minVersion: "TLSv1.2", maxVersion: "TLSv1.2" }),
+    )
+    : clientCredentials(mode, material);
+  return new ScoreClient(new Ctor(`localhost:${port}`, creds, options) as unknown as RawClient);
+}
+
+type RawClient = grpc.Client & {
+  GetScore(
+    req: { json: string },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (e: grpc.ServiceError | null, v?: { score: number }) => void,
+  ): grpc.ClientUnaryCall;
+};
+
+/** The outcome of one call. */
+export interface CallResult {
+  ok: boolean;
+  score?: number;
+  code?: number;
+  details?: string;
+  trailers?: grpc.Metadata;
+}
+
+/** Thin promise wrapper over a generated client. */
+export class ScoreClient {
+  constructor(readonly raw: RawClient) {}
+
+  call(json = "[0.1,0.2]", deadlineMs = 5000): Promise<CallResult> {
+    return new Promise((resolve) => {
+      let trailers: grpc.Metadata | undefined;
+      const call = this.raw.GetScore(
+        { json },
+        new grpc.Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (e, v) => {
+          // The status event carries the trailers; it fires before or after the callback.
+          queueMicrotask(() =>
+            resolve(
+              e
+                ? { ok: false, code: e.code, details: e.details, trailers }
+                : { ok: true, score: v?.score, trailers },
+            )
+          );
+        },
+      );
+      call.on("status", (s: grpc.StatusObject) => trailers = s.metadata);
+    });
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
