@@ -1,0 +1,343 @@
+/**
+ * The one summary implementation: smft feeds it each result as it is written, `summarize`
+ * feeds it the lines of results files; both get the same `Summary` and the same text.
+ *
+ * @module
+ */
+import { Series, type Stat } from "./histogram.ts";
+
+/** The two tests, as named on a results file's `#TEST=` line. */
+export type TestName = "01_steady" | "02_coldconn";
+export const TEST_NAMES: TestName[] = ["01_steady", "02_coldconn"];
+
+/** Connection phases of a cold-connection attempt, in the order they happen. */
+export const PHASES = ["dns", "tcp", "tls", "h2", "connect", "first_rpc", "total"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** One second of a steady run (seconds counted from the start of measurement). */
+export interface SecondStats {
+  s: number;
+  n: number;
+  ok: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+  lagP99: number;
+}
+
+/** One cold-connection attempt, for per-attempt plots. */
+export interface AttemptRow {
+  t: number;
+  ok: boolean;
+  phases: Partial<Record<Phase, number>>;
+}
+
+/** Everything a summary says, as numbers; rendering is separate. */
+export interface Summary {
+  test: TestName;
+  /** Results counted (requests or attempts). */
+  total: number;
+  ok: number;
+  failed: number;
+  /** ok / total × 100; 0 when there are none. */
+  successPct: number;
+  byCode: Record<string, number>;
+  /** Response time of successful calls (done − intended), ms. */
+  latency?: Stat;
+  /** Response time of every call that has one, failures included, ms. */
+  latencyAll?: Stat;
+  /** Service time (done − issued), ms. */
+  service?: Stat;
+  /** Generator lag (issued − intended), ms. */
+  lag?: Stat;
+  /** df's own handling time from its trailing metadata, ms. */
+  df?: Stat;
+  /** Cold-connection phases of successful attempts, ms. */
+  phases?: Partial<Record<Phase, Stat>>;
+  /** Failed attempts by the phase they reached. */
+  failedByPhase?: Record<string, number>;
+  /** Negotiated TLS versions seen, with counts. */
+  tlsVersions?: Record<string, number>;
+  /** Seconds of measurement the results span. */
+  durationS?: number;
+  /** Results per second over the measurement. */
+  achievedRate?: number;
+}
+
+const NUM = (v: unknown): number | undefined => typeof v === "number" && Number.isFinite(v) ? v : undefined;
+
+/**
+ * Collects results into histograms. `add` takes one parsed result line; `merge` adds another
+ * accumulator exactly (same buckets, same sums), which is how several load hosts combine.
+ */
+export class Accumulator {
+  readonly test: TestName;
+  total = 0;
+  ok = 0;
+  byCode: Record<string, number> = {};
+  failedByPhase: Record<string, number> = {};
+  tlsVersions: Record<string, number> = {};
+  readonly latency = new Series();
+  readonly latencyAll = new Series();
+  readonly service = new Series();
+  readonly lag = new Series();
+  readonly df = new Series();
+  readonly phases = new Map<Phase, Series>();
+  /** Steady: per-second figures, keyed by second of measurement. */
+  readonly seconds = new Map<number, { n: number; ok: number; latency: Series; lag: Series }>();
+  /** Cold connection: attempts in order, for plots (bounded). */
+  readonly attempts: AttemptRow[] = [];
+  /** Largest intended send offset seen (ms from start of measurement). */
+  lastTMs = 0;
+  /** Per-second series cost memory; tools that only need totals turn them off. */
+  readonly keepSeries: boolean;
+
+  static readonly MAX_ATTEMPT_ROWS = 20_000;
+
+  constructor(test: TestName, opts: { keepSeries?: boolean } = {}) {
+    this.test = test;
+    this.keepSeries = opts.keepSeries ?? true;
+  }
+
+  /** Adds one result line (already parsed). */
+  add(r: Record<string, unknown>): void {
+    this.total++;
+    const ok = r.ok === true;
+    if (ok) this.ok++;
+    const code = typeof r.code === "string" ? r.code : ok ? "OK" : "UNKNOWN";
+    this.byCode[code] = (this.byCode[code] ?? 0) + 1;
+    const t = NUM(r.t_ms);
+    if (t !== undefined && t > this.lastTMs) this.lastTMs = t;
+    if (this.test === "01_steady") this.#addSteady(r, ok, t);
+    else this.#addCold(r, ok, t);
+  }
+
+  #addSteady(r: Record<string, unknown>, ok: boolean, t: number | undefined): void {
+    const latency = NUM(r.latency_ms);
+    const lag = NUM(r.lag_ms);
+    if (latency !== undefined) {
+      this.latencyAll.record(latency);
+      if (ok) this.latency.record(latency);
+    }
+    const service = NUM(r.service_ms);
+    if (service !== undefined && ok) this.service.record(service);
+    if (lag !== undefined) this.lag.record(lag);
+    const df = NUM(r.df_ms);
+    if (df !== undefined) this.df.record(df);
+    if (t !== undefined && this.keepSeries) {
+      const s = Math.floor(t / 1000);
+      let sec = this.seconds.get(s);
+      if (!sec) {
+        // Per-second histograms are small and many: plain JS, packed on demand.
+        sec = { n: 0, ok: 0, latency: new Series(false), lag: new Series(false) };
+        this.seconds.set(s, sec);
+      }
+      sec.n++;
+      if (ok) sec.ok++;
+      if (latency !== undefined && ok) sec.latency.record(latency);
+      if (lag !== undefined) sec.lag.record(lag);
+    }
+  }
+
+  #addCold(r: Record<string, unknown>, ok: boolean, t: number | undefined): void {
+    if (!ok) {
+      const phase = typeof r.phase === "string" ? r.phase : "unknown";
+      this.failedByPhase[phase] = (this.failedByPhase[phase] ?? 0) + 1;
+    }
+    if (typeof r.tls === "string") this.tlsVersions[r.tls] = (this.tlsVersions[r.tls] ?? 0) + 1;
+    const row: AttemptRow = { t: t ?? this.total - 1, ok, phases: {} };
+    for (const p of PHASES) {
+      const v = NUM(r[`t_${p}_ms`]);
+      if (v === undefined) continue;
+      row.phases[p] = v;
+      if (!ok) continue;
+      let s = this.phases.get(p);
+      if (!s) this.phases.set(p, s = new Series());
+      s.record(v);
+    }
+    const lag = NUM(r.lag_ms);
+    if (lag !== undefined) this.lag.record(lag);
+    if (this.keepSeries && this.attempts.length < Accumulator.MAX_ATTEMPT_ROWS) {
+      this.attempts.push(row);
+    }
+  }
+
+  /** Adds everything `other` collected (another file of the same test). */
+  merge(other: Accumulator): void {
+    if (other.test !== this.test) {
+      throw new Error(`cannot merge ${other.test} results into ${this.test} results`);
+    }
+    this.total += other.total;
+    this.ok += other.ok;
+    addCounts(this.byCode, other.byCode);
+    addCounts(this.failedByPhase, other.failedByPhase);
+    addCounts(this.tlsVersions, other.tlsVersions);
+    this.latency.add(other.latency);
+    this.latencyAll.add(other.latencyAll);
+    this.service.add(other.service);
+    this.lag.add(other.lag);
+    this.df.add(other.df);
+    for (const [p, s] of other.phases) {
+      let mine = this.phases.get(p);
+      if (!mine) this.phases.set(p, mine = new Series());
+      mine.add(s);
+    }
+    for (const [k, sec] of other.seconds) {
+      const mine = this.seconds.get(k);
+      if (!mine) {
+        const copy = { n: 0, ok: 0, latency: new Series(false), lag: new Series(false) };
+        this.seconds.set(k, copy);
+        copy.n = sec.n;
+        copy.ok = sec.ok;
+        copy.latency.add(sec.latency);
+        copy.lag.add(sec.lag);
+      } else {
+        mine.n += sec.n;
+        mine.ok += sec.ok;
+        mine.latency.add(sec.latency);
+        mine.lag.add(sec.lag);
+      }
+    }
+    for (const a of other.attempts) {
+      if (this.attempts.length >= Accumulator.MAX_ATTEMPT_ROWS) break;
+      this.attempts.push(a);
+    }
+    this.attempts.sort((a, b) => a.t - b.t);
+    this.lastTMs = Math.max(this.lastTMs, other.lastTMs);
+  }
+
+  /** Per-second figures, in order. */
+  perSecond(): SecondStats[] {
+    return [...this.seconds.entries()].sort((a, b) => a[0] - b[0]).map(([s, sec]) => {
+      const l = sec.latency.stat();
+      return {
+        s,
+        n: sec.n,
+        ok: sec.ok,
+        errors: sec.n - sec.ok,
+        p50: l.p50,
+        p99: l.p99,
+        max: l.max,
+        lagP99: sec.lag.stat().p99,
+      };
+    });
+  }
+
+  /**
+   * The summary. `durationS` (from the results file's metadata, or the run) gives the achieved
+   * rate; without it the span of intended send times is used.
+   */
+  summary(durationS?: number): Summary {
+    const failed = this.total - this.ok;
+    const s: Summary = {
+      test: this.test,
+      total: this.total,
+      ok: this.ok,
+      failed,
+      successPct: this.total === 0 ? 0 : (this.ok / this.total) * 100,
+      byCode: { ...this.byCode },
+    };
+    const span = durationS ?? (this.lastTMs > 0 ? this.lastTMs / 1000 : undefined);
+    if (span !== undefined && span > 0) {
+      s.durationS = span;
+      s.achievedRate = this.total / span;
+    }
+    if (this.test === "01_steady") {
+      if (this.latency.count) s.latency = this.latency.stat();
+      if (this.latencyAll.count && failed > 0) s.latencyAll = this.latencyAll.stat();
+      if (this.service.count) s.service = this.service.stat();
+      if (this.lag.count) s.lag = this.lag.stat();
+      if (this.df.count) s.df = this.df.stat();
+    } else {
+      s.phases = {};
+      for (const p of PHASES) {
+        const series = this.phases.get(p);
+        if (series?.count) s.phases[p] = series.stat();
+      }
+      if (failed > 0) s.failedByPhase = { ...this.failedByPhase };
+      s.tlsVersions = { ...this.tlsVersions };
+      if (this.lag.count) s.lag = this.lag.stat();
+    }
+    return s;
+  }
+
+  /** Frees the WebAssembly memory of the histograms. */
+  destroy(): void {
+    for (const s of [this.latency, this.latencyAll, this.service, this.lag, this.df]) s.destroy();
+    for (const s of this.phases.values()) s.destroy();
+  }
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+/** Milliseconds with two decimals, as the seed printed them. */
+export function ms(v: number): string {
+  return `${v.toFixed(2)}ms`;
+}
+
+function statLine(label: string, st: Stat): string {
+  return `${label}: mean ${ms(st.mean)} | P50 ${ms(st.p50)} | P90 ${ms(st.p90)} | P99 ${
+    ms(st.p99)
+  } | Max ${ms(st.max)}`;
+}
+
+function codes(byCode: Record<string, number>): string {
+  return Object.entries(byCode).filter(([k]) => k !== "OK").sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}=${v}`).join(", ");
+}
+
+/** The summary as text: the seed's lines first, then what this suite adds. */
+export function formatSummary(s: Summary): string {
+  const out: string[] = [];
+  const pct = s.successPct.toFixed(1);
+  if (s.test === "01_steady") {
+    out.push(`Total Requests: ${s.total}`);
+    out.push(`Successful: ${s.ok} (${pct}%)`);
+    if (s.latency) {
+      const l = s.latency;
+      out.push(`Mean Latency: ${ms(l.mean)}`);
+      out.push(`P50: ${ms(l.p50)} | P90: ${ms(l.p90)} | P95: ${ms(l.p95)} | P99: ${ms(l.p99)}`);
+      out.push(`P99.9: ${ms(l.p999)} | Max: ${ms(l.max)} | Min: ${ms(l.min)}`);
+    }
+    if (s.failed > 0) {
+      out.push(`Errors: ${s.failed} (${codes(s.byCode)})`);
+      if (s.latencyAll) out.push(statLine("Latency, all outcomes", s.latencyAll));
+    }
+    if (s.service) out.push(statLine("Service time (issued to done)", s.service));
+    if (s.df) out.push(statLine("df handling time", s.df));
+    if (s.lag) out.push(statLine("Generator lag (intended to issued)", s.lag));
+  } else {
+    out.push(`Total Attempts: ${s.total}`);
+    out.push(`Successful: ${s.ok} (${pct}%)`);
+    const p = s.phases ?? {};
+    if (p.connect) out.push(`Mean Connect Time: ${ms(p.connect.mean)}`);
+    if (p.first_rpc) out.push(`Mean First RPC Time: ${ms(p.first_rpc.mean)}`);
+    if (p.total) out.push(`Mean Total Time: ${ms(p.total.mean)}`);
+    const rows = PHASES.filter((k) => p[k]).map((k) => {
+      const st = p[k]!;
+      return [k, st.mean, st.p50, st.p90, st.p99, st.max];
+    });
+    if (rows.length) {
+      out.push("phase (ms from attempt start)   mean      p50      p90      p99      max");
+      for (const [k, ...v] of rows) {
+        out.push(
+          `  ${String(k).padEnd(30)}${(v as number[]).map((x) => x.toFixed(2).padStart(9)).join("")}`,
+        );
+      }
+    }
+    if (s.failed > 0) {
+      const phases = Object.entries(s.failedByPhase ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");
+      out.push(`Errors: ${s.failed} (${codes(s.byCode)}; by phase: ${phases})`);
+    }
+    const tls = Object.entries(s.tlsVersions ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");
+    if (tls) out.push(`TLS versions: ${tls}`);
+    if (s.lag) out.push(statLine("Generator lag (intended to start)", s.lag));
+  }
+  if (s.achievedRate !== undefined) {
+    out.push(`Achieved rate: ${s.achievedRate.toFixed(1)}/s over ${s.durationS!.toFixed(1)} s`);
+  }
+  return out.join("\n");
+}
