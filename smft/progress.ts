@@ -1,0 +1,53 @@
+/**
+ * The live progress line on stderr: redrawn in place on a terminal, one plain line per second
+ * otherwise (CI logs). It only renders what the run reports; it holds no logic of its own.
+ *
+ * @module
+ */
+import type { Progress } from "./steady.ts";
+
+/** Formats one progress report (pure). */
+export function formatProgress(p: Progress, label = ""): string {
+  const pct = p.totalS > 0 ? Math.min(100, (p.elapsedS / p.totalS) * 100) : 0;
+  return `${label}${p.phase.padEnd(8)} ${p.elapsedS.toFixed(0).padStart(4)}/${p.totalS.toFixed(0)} s ${
+    pct.toFixed(0).padStart(3)
+  }% | ${p.rate.toFixed(0).padStart(5)}/s | in flight ${String(p.inflight).padStart(4)} | ok ${p.ok} err ${p.errors} | p50 ${
+    p.p50.toFixed(2)
+  } p99 ${p.p99.toFixed(2)} ms | lag p99 ${p.lagP99.toFixed(2)} ms`;
+}
+
+/** A progress sink for stderr. */
+export interface ProgressDisplay {
+  update(line: string): void;
+  /** Ends a redrawn line so that what follows starts on its own line. */
+  done(): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Progress on stderr; silent when `quiet`. */
+export function stderrProgress(quiet: boolean): ProgressDisplay {
+  if (quiet) return { update() {}, done() {} };
+  const tty = Deno.stderr.isTerminal();
+  let drawn = false;
+  return {
+    update(line) {
+      if (tty) {
+        Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+        drawn = true;
+      } else {
+        Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+      }
+    },
+    done() {
+      if (drawn) Deno.stderr.writeSync(encoder.encode("\n"));
+      drawn = false;
+    },
+  };
+}
+
+/** Writes one log line to stderr, ending a redrawn progress line first. */
+export function logLine(display: ProgressDisplay, line: string): void {
+  display.done();
+  Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+}

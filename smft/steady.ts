@@ -1,0 +1,334 @@
+/**
+ * `smft steady`: schedule -> call -> record, open loop over one reused channel.
+ *
+ * Every request has three instants on one monotonic clock: `intended` (the plan), `issued`
+ * (the call was made) and `done` (its status arrived). Latency is done − intended, so a stall
+ * of the generator shows up in the figures instead of hiding (no coordinated omission).
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { hostname } from "node:os";
+import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
+import { HANDLING_METADATA_KEY } from "../df/server.ts";
+import { PreciseTimer } from "./precise_timer.ts";
+import { intendedAt, pace, type Plan, totalRequests, warmupRequests } from "./schedule.ts";
+import { type Channel, openChannel, type Target, targetString, waitReady } from "./channel.ts";
+import { r3, ResultsWriter } from "./record.ts";
+import { Accumulator, type Summary } from "../tools/summary.ts";
+import { encodeHistogram, Series } from "../tools/histogram.ts";
+import { grpcJsVersion, TOOL_VERSION } from "./version.ts";
+import type { Shard } from "./options.ts";
+
+/** One steady run (one rate). */
+export interface SteadyRun {
+  target: Target;
+  /** Combined rate of all shards, per second. */
+  rate: number;
+  durationS: number;
+  warmupS: number;
+  deadlineMs: number;
+  connectTimeoutMs: number;
+  payload: string;
+  out: string;
+  shard: Shard;
+  /** Epoch ms at which the schedule starts; default: as soon as the channel is ready. */
+  startAt?: number;
+  /** Aborting stops scheduling; calls in flight finish (bounded) and the file is completed. */
+  signal?: AbortSignal;
+  /** Called once a second. */
+  onProgress?: (p: Progress) => void;
+}
+
+/** What the progress display shows, once a second. */
+export interface Progress {
+  phase: "warm-up" | "measure" | "draining";
+  elapsedS: number;
+  totalS: number;
+  /** Requests issued in the last second. */
+  rate: number;
+  inflight: number;
+  ok: number;
+  errors: number;
+  /** Latency of calls completed in the last second, ms. */
+  p50: number;
+  p99: number;
+  lagP99: number;
+}
+
+/** Whether the generator kept its schedule. */
+export interface RunVerdict {
+  valid: boolean;
+  /** This host's target rate (its share of the total). */
+  targetRate: number;
+  achievedRate: number;
+  lagP99: number;
+  reasons: string[];
+}
+
+/** The outcome of a run. */
+export interface SteadyResult {
+  file: string;
+  summary: Summary;
+  acc: Accumulator;
+  verdict: RunVerdict;
+  interrupted: boolean;
+  meta: Record<string, unknown>;
+  end: Record<string, unknown>;
+}
+
+/** Thrown when df cannot be reached before the run starts. */
+export class UnreachableError extends Error {
+  override name = "UnreachableError";
+}
+
+/** The generator's own verdict: rate within 1 % and lag p99 under 1 ms. */
+export function judgeRun(targetRate: number, achievedRate: number, lagP99: number): RunVerdict {
+  const reasons: string[] = [];
+  const off = Math.abs(achievedRate - targetRate) / targetRate;
+  if (off > 0.01) {
+    reasons.push(
+      `achieved ${achievedRate.toFixed(1)}/s vs target ${targetRate.toFixed(1)}/s (${
+        (off * 100).toFixed(1)
+      } % off, limit 1 %)`,
+    );
+  }
+  if (lagP99 >= 1) reasons.push(`lag p99 ${lagP99.toFixed(2)} ms (limit 1 ms)`);
+  return { valid: reasons.length === 0, targetRate, achievedRate, lagP99, reasons };
+}
+
+/** The verdict as one line. */
+export function formatRunVerdict(v: RunVerdict): string {
+  return v.valid
+    ? `VALID: the generator kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
+      v.targetRate.toFixed(1)
+    }/s, lag p99 ${v.lagP99.toFixed(3)} ms)`
+    : `INVALID: the generator fell behind (${v.reasons.join("; ")}); these latencies include its own delay`;
+}
+
+/** Largest number of calls issued in one turn of the event loop when catching up. */
+const BURST = 256;
+
+/** Runs one steady test and writes its results file. */
+export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
+  const channel: Channel = openChannel(run.target);
+  const { client } = channel;
+  const timer = new PreciseTimer();
+  try {
+    await timer.ready();
+    try {
+      await waitReady(client, run.connectTimeoutMs);
+    } catch (e) {
+      const tlsError = channel.trace?.tlsError;
+      throw new UnreachableError(
+        `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${
+          tlsError ? `TLS handshake failed: ${tlsError}` : (e as Error).message
+        }`,
+      );
+    }
+    return await measure(run, channel, timer);
+  } finally {
+    timer.close();
+    client.close();
+  }
+}
+
+async function measure(run: SteadyRun, channel: Channel, timer: PreciseTimer): Promise<SteadyResult> {
+  const { client, trace } = channel;
+  const payload = encodeJsonVector(run.payload);
+  const metadata = new grpc.Metadata();
+  const leadMs = 20;
+  const t0 = performance.now() +
+    (run.startAt !== undefined ? Math.max(0, run.startAt - Date.now()) : leadMs);
+  const startEpochMs = Math.round(Date.now() + (t0 - performance.now()));
+  const plan: Plan = {
+    t0,
+    rate: run.rate,
+    warmupMs: run.warmupS * 1000,
+    durationMs: run.durationS * 1000,
+    shardIndex: run.shard.index - 1,
+    shardCount: run.shard.count,
+  };
+  const total = totalRequests(plan);
+  const firstMeasured = warmupRequests(plan);
+  const measureStart = t0 + plan.warmupMs;
+  const hostRate = run.rate / run.shard.count;
+
+  const meta = {
+    test: "01_steady",
+    target: targetString(run.target),
+    server_name: run.target.serverName,
+    tls_mode: run.target.tlsMode,
+    rate: run.rate,
+    host_rate: hostRate,
+    duration_s: run.durationS,
+    warmup_s: run.warmupS,
+    deadline_ms: run.deadlineMs,
+    start_epoch_ms: startEpochMs,
+    measure_start_epoch_ms: startEpochMs + plan.warmupMs,
+    tls: trace
+      ? { version: trace.tlsVersion, cipher: trace.cipher, alpn: trace.alpn, peer_subject: trace.peerSubject }
+      : null,
+    tool: `smft ${TOOL_VERSION}`,
+    deno: Deno.version.deno,
+    grpc_js: grpcJsVersion(),
+    host: hostname(),
+    shard: `${run.shard.index}/${run.shard.count}`,
+    payload_bytes: payload.length,
+    planned_requests: total - firstMeasured,
+  };
+  const writer = ResultsWriter.open(run.out, "01_steady", meta);
+  const acc = new Accumulator("01_steady");
+
+  // Live figures for the progress line, reset every second.
+  const window = { issued: 0, latency: new Series(false), lag: new Series(false) };
+  let ok = 0;
+  let errors = 0;
+  let inflight = 0;
+  let sent = 0;
+  let lastIssuedMeasured = measureStart;
+  const active = new Set<grpc.ClientUnaryCall>();
+  const scheduleEnded = Promise.withResolvers<void>();
+  const drained = Promise.withResolvers<void>();
+  let scheduling = true;
+  const noop = () => {};
+
+  const issue = (j: number) => {
+    const intended = intendedAt(plan, j);
+    const issued = performance.now();
+    const measured = j >= firstMeasured;
+    if (measured) lastIssuedMeasured = issued;
+    inflight++;
+    window.issued++;
+    const call = client.makeUnaryRequest(
+      GET_SCORE_PATH,
+      passBytes,
+      passBytes,
+      payload,
+      metadata,
+      { deadline: Date.now() + run.deadlineMs },
+      noop,
+    );
+    active.add(call);
+    call.on("status", (st: grpc.StatusObject) => {
+      const done = performance.now();
+      active.delete(call);
+      inflight--;
+      const success = st.code === grpc.status.OK;
+      if (success) ok++;
+      else errors++;
+      const latency = done - intended;
+      const lag = issued - intended;
+      if (success) window.latency.record(latency);
+      window.lag.record(lag);
+      if (measured) {
+        const rec: Record<string, unknown> = { ok: success };
+        if (!success) rec.code = grpc.status[st.code] ?? String(st.code);
+        rec.latency_ms = r3(latency);
+        rec.service_ms = r3(done - issued);
+        rec.lag_ms = r3(lag);
+        rec.t_ms = r3(intended - measureStart);
+        const dfUs = st.metadata?.get(HANDLING_METADATA_KEY)[0];
+        if (dfUs !== undefined) rec.df_ms = Number(dfUs) / 1000;
+        if (!success) rec.error = st.details;
+        writer.line(JSON.stringify(rec));
+        acc.add(rec);
+      }
+      if (!scheduling && inflight === 0) drained.resolve();
+    });
+  };
+
+  const finishScheduling = () => {
+    if (!scheduling) return;
+    scheduling = false;
+    scheduleEnded.resolve();
+    if (inflight === 0) drained.resolve();
+  };
+
+  const tick = () => {
+    if (run.signal?.aborted) return finishScheduling();
+    const now = performance.now();
+    const { send, nextAt } = pace(plan, now, sent);
+    // Everything owed goes out, in bursts so that responses keep flowing during a catch-up.
+    const burst = Math.min(send, BURST);
+    for (let i = 0; i < burst; i++) issue(sent++);
+    if (nextAt === undefined && send === burst) return finishScheduling();
+    timer.at(send > burst ? now : nextAt!, tick);
+  };
+  timer.at(t0, tick);
+  run.signal?.addEventListener("abort", finishScheduling, { once: true });
+
+  // Progress and resource figures, once a second.
+  const cpu0 = process.cpuUsage();
+  let rssMax = 0;
+  const totalS = run.warmupS + run.durationS;
+  const progress = setInterval(() => {
+    rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
+    const elapsed = (performance.now() - t0) / 1000;
+    run.onProgress?.({
+      phase: !scheduling ? "draining" : elapsed < run.warmupS ? "warm-up" : "measure",
+      elapsedS: Math.max(0, Math.min(elapsed, totalS)),
+      totalS,
+      rate: window.issued,
+      inflight,
+      ok,
+      errors,
+      p50: window.latency.count ? window.latency.stat().p50 : 0,
+      p99: window.latency.count ? window.latency.stat().p99 : 0,
+      lagP99: window.lag.count ? window.lag.stat().p99 : 0,
+    });
+    window.issued = 0;
+    window.latency.hist.reset();
+    window.lag.hist.reset();
+    Object.assign(window.latency, { sumUs: 0, minUs: Infinity, maxUs: 0 });
+    Object.assign(window.lag, { sumUs: 0, minUs: Infinity, maxUs: 0 });
+  }, 1000);
+
+  try {
+    // The plan completes (or is interrupted); then calls in flight finish. They carry
+    // deadlines, so the bound only guards against a call that never ends: it is cancelled,
+    // and written as CANCELLED.
+    await scheduleEnded.promise;
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((r) => bound = setTimeout(() => r(true), run.deadlineMs + 2000));
+    if (await Promise.race([drained.promise.then(() => false), late])) {
+      for (const c of active) c.cancel();
+      await Promise.race([drained.promise, new Promise((r) => setTimeout(r, 500))]);
+    }
+    clearTimeout(bound);
+  } finally {
+    clearInterval(progress);
+    window.latency.destroy();
+    window.lag.destroy();
+  }
+
+  const interrupted = run.signal?.aborted ?? false;
+  const measuredSent = Math.max(0, sent - firstMeasured);
+  const windowS = measuredSent > 0
+    ? (lastIssuedMeasured - measureStart) / 1000 + run.shard.count / run.rate
+    : 0;
+  const achievedRate = windowS > 0 ? measuredSent / windowS : 0;
+  const summary = acc.summary(windowS > 0 ? windowS : undefined);
+  const verdict = judgeRun(hostRate, achievedRate, summary.lag?.p99 ?? 0);
+  const cpu = process.cpuUsage(cpu0);
+  rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
+  const end = {
+    ok: acc.ok,
+    errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
+    interrupted,
+    planned: total - firstMeasured,
+    sent: measuredSent,
+    elapsed_s: r3(windowS),
+    achieved_rps: r3(achievedRate),
+    valid: verdict.valid,
+    cpu_s: r3((cpu.user + cpu.system) / 1e6),
+    rss_max_mb: Math.round(rssMax / 1048576),
+    histograms: {
+      latency_us: encodeHistogram(acc.latency.hist),
+      service_us: encodeHistogram(acc.service.hist),
+      lag_us: encodeHistogram(acc.lag.hist),
+    },
+  };
+  writer.finish(end);
+  return { file: run.out, summary, acc, verdict, interrupted, meta, end };
+}

@@ -1,0 +1,118 @@
+/**
+ * Watches the sockets grpc-js opens, to time each phase of a connection and read what TLS
+ * negotiated. grpc-js exposes neither, so `net.connect`, `tls.connect` and `http2.connect` are
+ * wrapped once per process. Connections are matched to the caller by their `SecureContext`:
+ * every cold-connection attempt builds new credentials, so the context identifies it.
+ *
+ * @module
+ */
+import net from "node:net";
+import tls from "node:tls";
+import http2 from "node:http2";
+
+/** What one connection went through; times are `performance.now()` values. */
+export interface ConnectionTrace {
+  /** TCP connect started (the resolved address is known). */
+  tcpStart?: number;
+  /** TCP established. */
+  tcpDone?: number;
+  /** TLS handshake done (`secureConnect`). */
+  tlsDone?: number;
+  /** The server's HTTP/2 SETTINGS arrived. */
+  h2Done?: number;
+  /** Remote address, `host:port`. */
+  remote?: string;
+  tlsVersion?: string;
+  cipher?: string;
+  alpn?: string;
+  resumed?: boolean;
+  /** Subject of the server certificate, e.g. `CN=localhost`. */
+  peerSubject?: string;
+  /** The TLS error, if the handshake failed. */
+  tlsError?: string;
+}
+
+const TCP_START = Symbol("smft.tcpStart");
+const TCP_DONE = Symbol("smft.tcpDone");
+const TRACE = Symbol("smft.trace");
+
+type Stamped = net.Socket & {
+  [TCP_START]?: number;
+  [TCP_DONE]?: number;
+  [TRACE]?: ConnectionTrace;
+};
+
+const watched = new WeakMap<tls.SecureContext, ConnectionTrace>();
+let installed = false;
+
+function subjectOf(s: tls.TLSSocket): string | undefined {
+  const subject = s.getPeerCertificate()?.subject as unknown as Record<string, string> | undefined;
+  if (!subject) return undefined;
+  return Object.entries(subject).map(([k, v]) => `${k}=${v}`).join(", ");
+}
+
+/** Wraps the three connect functions (once). */
+export function installTap(): void {
+  if (installed) return;
+  installed = true;
+  const mutableNet = net as { connect: typeof net.connect };
+  const mutableTls = tls as { connect: typeof tls.connect };
+  const mutableHttp2 = http2 as { connect: typeof http2.connect };
+  const netConnect = net.connect;
+  const tlsConnect = tls.connect;
+  const http2Connect = http2.connect;
+
+  mutableNet.connect = function (this: unknown, ...args: unknown[]) {
+    const started = performance.now();
+    const socket = (netConnect as (...a: unknown[]) => Stamped).apply(this, args);
+    socket[TCP_START] = started;
+    socket.once("connect", () => socket[TCP_DONE] = performance.now());
+    return socket;
+  } as typeof net.connect;
+
+  mutableTls.connect = function (this: unknown, ...args: unknown[]) {
+    const opts = (typeof args[0] === "object" ? args[0] : args[1]) as tls.ConnectionOptions;
+    const trace = opts?.secureContext ? watched.get(opts.secureContext) : undefined;
+    const socket = (tlsConnect as (...a: unknown[]) => tls.TLSSocket & Stamped).apply(this, args);
+    if (trace) {
+      const raw = opts.socket as Stamped | undefined;
+      trace.tcpStart = raw?.[TCP_START];
+      trace.tcpDone = raw?.[TCP_DONE] ?? performance.now();
+      if (raw?.remoteAddress) trace.remote = `${raw.remoteAddress}:${raw.remotePort}`;
+      socket[TRACE] = trace;
+      socket.once("secureConnect", () => {
+        trace.tlsDone = performance.now();
+        trace.tlsVersion = socket.getProtocol() ?? undefined;
+        trace.cipher = socket.getCipher()?.name;
+        trace.alpn = socket.alpnProtocol || undefined;
+        trace.resumed = socket.isSessionReused();
+        trace.peerSubject = subjectOf(socket);
+      });
+      socket.once("error", (e: Error) => trace.tlsError ??= e.message);
+    }
+    return socket;
+  } as typeof tls.connect;
+
+  mutableHttp2.connect = function (this: unknown, ...args: unknown[]) {
+    const session = (http2Connect as (...a: unknown[]) => http2.ClientHttp2Session).apply(
+      this,
+      args,
+    );
+    const opts = args[1] as http2.SecureClientSessionOptions | undefined;
+    // grpc-js hands over its already-connected socket through createConnection.
+    const socket = opts?.createConnection?.(new URL(String(args[0])), opts) as
+      | Stamped
+      | undefined;
+    const trace = socket?.[TRACE];
+    if (trace) session.once("remoteSettings", () => trace.h2Done ??= performance.now());
+    return session;
+  } as typeof http2.connect;
+}
+
+/** Starts recording the connection that will use `ctx`. */
+export function watchContext(ctx: tls.SecureContext): ConnectionTrace {
+  installTap();
+  const trace: ConnectionTrace = {};
+  watched.set(ctx, trace);
+  return trace;
+}
