@@ -60,5 +60,8 @@ export function waitReady(client: grpc.Client, timeoutMs: number): Promise<void>
 /** The reason a channel could not connect, from grpc-js's connectivity error and the trace. */
 export function connectFailure(err: Error, trace?: ConnectionTrace): string {
   if (trace?.tlsError) return `TLS handshake failed: ${trace.tlsError}`;
-  return err.message.replace(/^Failed to connect before the deadline$/, "no connection before the deadline");
+  return err.message.replace(
+    /^Failed to connect before the deadline$/,
+    "no connection before the deadline",
+  );
 }

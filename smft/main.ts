@@ -7,8 +7,23 @@
  */
 import { ConfigError } from "./config.ts";
 import { loadTls } from "../certs/tls.ts";
-import { helpText, resolveSteady, resultsPath, type SteadyConfig } from "./options.ts";
-import { formatRunVerdict, runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
+import {
+  type ColdConfig,
+  type CommonConfig,
+  helpText,
+  resolveColdconn,
+  resolveSteady,
+  resultsPath,
+  type SteadyConfig,
+} from "./options.ts";
+import { runColdconn } from "./coldconn.ts";
+import type { Target } from "./channel.ts";
+import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "../tools/slo.ts";
+import { summarizeCommand } from "../tools/summarize.ts";
+import { compareCommand } from "../tools/compare.ts";
+import { reportCommand } from "../tools/report.ts";
+import { runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
+import { formatRunVerdict } from "./run.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "../tools/summary.ts";
 import { TOOL_VERSION, versionLine } from "./version.ts";
@@ -43,6 +58,41 @@ function interruptSignal(): AbortSignal {
   return ctl.signal;
 }
 
+/** What both tests do before their run: TLS files, warnings, SLO clauses, the target. */
+function prepare(c: CommonConfig) {
+  let clauses: SloClause[] = [];
+  try {
+    clauses = c.slo ? parseSlo(c.slo) : [];
+  } catch (e) {
+    throw new ConfigError(`--slo: ${(e as Error).message}`);
+  }
+  const material = loadTls(c.tlsMode, { ca: c.ca, cert: c.cert, key: c.key }, "client");
+  const display = stderrProgress(c.quiet);
+  for (const w of material.warnings) logLine(display, `smft: WARNING: ${w}`);
+  if (c.tlsMode === "insecure") {
+    logLine(
+      display,
+      "smft: WARNING: TLS_MODE=insecure: plaintext, no authentication; debugging only",
+    );
+  }
+  const target: Target = {
+    host: c.host,
+    port: c.port,
+    serverName: c.serverName,
+    tlsMode: c.tlsMode,
+    tls: material,
+  };
+  return { clauses, display, target, signal: interruptSignal() };
+}
+
+/** Prints SLO verdicts; returns the exit code they call for. */
+function sloCode(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): number {
+  if (!clauses.length) return EXIT.ok;
+  const verdicts = judgeSlo(summary, clauses);
+  console.log(formatVerdicts(verdicts));
+  return verdicts.some((v) => !v.pass) ? EXIT.slo : EXIT.ok;
+}
+
 async function steady(args: string[]): Promise<number> {
   const { help, config } = resolveSteady(args, Deno.env.toObject());
   if (help) {
@@ -50,18 +100,10 @@ async function steady(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const c: SteadyConfig = config;
-  const material = loadTls(c.tlsMode, { ca: c.ca, cert: c.cert, key: c.key }, "client");
-  const display = stderrProgress(c.quiet);
-  for (const w of material.warnings) logLine(display, `smft: WARNING: ${w}`);
-  if (c.tlsMode === "insecure") {
-    logLine(display, "smft: WARNING: TLS_MODE=insecure: plaintext, no authentication; debugging only");
-  }
-  const signal = interruptSignal();
+  const { clauses, display, target, signal } = prepare(c);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
   let code: number = EXIT.ok;
-  const { judgeSlo, parseSlo, formatVerdicts } = await import("../tools/slo.ts");
-  const clauses = c.slo ? parseSlo(c.slo) : [];
   logLine(
     display,
     `smft steady -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) rate ${
@@ -74,13 +116,7 @@ async function steady(args: string[]): Promise<number> {
     if (signal.aborted) break;
     const out = resultsPath(c.out, ladder ? rate : undefined, c.shard);
     const r = await runSteady({
-      target: {
-        host: c.host,
-        port: c.port,
-        serverName: c.serverName,
-        tlsMode: c.tlsMode,
-        tls: material,
-      },
+      target,
       rate,
       durationS: c.durationS,
       warmupS: c.warmupS,
@@ -100,11 +136,7 @@ async function steady(args: string[]): Promise<number> {
     if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
     console.log(formatSummary(r.summary));
     console.log(formatRunVerdict(r.verdict));
-    if (clauses.length) {
-      const verdicts = judgeSlo(r.summary, clauses);
-      console.log(formatVerdicts(verdicts));
-      if (verdicts.some((v) => !v.pass)) code = Math.max(code, EXIT.slo);
-    }
+    code = Math.max(code, sloCode(clauses, r.summary));
     if (!r.verdict.valid) code = Math.max(code, EXIT.invalid);
     if (r.interrupted) code = EXIT.interrupted;
   }
@@ -112,15 +144,76 @@ async function steady(args: string[]): Promise<number> {
   return code;
 }
 
+async function coldconn(args: string[]): Promise<number> {
+  const { help, config } = resolveColdconn(args, Deno.env.toObject());
+  if (help) {
+    console.log(helpText("coldconn"));
+    return EXIT.ok;
+  }
+  const c: ColdConfig = config;
+  const { clauses, display, target, signal } = prepare(c);
+  const out = resultsPath(c.out, undefined, c.shard);
+  logLine(
+    display,
+    `smft coldconn -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) ${c.rate} attempts/s ${
+      c.attempts !== undefined ? `x ${c.attempts}` : `for ${c.durationS} s`
+    }; a new channel and a full TLS handshake per attempt; ${versionLine("smft")}`,
+  );
+  const r = await runColdconn({
+    target,
+    rate: c.rate,
+    durationS: c.durationS,
+    attempts: c.attempts,
+    deadlineMs: c.deadlineMs,
+    out,
+    shard: c.shard,
+    startAt: c.startAt,
+    signal,
+    onProgress: (p) => display.update(formatProgress(p)),
+  });
+  display.done();
+  console.log(`\n== 02_coldconn -> ${r.file}`);
+  console.log(formatSummary(r.summary));
+  if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
+  console.log(formatRunVerdict(r.verdict));
+  let code = sloCode(clauses, r.summary);
+  if (!r.verdict.valid) code = Math.max(code, EXIT.invalid);
+  if (r.interrupted) code = EXIT.interrupted;
+  return code;
+}
+
+/** The tools, for a load host that has only this binary. */
+const TOOLS: Record<
+  string,
+  (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>
+> = {
+  summarize: summarizeCommand,
+  report: reportCommand,
+  compare: compareCommand,
+};
+
 function ladderTable(results: SteadyResult[]): string {
-  const rows = [["rate/s", "achieved/s", "ok %", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "lag p99", "run"]];
+  const rows = [[
+    "rate/s",
+    "achieved/s",
+    "ok %",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "lag p99",
+    "run",
+  ]];
   for (const r of results) {
     const l = r.summary.latency;
     rows.push([
       String(r.meta.rate),
       r.verdict.achievedRate.toFixed(1),
       r.summary.successPct.toFixed(2),
-      ...(l ? [l.p50, l.p90, l.p99, l.p999, l.max].map((v) => v.toFixed(2)) : ["-", "-", "-", "-", "-"]),
+      ...(l
+        ? [l.p50, l.p90, l.p99, l.p999, l.max].map((v) => v.toFixed(2))
+        : ["-", "-", "-", "-", "-"]),
       r.verdict.lagP99.toFixed(3),
       r.verdict.valid ? "VALID" : "INVALID",
     ]);
@@ -134,6 +227,16 @@ async function main(): Promise<number> {
   switch (cmd) {
     case "steady":
       return await steady(rest);
+    case "coldconn":
+      return await coldconn(rest);
+    case "summarize":
+    case "report":
+    case "compare": {
+      const r = await TOOLS[cmd](rest);
+      if (r.stdout) console.log(r.stdout);
+      if (r.stderr) console.error(r.stderr);
+      return r.code;
+    }
     case "--version":
     case "version":
       console.log(`smft ${TOOL_VERSION}`);

@@ -32,7 +32,9 @@ const rates: Parser<number[]> = (raw) => {
   const parts = raw.split(",").map((s) => s.trim());
   const out = parts.map((p) => Number(p));
   if (parts.some((p) => p === "") || out.some((n) => !Number.isFinite(n) || n <= 0 || n > 1e6)) {
-    throw new Error("expected a rate per second above 0 (or a comma-separated list, e.g. 500,1000)");
+    throw new Error(
+      "expected a rate per second above 0 (or a comma-separated list, e.g. 500,1000)",
+    );
   }
   return out;
 };
@@ -59,39 +61,178 @@ const startAt: Parser<number> = (raw) => {
 function commonOptions(cmd: Command) {
   const steady = cmd === "steady";
   return {
-    host: { flag: "host", env: "DF_HOST", default: "localhost", parse: text("a host name or address"), meta: "<host>", help: "df's host" } as OptionDef<string>,
-    port: { flag: "port", env: "DF_PORT", default: 50051, parse: int(1, 65535), meta: "<port>", help: "df's port" } as OptionDef<number>,
-    rps: { flag: "rps", env: "N_RPS", default: [steady ? 500 : 1], parse: rates, meta: "<n[,n...]>", help: steady ? "requests per second; a list runs each rate in turn" : "attempts per second" } as OptionDef<number[]>,
-    duration: { flag: "duration", env: "T_DURATION_SEC", default: 300, parse: num(0.001, 604_800), meta: "<s>", help: "measurement length in seconds" } as OptionDef<number>,
-    deadlineMs: { flag: "deadline-ms", env: "DEADLINE_MS", default: 1000, parse: num(1, 3_600_000), meta: "<ms>", help: steady ? "per-call deadline" : "deadline of each attempt (connect + call)" } as OptionDef<number>,
-    out: { flag: "out", env: "RESULTS_FILE", default: steady ? "results/01_steady_results.txt" : "results/02_coldconn_results.txt", parse: text("a file path"), meta: "<file>", help: "results file (folders are created)" } as OptionDef<string>,
-    tlsMode: { flag: "tls-mode", env: "TLS_MODE", default: "mtls" as TlsMode, parse: oneOf(...TLS_MODES), meta: "<mode>", help: "mtls | tls | insecure" } as OptionDef<TlsMode>,
-    ca: { flag: "ca", env: "TLS_CA", default: "certs/ca.crt", parse: text("a file path"), meta: "<file>", help: "CA that signs df's certificate" } as OptionDef<string>,
-    cert: { flag: "cert", env: "TLS_CERT", default: "certs/client.crt", parse: text("a file path"), meta: "<file>", help: "client certificate" } as OptionDef<string>,
-    key: { flag: "key", env: "TLS_KEY", default: "certs/client.key", parse: text("a file path"), meta: "<file>", help: "client private key" } as OptionDef<string>,
-    serverName: { flag: "server-name", env: "TLS_SERVER_NAME", parse: text("a host name"), meta: "<name>", help: "name to verify in df's certificate (default: the host)" } as OptionDef<string | undefined>,
-    slo: { flag: "slo", env: "SLO", parse: text("SLO clauses"), meta: "<clauses>", help: 'judge the run, e.g. "p99<10ms,success>=99.9%"; exit 2 when a clause fails' } as OptionDef<string | undefined>,
-    startAt: { flag: "start-at", env: "START_AT", parse: startAt, meta: "<time>", help: "start the schedule at this instant (epoch ms or ISO), shared by load hosts" } as OptionDef<number | undefined>,
-    shard: { flag: "shard", env: "SHARD", default: { index: 1, count: 1 }, parse: shard, meta: "<k/n>", help: "send shard k of n of the total rate (several load hosts)" } as OptionDef<Shard>,
-    quiet: { flag: "quiet", env: "QUIET", default: false, boolean: true, help: "no progress lines" } as OptionDef<boolean>,
-    allowInsecure: { flag: "allow-insecure", env: "SMFT_ALLOW_INSECURE", default: false, boolean: true, help: "required with --tls-mode insecure" } as OptionDef<boolean>,
+    host: {
+      flag: "host",
+      env: "DF_HOST",
+      default: "localhost",
+      parse: text("a host name or address"),
+      meta: "<host>",
+      help: "df's host",
+    } as OptionDef<string>,
+    port: {
+      flag: "port",
+      env: "DF_PORT",
+      default: 50051,
+      parse: int(1, 65535),
+      meta: "<port>",
+      help: "df's port",
+    } as OptionDef<number>,
+    rps: {
+      flag: "rps",
+      env: "N_RPS",
+      default: [steady ? 500 : 1],
+      parse: rates,
+      meta: "<n[,n...]>",
+      help: steady ? "requests per second; a list runs each rate in turn" : "attempts per second",
+    } as OptionDef<number[]>,
+    duration: {
+      flag: "duration",
+      env: "T_DURATION_SEC",
+      default: 300,
+      parse: num(0.001, 604_800),
+      meta: "<s>",
+      help: "measurement length in seconds",
+    } as OptionDef<number>,
+    deadlineMs: {
+      flag: "deadline-ms",
+      env: "DEADLINE_MS",
+      default: 1000,
+      parse: num(1, 3_600_000),
+      meta: "<ms>",
+      help: steady ? "per-call deadline" : "deadline of each attempt (connect + call)",
+    } as OptionDef<number>,
+    out: {
+      flag: "out",
+      env: "RESULTS_FILE",
+      default: steady ? "results/01_steady_results.txt" : "results/02_coldconn_results.txt",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "results file (folders are created)",
+    } as OptionDef<string>,
+    tlsMode: {
+      flag: "tls-mode",
+      env: "TLS_MODE",
+      default: "mtls" as TlsMode,
+      parse: oneOf(...TLS_MODES),
+      meta: "<mode>",
+      help: "mtls | tls | insecure",
+    } as OptionDef<TlsMode>,
+    ca: {
+      flag: "ca",
+      env: "TLS_CA",
+      default: "certs/ca.crt",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "CA that signs df's certificate",
+    } as OptionDef<string>,
+    cert: {
+      flag: "cert",
+      env: "TLS_CERT",
+      default: "certs/client.crt",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "client certificate",
+    } as OptionDef<string>,
+    key: {
+      flag: "key",
+      env: "TLS_KEY",
+      default: "certs/client.key",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "client private key",
+    } as OptionDef<string>,
+    serverName: {
+      flag: "server-name",
+      env: "TLS_SERVER_NAME",
+      parse: text("a host name"),
+      meta: "<name>",
+      help: "name to verify in df's certificate (default: the host)",
+    } as OptionDef<string | undefined>,
+    slo: {
+      flag: "slo",
+      env: "SLO",
+      parse: text("SLO clauses"),
+      meta: "<clauses>",
+      help: 'judge the run, e.g. "p99<10ms,success>=99.9%"; exit 2 when a clause fails',
+    } as OptionDef<string | undefined>,
+    startAt: {
+      flag: "start-at",
+      env: "START_AT",
+      parse: startAt,
+      meta: "<time>",
+      help: "start the schedule at this instant (epoch ms or ISO), shared by load hosts",
+    } as OptionDef<number | undefined>,
+    shard: {
+      flag: "shard",
+      env: "SHARD",
+      default: { index: 1, count: 1 },
+      parse: shard,
+      meta: "<k/n>",
+      help: "send shard k of n of the total rate (several load hosts)",
+    } as OptionDef<Shard>,
+    quiet: {
+      flag: "quiet",
+      env: "QUIET",
+      default: false,
+      boolean: true,
+      help: "no progress lines",
+    } as OptionDef<boolean>,
+    allowInsecure: {
+      flag: "allow-insecure",
+      env: "SMFT_ALLOW_INSECURE",
+      default: false,
+      boolean: true,
+      help: "required with --tls-mode insecure",
+    } as OptionDef<boolean>,
   };
 }
 
 function steadyOptions() {
   return {
     ...commonOptions("steady"),
-    warmup: { flag: "warmup", env: "T_WARMUP_SEC", default: 30, parse: num(0, 86_400), meta: "<s>", help: "warm-up seconds: sent, not recorded" } as OptionDef<number>,
-    connectTimeoutMs: { flag: "connect-timeout-ms", env: "CONNECT_TIMEOUT_MS", default: 5000, parse: num(1, 600_000), meta: "<ms>", help: "give up when df is not reachable at start within this" } as OptionDef<number>,
-    payload: { flag: "payload", env: "PAYLOAD", parse: jsonText, meta: "<json>", help: "request JSON (default: a 64-feature vector)" } as OptionDef<string | undefined>,
-    payloadFile: { flag: "payload-file", env: "PAYLOAD_FILE", parse: text("a file path"), meta: "<file>", help: "read the request JSON from a file" } as OptionDef<string | undefined>,
+    warmup: {
+      flag: "warmup",
+      env: "T_WARMUP_SEC",
+      default: 30,
+      parse: num(0, 86_400),
+      meta: "<s>",
+      help: "warm-up seconds: sent, not recorded",
+    } as OptionDef<number>,
+    connectTimeoutMs: {
+      flag: "connect-timeout-ms",
+      env: "CONNECT_TIMEOUT_MS",
+      default: 5000,
+      parse: num(1, 600_000),
+      meta: "<ms>",
+      help: "give up when df is not reachable at start within this",
+    } as OptionDef<number>,
+    payload: {
+      flag: "payload",
+      env: "PAYLOAD",
+      parse: jsonText,
+      meta: "<json>",
+      help: "request JSON (default: a 64-feature vector)",
+    } as OptionDef<string | undefined>,
+    payloadFile: {
+      flag: "payload-file",
+      env: "PAYLOAD_FILE",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "read the request JSON from a file",
+    } as OptionDef<string | undefined>,
   };
 }
 
 function coldconnOptions() {
   return {
     ...commonOptions("coldconn"),
-    attempts: { flag: "attempts", env: "N_ATTEMPTS", parse: int(1, 10_000_000), meta: "<n>", help: "stop after this many attempts instead of --duration" } as OptionDef<number | undefined>,
+    attempts: {
+      flag: "attempts",
+      env: "N_ATTEMPTS",
+      parse: int(1, 10_000_000),
+      meta: "<n>",
+      help: "stop after this many attempts instead of --duration",
+    } as OptionDef<number | undefined>,
   };
 }
 
@@ -143,7 +284,10 @@ export interface ColdConfig extends CommonConfig {
 
 /** A default request: a realistic feature vector, the same bytes every call. */
 export function defaultPayload(): string {
-  const features = Array.from({ length: 64 }, (_, i) => Number(Math.abs(Math.sin(i + 1) * 10).toFixed(6)));
+  const features = Array.from(
+    { length: 64 },
+    (_, i) => Number(Math.abs(Math.sin(i + 1) * 10).toFixed(6)),
+  );
   return JSON.stringify({
     model: "score-v1",
     entity_id: "acct-000042",
@@ -181,7 +325,9 @@ function resolveCommon(v: Record<string, unknown>, now: number): CommonConfig {
   };
   if (c.startAt !== undefined && c.startAt <= now) {
     throw new ConfigError(
-      `--start-at ${new Date(c.startAt).toISOString()} is already past (now ${new Date(now).toISOString()})`,
+      `--start-at ${new Date(c.startAt).toISOString()} is already past (now ${
+        new Date(now).toISOString()
+      })`,
     );
   }
   if (c.tlsMode === "insecure" && !v.allowInsecure) {
@@ -207,7 +353,11 @@ export function resolveSteady(
     try {
       payload = readFileSync(payloadFile, "utf8");
     } catch (e) {
-      throw new ConfigError(`PAYLOAD_FILE ${payloadFile}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new ConfigError(
+        `PAYLOAD_FILE ${payloadFile}: cannot read (${
+          (e as NodeJS.ErrnoException).code ?? (e as Error).message
+        })`,
+      );
     }
     try {
       JSON.parse(payload);
@@ -237,7 +387,9 @@ export function resolveColdconn(
   if (r.help) return { help: true, config: undefined as unknown as ColdConfig };
   const v = r.values as Record<string, unknown>;
   const list = v.rps as number[];
-  if (list.length !== 1) throw new ConfigError("N_RPS: coldconn takes one attempt rate, not a list");
+  if (list.length !== 1) {
+    throw new ConfigError("N_RPS: coldconn takes one attempt rate, not a list");
+  }
   return {
     help: false,
     config: { ...resolveCommon(v, now), rate: list[0], attempts: v.attempts as number | undefined },

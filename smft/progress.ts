@@ -4,16 +4,18 @@
  *
  * @module
  */
-import type { Progress } from "./steady.ts";
+import type { Progress } from "./run.ts";
 
 /** Formats one progress report (pure). */
 export function formatProgress(p: Progress, label = ""): string {
   const pct = p.totalS > 0 ? Math.min(100, (p.elapsedS / p.totalS) * 100) : 0;
-  return `${label}${p.phase.padEnd(8)} ${p.elapsedS.toFixed(0).padStart(4)}/${p.totalS.toFixed(0)} s ${
-    pct.toFixed(0).padStart(3)
-  }% | ${p.rate.toFixed(0).padStart(5)}/s | in flight ${String(p.inflight).padStart(4)} | ok ${p.ok} err ${p.errors} | p50 ${
-    p.p50.toFixed(2)
-  } p99 ${p.p99.toFixed(2)} ms | lag p99 ${p.lagP99.toFixed(2)} ms`;
+  return `${label}${p.phase.padEnd(8)} ${p.elapsedS.toFixed(0).padStart(4)}/${
+    p.totalS.toFixed(0)
+  } s ${pct.toFixed(0).padStart(3)}% | ${p.rate.toFixed(0).padStart(5)}/s | in flight ${
+    String(p.inflight).padStart(4)
+  } | ok ${p.ok} err ${p.errors} | p50 ${p.p50.toFixed(2)} p99 ${p.p99.toFixed(2)} ms | lag p99 ${
+    p.lagP99.toFixed(2)
+  } ms`;
 }
 
 /** A progress sink for stderr. */

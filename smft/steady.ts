@@ -8,17 +8,24 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import { hostname } from "node:os";
 import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
 import { HANDLING_METADATA_KEY } from "../df/server.ts";
 import { PreciseTimer } from "./precise_timer.ts";
-import { intendedAt, pace, type Plan, totalRequests, warmupRequests } from "./schedule.ts";
+import { intendedAt, pace, totalRequests, warmupRequests } from "./schedule.ts";
 import { type Channel, openChannel, type Target, targetString, waitReady } from "./channel.ts";
 import { r3, ResultsWriter } from "./record.ts";
 import { Accumulator, type Summary } from "../tools/summary.ts";
 import { encodeHistogram, Series } from "../tools/histogram.ts";
-import { grpcJsVersion, TOOL_VERSION } from "./version.ts";
 import type { Shard } from "./options.ts";
+import {
+  achievedRate,
+  commonMeta,
+  judgeRun,
+  makePlan,
+  type Progress,
+  ResourceMeter,
+  type RunVerdict,
+} from "./run.ts";
 
 /** One steady run (one rate). */
 export interface SteadyRun {
@@ -40,32 +47,6 @@ export interface SteadyRun {
   onProgress?: (p: Progress) => void;
 }
 
-/** What the progress display shows, once a second. */
-export interface Progress {
-  phase: "warm-up" | "measure" | "draining";
-  elapsedS: number;
-  totalS: number;
-  /** Requests issued in the last second. */
-  rate: number;
-  inflight: number;
-  ok: number;
-  errors: number;
-  /** Latency of calls completed in the last second, ms. */
-  p50: number;
-  p99: number;
-  lagP99: number;
-}
-
-/** Whether the generator kept its schedule. */
-export interface RunVerdict {
-  valid: boolean;
-  /** This host's target rate (its share of the total). */
-  targetRate: number;
-  achievedRate: number;
-  lagP99: number;
-  reasons: string[];
-}
-
 /** The outcome of a run. */
 export interface SteadyResult {
   file: string;
@@ -80,30 +61,6 @@ export interface SteadyResult {
 /** Thrown when df cannot be reached before the run starts. */
 export class UnreachableError extends Error {
   override name = "UnreachableError";
-}
-
-/** The generator's own verdict: rate within 1 % and lag p99 under 1 ms. */
-export function judgeRun(targetRate: number, achievedRate: number, lagP99: number): RunVerdict {
-  const reasons: string[] = [];
-  const off = Math.abs(achievedRate - targetRate) / targetRate;
-  if (off > 0.01) {
-    reasons.push(
-      `achieved ${achievedRate.toFixed(1)}/s vs target ${targetRate.toFixed(1)}/s (${
-        (off * 100).toFixed(1)
-      } % off, limit 1 %)`,
-    );
-  }
-  if (lagP99 >= 1) reasons.push(`lag p99 ${lagP99.toFixed(2)} ms (limit 1 ms)`);
-  return { valid: reasons.length === 0, targetRate, achievedRate, lagP99, reasons };
-}
-
-/** The verdict as one line. */
-export function formatRunVerdict(v: RunVerdict): string {
-  return v.valid
-    ? `VALID: the generator kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
-      v.targetRate.toFixed(1)
-    }/s, lag p99 ${v.lagP99.toFixed(3)} ms)`
-    : `INVALID: the generator fell behind (${v.reasons.join("; ")}); these latencies include its own delay`;
 }
 
 /** Largest number of calls issued in one turn of the event loop when catching up. */
@@ -133,47 +90,25 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   }
 }
 
-async function measure(run: SteadyRun, channel: Channel, timer: PreciseTimer): Promise<SteadyResult> {
+async function measure(
+  run: SteadyRun,
+  channel: Channel,
+  timer: PreciseTimer,
+): Promise<SteadyResult> {
   const { client, trace } = channel;
   const payload = encodeJsonVector(run.payload);
   const metadata = new grpc.Metadata();
-  const leadMs = 20;
-  const t0 = performance.now() +
-    (run.startAt !== undefined ? Math.max(0, run.startAt - Date.now()) : leadMs);
-  const startEpochMs = Math.round(Date.now() + (t0 - performance.now()));
-  const plan: Plan = {
-    t0,
-    rate: run.rate,
-    warmupMs: run.warmupS * 1000,
-    durationMs: run.durationS * 1000,
-    shardIndex: run.shard.index - 1,
-    shardCount: run.shard.count,
-  };
+  const { plan, startEpochMs } = makePlan(run);
+  const t0 = plan.t0;
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
   const measureStart = t0 + plan.warmupMs;
   const hostRate = run.rate / run.shard.count;
 
   const meta = {
-    test: "01_steady",
-    target: targetString(run.target),
-    server_name: run.target.serverName,
-    tls_mode: run.target.tlsMode,
-    rate: run.rate,
-    host_rate: hostRate,
-    duration_s: run.durationS,
+    ...commonMeta({ test: "01_steady", ...run, startEpochMs, trace }),
     warmup_s: run.warmupS,
-    deadline_ms: run.deadlineMs,
-    start_epoch_ms: startEpochMs,
     measure_start_epoch_ms: startEpochMs + plan.warmupMs,
-    tls: trace
-      ? { version: trace.tlsVersion, cipher: trace.cipher, alpn: trace.alpn, peer_subject: trace.peerSubject }
-      : null,
-    tool: `smft ${TOOL_VERSION}`,
-    deno: Deno.version.deno,
-    grpc_js: grpcJsVersion(),
-    host: hostname(),
-    shard: `${run.shard.index}/${run.shard.count}`,
     payload_bytes: payload.length,
     planned_requests: total - firstMeasured,
   };
@@ -259,11 +194,10 @@ async function measure(run: SteadyRun, channel: Channel, timer: PreciseTimer): P
   run.signal?.addEventListener("abort", finishScheduling, { once: true });
 
   // Progress and resource figures, once a second.
-  const cpu0 = process.cpuUsage();
-  let rssMax = 0;
+  const meter = new ResourceMeter();
   const totalS = run.warmupS + run.durationS;
   const progress = setInterval(() => {
-    rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
+    meter.sample();
     const elapsed = (performance.now() - t0) / 1000;
     run.onProgress?.({
       phase: !scheduling ? "draining" : elapsed < run.warmupS ? "warm-up" : "measure",
@@ -278,10 +212,8 @@ async function measure(run: SteadyRun, channel: Channel, timer: PreciseTimer): P
       lagP99: window.lag.count ? window.lag.stat().p99 : 0,
     });
     window.issued = 0;
-    window.latency.hist.reset();
-    window.lag.hist.reset();
-    Object.assign(window.latency, { sumUs: 0, minUs: Infinity, maxUs: 0 });
-    Object.assign(window.lag, { sumUs: 0, minUs: Infinity, maxUs: 0 });
+    window.latency.reset();
+    window.lag.reset();
   }, 1000);
 
   try {
@@ -290,7 +222,9 @@ async function measure(run: SteadyRun, channel: Channel, timer: PreciseTimer): P
     // and written as CANCELLED.
     await scheduleEnded.promise;
     let bound: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<boolean>((r) => bound = setTimeout(() => r(true), run.deadlineMs + 2000));
+    const late = new Promise<boolean>((r) =>
+      bound = setTimeout(() => r(true), run.deadlineMs + 2000)
+    );
     if (await Promise.race([drained.promise.then(() => false), late])) {
       for (const c of active) c.cancel();
       await Promise.race([drained.promise, new Promise((r) => setTimeout(r, 500))]);
@@ -304,25 +238,19 @@ async function measure(run: SteadyRun, channel: Channel, timer: PreciseTimer): P
 
   const interrupted = run.signal?.aborted ?? false;
   const measuredSent = Math.max(0, sent - firstMeasured);
-  const windowS = measuredSent > 0
-    ? (lastIssuedMeasured - measureStart) / 1000 + run.shard.count / run.rate
-    : 0;
-  const achievedRate = windowS > 0 ? measuredSent / windowS : 0;
-  const summary = acc.summary(windowS > 0 ? windowS : undefined);
-  const verdict = judgeRun(hostRate, achievedRate, summary.lag?.p99 ?? 0);
-  const cpu = process.cpuUsage(cpu0);
-  rssMax = Math.max(rssMax, Deno.memoryUsage().rss);
+  const achieved = achievedRate(measuredSent, measureStart, lastIssuedMeasured, hostRate);
+  const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
+  const verdict = judgeRun(hostRate, achieved.rate, summary.lag?.p99 ?? 0);
   const end = {
     ok: acc.ok,
     errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
     interrupted,
     planned: total - firstMeasured,
     sent: measuredSent,
-    elapsed_s: r3(windowS),
-    achieved_rps: r3(achievedRate),
+    elapsed_s: r3(achieved.windowS),
+    achieved_rps: r3(achieved.rate),
     valid: verdict.valid,
-    cpu_s: r3((cpu.user + cpu.system) / 1e6),
-    rss_max_mb: Math.round(rssMax / 1048576),
+    ...meter.figures(),
     histograms: {
       latency_us: encodeHistogram(acc.latency.hist),
       service_us: encodeHistogram(acc.service.hist),

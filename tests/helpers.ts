@@ -23,7 +23,7 @@ export const SMFT_PERMISSIONS = [
   "--allow-read",
   "--allow-write",
   "--allow-env",
-  "--allow-sys=hostname,osRelease,loadavg",
+  "--allow-sys=hostname",
 ];
 
 let certsOnce: Promise<CertFiles> | undefined;
@@ -278,4 +278,41 @@ export class ScoreClient {
   close(): void {
     this.raw.close();
   }
+}
+
+/** A results file, split into its parts. */
+export interface ParsedResults {
+  test: string;
+  meta: Record<string, unknown>;
+  end?: Record<string, unknown>;
+  lines: Record<string, unknown>[];
+  /** Raw text, for checks on line integrity. */
+  text: string;
+}
+
+/** Reads a results file written by smft; throws if a result line is not valid JSON. */
+export async function readResultsFile(path: string): Promise<ParsedResults> {
+  const text = await Deno.readTextFile(path);
+  const out: ParsedResults = { test: "", meta: {}, lines: [], text };
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (line.startsWith("#TEST=")) out.test = line.slice(6);
+    else if (line.startsWith("#META=")) out.meta = JSON.parse(line.slice(6));
+    else if (line.startsWith("#END=")) out.end = JSON.parse(line.slice(5));
+    else out.lines.push(JSON.parse(line));
+  }
+  return out;
+}
+
+/** Starts `smft <args>` as a real process with the test certificates. */
+export async function startSmft(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Proc> {
+  return new Proc(["run", ...SMFT_PERMISSIONS, "smft/main.ts", ...args], await smftEnv(env));
+}
+
+/** A fresh temporary folder for a test's results. */
+export function tempResults(prefix = "smft-results-"): Promise<string> {
+  return Deno.makeTempDir({ prefix });
 }

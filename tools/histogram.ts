@@ -30,7 +30,10 @@ const BUILD: hdr.BuildRequest = {
 /** A new histogram of microsecond values. Free it with `destroy()` when done. */
 export function newHistogram(wasm = true): Histogram {
   if (wasm) initHistograms();
-  return hdr.build({ ...BUILD, useWebAssembly: wasm });
+  // A JS histogram allocates counts up to highestTrackableValue at once (17,408 of them, 70 KB);
+  // the per-second ones are many, so they start small and grow (autoResize) only if they must.
+  const highestTrackableValue = wasm ? BUILD.highestTrackableValue : 2;
+  return hdr.build({ ...BUILD, highestTrackableValue, useWebAssembly: wasm });
 }
 
 /** Milliseconds to the integer microseconds histograms hold (negative lag counts as 0). */
@@ -87,6 +90,13 @@ export function statOf(h: Histogram, sumUs: number, minUs: number, maxUs: number
   };
 }
 
+/** The definition above, for `--help` texts (keep the two in step). */
+export const PERCENTILE_DEFINITION =
+  "the value at rank ⌈p/100 × count⌉ of the sorted values (nearest rank), as HdrHistogram " +
+  "reports it: exact below 2.048 ms, otherwise the top of its bucket, never more than 0.1 % " +
+  "above the true value, and never above the exact maximum. `mean`, `min` and `max` are exact " +
+  "(kept beside the histogram).";
+
 /** A histogram with exact count, sum, min and max kept beside it. */
 export class Series {
   readonly hist: Histogram;
@@ -133,7 +143,57 @@ export class Series {
     return out;
   }
 
+  /** Empties the series (for a rolling window). */
+  reset(): void {
+    this.hist.reset();
+    this.sumUs = 0;
+    this.minUs = Infinity;
+    this.maxUs = 0;
+  }
+
   destroy(): void {
     this.hist.destroy();
   }
+}
+
+/**
+ * The rank (1-based) that percentile `p` picks among `n` sorted values: ⌈p/100 × n⌉, at least 1,
+ * computed as HdrHistogram does (guarded against a one-ulp floating error), so that code working
+ * on buckets directly reports what `getValueAtPercentile` would.
+ */
+export function percentileRank(p: number, n: number): number {
+  const x = (Math.min(p, 100) / 100) * n;
+  const ulp = x > 0 ? 2 ** (Math.floor(Math.log2(x)) - 52) : 0;
+  return Math.max(Math.ceil(x - ulp), 1);
+}
+
+/** One recorded bucket: the value percentiles report for it (its top, µs) and its count. */
+export interface Bucket {
+  topUs: number;
+  count: number;
+}
+
+/**
+ * The recorded buckets of `h`, ascending. Lets a bootstrap re-weigh whole buckets without merging
+ * histograms: merging thousands of them per resample is far slower.
+ */
+export function bucketsOf(h: Histogram): Bucket[] {
+  // Only the JS implementation exposes its counts; a WebAssembly one is copied across first.
+  const js = h instanceof hdr.JsHistogram
+    ? h
+    : hdr.decodeFromCompressedBase64(encodeHistogram(h), 32, false) as hdr.JsHistogram;
+  const out: Bucket[] = [];
+  for (let i = 0; i < js.countsArrayLength; i++) {
+    const count = js.getCountAtIndex(i);
+    if (count > 0) out.push({ topUs: js.highestEquivalentValue(js.valueFromIndex(i)), count });
+  }
+  return out;
+}
+
+let scratch: hdr.JsHistogram | undefined;
+
+/** The value a histogram reports for a recorded value of `us` microseconds: the top of its bucket. */
+export function bucketTop(us: number): number {
+  scratch ??= newHistogram(false) as hdr.JsHistogram;
+  return scratch.highestEquivalentValue(us);
 }

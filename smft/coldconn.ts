@@ -1,0 +1,302 @@
+/**
+ * `smft coldconn`: per attempt, a brand-new channel (new credentials, own subchannel pool, no
+ * TLS session to resume), connect -> one GetScore -> close, timed phase by phase.
+ *
+ * Attempt i starts at t0 + i / rate whatever earlier attempts are doing (open loop); overlaps
+ * are counted on each line. Phase times are cumulative from the attempt's start, so
+ * t_tcp_ms <= t_tls_ms <= t_h2_ms <= t_connect_ms.
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
+import { HANDLING_METADATA_KEY } from "../df/server.ts";
+import { defaultPayload, type Shard } from "./options.ts";
+import { PreciseTimer } from "./precise_timer.ts";
+import { intendedAt, pace, totalRequests } from "./schedule.ts";
+import { openChannel, type Target } from "./channel.ts";
+import type { ConnectionTrace } from "./tap.ts";
+import { r3, ResultsWriter } from "./record.ts";
+import {
+  achievedRate,
+  commonMeta,
+  judgeRun,
+  makePlan,
+  type Progress,
+  ResourceMeter,
+  type RunVerdict,
+} from "./run.ts";
+import { Accumulator, PHASES, type Summary } from "../tools/summary.ts";
+import { encodeHistogram, Series } from "../tools/histogram.ts";
+
+/** One cold-connection run. */
+export interface ColdRun {
+  target: Target;
+  /** Combined attempt rate of all shards, per second. */
+  rate: number;
+  durationS: number;
+  /** Stop after this many attempts (this host's), instead of `durationS`. */
+  attempts?: number;
+  /** Deadline of each attempt: connect and call together. */
+  deadlineMs: number;
+  out: string;
+  shard: Shard;
+  startAt?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+/** The outcome of a run. */
+export interface ColdResult {
+  file: string;
+  summary: Summary;
+  acc: Accumulator;
+  verdict: RunVerdict;
+  interrupted: boolean;
+  meta: Record<string, unknown>;
+  end: Record<string, unknown>;
+  /** Largest number of attempts in progress at once. */
+  maxOverlap: number;
+}
+
+/** How far an attempt got: the first phase it did not complete. */
+export function failedPhase(t: ConnectionTrace, ready: boolean): string {
+  if (ready) return "rpc";
+  if (t.tcpStart === undefined) return "dns";
+  if (t.tcpDone === undefined) return "tcp";
+  if (t.tlsDone === undefined) return "tls";
+  if (t.h2Done === undefined) return "h2";
+  return "connect";
+}
+
+/** Why an attempt failed, in words, from what the trace saw and what grpc-js said. */
+export function failureText(phase: string, t: ConnectionTrace, grpcMessage: string): string {
+  if (phase === "tls" && t.tlsError) return `TLS handshake failed: ${t.tlsError}`;
+  if (phase === "h2" && t.tlsDone !== undefined) {
+    // TLS 1.3 finishes the client's side of the handshake before the server checks the client
+    // certificate, so a refusal arrives as a closed connection right after it.
+    return "df closed the connection after the TLS handshake, before HTTP/2 SETTINGS: " +
+      `client certificate refused? (${t.tlsError ?? grpcMessage})`;
+  }
+  return grpcMessage;
+}
+
+/** Ends when the channel is READY, fails, or the deadline passes. */
+function connect(client: grpc.Client, deadline: number): Promise<"ready" | "failed" | "deadline"> {
+  const channel = client.getChannel();
+  return new Promise((resolve) => {
+    const check = () => {
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) return resolve("ready");
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE) return resolve("failed");
+      if (state === grpc.connectivityState.SHUTDOWN) return resolve("failed");
+      if (Date.now() >= deadline) return resolve("deadline");
+      channel.watchConnectivityState(state, deadline, (err) => err ? resolve("deadline") : check());
+    };
+    check();
+  });
+}
+
+/** Runs a cold-connection test and writes its results file. */
+export async function runColdconn(run: ColdRun): Promise<ColdResult> {
+  const timer = new PreciseTimer();
+  await timer.ready();
+  try {
+    return await measure(run, timer);
+  } finally {
+    timer.close();
+  }
+}
+
+async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
+  const hostRate = run.rate / run.shard.count;
+  const durationS = run.attempts !== undefined ? run.attempts / hostRate : run.durationS;
+  const { plan, startEpochMs } = makePlan({ ...run, durationS, warmupS: 0 });
+  const total = run.attempts ?? totalRequests(plan);
+  const payload = encodeJsonVector(defaultPayload());
+  const meta = {
+    ...commonMeta({ test: "02_coldconn", ...run, durationS, startEpochMs }),
+    attempts: run.attempts ?? null,
+    planned_attempts: total,
+    // Every attempt has new credentials and its own SecureContext: nothing to resume.
+    resumption: false,
+    payload_bytes: payload.length,
+  };
+  const writer = ResultsWriter.open(run.out, "02_coldconn", meta);
+  const acc = new Accumulator("02_coldconn");
+  const window = { started: 0, total: new Series(false), lag: new Series(false) };
+  let ok = 0;
+  let errors = 0;
+  let inflight = 0;
+  let maxOverlap = 0;
+  let sent = 0;
+  let lastIssued = plan.t0;
+  let scheduling = true;
+  const scheduleEnded = Promise.withResolvers<void>();
+  const drained = Promise.withResolvers<void>();
+  const attemptsRunning = new Set<grpc.Client>();
+
+  const attempt = async (j: number) => {
+    const intended = intendedAt(plan, j);
+    const start = performance.now();
+    lastIssued = start;
+    const overlap = inflight;
+    inflight++;
+    maxOverlap = Math.max(maxOverlap, inflight);
+    window.started++;
+    const deadline = Date.now() + run.deadlineMs;
+    const { client, trace = {} } = openChannel(run.target, {
+      "grpc.max_reconnect_backoff_ms": run.deadlineMs,
+    });
+    attemptsRunning.add(client);
+    const rec: Record<string, unknown> = {};
+    let dfMs: number | undefined;
+    try {
+      const state = await connect(client, deadline);
+      const ready = performance.now();
+      let status: grpc.StatusObject | undefined;
+      if (state === "ready") {
+        status = await new Promise<grpc.StatusObject>((resolve) => {
+          const call = client.makeUnaryRequest(
+            GET_SCORE_PATH,
+            passBytes,
+            passBytes,
+            payload,
+            new grpc.Metadata(),
+            { deadline },
+            () => {},
+          );
+          call.on("status", resolve);
+        });
+        const v = status.metadata?.get(HANDLING_METADATA_KEY)[0];
+        if (v !== undefined) dfMs = Number(v) / 1000;
+      }
+      const done = performance.now();
+      const success = status?.code === grpc.status.OK;
+      rec.ok = success;
+      if (!success) {
+        const phase = failedPhase(trace, state === "ready");
+        rec.phase = phase;
+        rec.code = status
+          ? grpc.status[status.code]
+          : state === "deadline"
+          ? "DEADLINE_EXCEEDED"
+          : "UNAVAILABLE";
+        rec.error = failureText(phase, trace, status?.details ?? `channel ${state}`);
+      }
+      if (state === "ready") {
+        rec.t_connect_ms = r3(ready - start);
+        rec.t_first_rpc_ms = r3(done - ready);
+      }
+      rec.t_total_ms = r3(done - start);
+      const at = (t?: number) => t === undefined ? undefined : r3(t - start);
+      rec.t_dns_ms = at(trace.tcpStart);
+      rec.t_tcp_ms = at(trace.tcpDone);
+      rec.t_tls_ms = at(trace.tlsDone);
+      rec.t_h2_ms = at(trace.h2Done);
+      rec.t_ms = r3(intended - plan.t0);
+      rec.lag_ms = r3(start - intended);
+      rec.tls = trace.tlsVersion;
+      rec.cipher = trace.cipher;
+      rec.alpn = trace.alpn;
+      rec.resumed = trace.resumed;
+      rec.peer_subject = trace.peerSubject;
+      rec.overlap = overlap;
+      rec.df_ms = dfMs;
+      if (success) {
+        ok++;
+        window.total.record(done - start);
+      } else errors++;
+      window.lag.record(start - intended);
+    } finally {
+      client.close();
+      attemptsRunning.delete(client);
+    }
+    writer.line(JSON.stringify(rec));
+    acc.add(rec);
+    inflight--;
+    if (!scheduling && inflight === 0) drained.resolve();
+  };
+
+  const finishScheduling = () => {
+    if (!scheduling) return;
+    scheduling = false;
+    scheduleEnded.resolve();
+    if (inflight === 0) drained.resolve();
+  };
+  const tick = () => {
+    if (run.signal?.aborted) return finishScheduling();
+    const { send, nextAt } = pace(plan, performance.now(), sent);
+    for (let i = 0; i < send && sent < total; i++) attempt(sent++);
+    if (sent >= total || nextAt === undefined) return finishScheduling();
+    timer.at(nextAt, tick);
+  };
+  timer.at(plan.t0, tick);
+  run.signal?.addEventListener("abort", finishScheduling, { once: true });
+
+  const meter = new ResourceMeter();
+  const totalS = durationS;
+  const progress = setInterval(() => {
+    meter.sample();
+    const elapsed = (performance.now() - plan.t0) / 1000;
+    run.onProgress?.({
+      phase: scheduling ? "measure" : "draining",
+      elapsedS: Math.max(0, Math.min(elapsed, totalS)),
+      totalS,
+      rate: window.started,
+      inflight,
+      ok,
+      errors,
+      p50: window.total.count ? window.total.stat().p50 : 0,
+      p99: window.total.count ? window.total.stat().p99 : 0,
+      lagP99: window.lag.count ? window.lag.stat().p99 : 0,
+    });
+    window.started = 0;
+    window.total.reset();
+    window.lag.reset();
+  }, 1000);
+
+  try {
+    await scheduleEnded.promise;
+    // Attempts carry their own deadline; the bound guards against one that never settles.
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((r) =>
+      bound = setTimeout(() => r(true), run.deadlineMs + 2000)
+    );
+    if (await Promise.race([drained.promise.then(() => false), late])) {
+      for (const c of attemptsRunning) c.close();
+      await Promise.race([drained.promise, new Promise((r) => setTimeout(r, 500))]);
+    }
+    clearTimeout(bound);
+  } finally {
+    clearInterval(progress);
+    window.total.destroy();
+    window.lag.destroy();
+  }
+
+  const interrupted = run.signal?.aborted ?? false;
+  const achieved = achievedRate(sent, plan.t0, lastIssued, hostRate);
+  const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
+  const verdict = judgeRun(hostRate, achieved.rate, summary.lag?.p99 ?? 0);
+  const histograms: Record<string, string> = {};
+  for (const p of PHASES) {
+    const s = acc.phases.get(p);
+    if (s) histograms[`t_${p}_us`] = encodeHistogram(s.hist);
+  }
+  const end = {
+    ok: acc.ok,
+    errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
+    failed_by_phase: acc.failedByPhase,
+    interrupted,
+    planned: total,
+    sent,
+    max_overlap: maxOverlap,
+    elapsed_s: r3(achieved.windowS),
+    achieved_rps: r3(achieved.rate),
+    valid: verdict.valid,
+    ...meter.figures(),
+    histograms,
+  };
+  writer.finish(end);
+  return { file: run.out, summary, acc, verdict, interrupted, meta, end, maxOverlap };
+}
