@@ -1,0 +1,131 @@
+/**
+ * smft coldconn end to end: a new channel and a full TLS 1.3 handshake per attempt, against a
+ * real df over real mTLS on loopback.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createCa, issueCert } from "../certs/generate.ts";
+import { readResultsFile, startDfProcess, startSmft, tempResults } from "./helpers.ts";
+
+Deno.test("coldconn makes 5 attempts at 5/s: 5 ok lines, 5 connections, ordered phases, TLSv1.3", async () => {
+  const df = await startDfProcess();
+  const out = join(await tempResults(), "cold.txt");
+  try {
+    const smft = await startSmft(
+      ["coldconn", "--rps", "5", "--attempts", "5", "--out", out, "--quiet"],
+      { DF_PORT: String(df.port) },
+    );
+    const status = await smft.wait();
+    assert.ok([0, 3].includes(status.code), smft.stderr + smft.stdout);
+    assert.match(
+      smft.stdout,
+      /Total Attempts: 5\nSuccessful: 5 \(100\.0%\)\nMean Connect Time: [\d.]+ms/,
+    );
+    assert.match(smft.stdout, /TLS versions: TLSv1\.3=5/);
+  } finally {
+    await df.stop();
+  }
+  // df accepted one connection per attempt: nothing was shared or reused.
+  assert.match(df.stdout, /calls=5 \(OK=5\) connections=5 /);
+  const r = await readResultsFile(out);
+  assert.equal(r.test, "02_coldconn");
+  assert.equal(r.meta.resumption, false);
+  assert.equal(r.lines.length, 5);
+  assert.equal(r.end?.count, 5);
+  // Lines are written as attempts finish; order them by plan.
+  r.lines.sort((a, b) => (a.t_ms as number) - (b.t_ms as number));
+  r.lines.forEach((l, i) => {
+    const n = l as Record<string, number>;
+    assert.equal(l.ok, true);
+    assert.equal(l.tls, "TLSv1.3");
+    assert.equal(l.alpn, "h2");
+    assert.equal(l.resumed, false);
+    assert.match(String(l.peer_subject), /CN=localhost/);
+    // The phases add up: each is reached after the one before it.
+    assert.ok(
+      n.t_dns_ms <= n.t_tcp_ms && n.t_tcp_ms <= n.t_tls_ms && n.t_tls_ms <= n.t_h2_ms &&
+        n.t_h2_ms <= n.t_connect_ms && n.t_connect_ms <= n.t_total_ms,
+      JSON.stringify(l),
+    );
+    assert.ok(Math.abs(n.t_connect_ms + n.t_first_rpc_ms - n.t_total_ms) <= 0.002);
+    assert.ok(n.t_first_rpc_ms >= 5, "the first RPC includes df's 5 ms hold");
+    assert.ok(Math.abs(n.t_ms - i * 200) < 0.002, `attempt ${i} planned at ${n.t_ms}`);
+  });
+});
+
+Deno.test("coldconn records a refused client certificate as a failed attempt with its phase", async () => {
+  const dir = await tempResults();
+  const other = await createCa({ out: join(dir, "other-ca") });
+  const foreign = await issueCert({
+    caCrt: other.crt,
+    caKey: other.key,
+    out: join(dir, "foreign"),
+    cn: "smft-client",
+    kind: "client",
+  });
+  const df = await startDfProcess();
+  const out = join(dir, "cold.txt");
+  try {
+    const smft = await startSmft(
+      [
+        "coldconn",
+        "--rps",
+        "5",
+        "--attempts",
+        "3",
+        "--out",
+        out,
+        "--quiet",
+        "--deadline-ms",
+        "2000",
+      ],
+      { DF_PORT: String(df.port), TLS_CERT: foreign.crt, TLS_KEY: foreign.key },
+    );
+    await smft.wait();
+    assert.match(smft.stdout, /Successful: 0 \(0\.0%\)/);
+  } finally {
+    await df.stop();
+  }
+  const r = await readResultsFile(out);
+  assert.equal(r.lines.length, 3, "nothing missing");
+  for (const l of r.lines) {
+    assert.equal(l.ok, false);
+    // TLS 1.3: the client's handshake completes before df checks its certificate.
+    assert.equal(l.phase, "h2", JSON.stringify(l));
+    assert.match(String(l.error), /client certificate refused/);
+    assert.equal(typeof l.t_tls_ms, "number");
+  }
+  assert.match(df.stderr, /refused 127\.0\.0\.1:\d+: client certificate rejected/);
+});
+
+Deno.test("coldconn keeps its schedule and records failures while df is down", async () => {
+  const df = await startDfProcess();
+  const out = join(await tempResults(), "cold.txt");
+  const smft = await startSmft(
+    [
+      "coldconn",
+      "--rps",
+      "10",
+      "--attempts",
+      "20",
+      "--deadline-ms",
+      "500",
+      "--out",
+      out,
+      "--quiet",
+    ],
+    { DF_PORT: String(df.port) },
+  );
+  await new Promise((r) => setTimeout(r, 900));
+  await df.stop("SIGKILL");
+  await smft.wait();
+  const r = await readResultsFile(out);
+  assert.equal(r.lines.length, 20, "one line per planned attempt");
+  const failed = r.lines.filter((l) => l.ok === false);
+  assert.ok(failed.length >= 5, `${failed.length} failures`);
+  for (const l of failed) {
+    assert.ok(["dns", "tcp", "tls", "h2", "rpc", "connect"].includes(String(l.phase)));
+  }
+  const planned = r.lines.map((l) => l.t_ms as number).sort((a, b) => a - b);
+  planned.forEach((t, i) => assert.ok(Math.abs(t - i * 100) < 0.002, `attempt ${i} at ${t}`));
+});
