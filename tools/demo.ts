@@ -1,56 +1,122 @@
 /**
- * `deno task demo`: the whole product on built-in defaults, on one machine. Makes certificates
- * if missing, starts df on loopback, makes one mTLS call, prints the answer and stops df.
+ * `deno task demo`: the whole product on built-in defaults, on this machine. Makes test
+ * certificates if missing, starts df (its own process, so it does not share smft's event
+ * loop), runs a short steady test and a short coldconn test against it, writes an HTML report,
+ * and stops df.
  *
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
+import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
-import { clientCredentials, loadTls } from "../certs/tls.ts";
-import { scoreService } from "../proto/score.ts";
-import { HANDLING_METADATA_KEY, startDf } from "../df/server.ts";
+import { loadTls } from "../certs/tls.ts";
+import { runSteady } from "../smft/steady.ts";
+import { runColdconn } from "../smft/coldconn.ts";
+import { defaultPayload } from "../smft/options.ts";
+import { formatRunVerdict } from "../smft/run.ts";
+import { formatProgress, stderrProgress } from "../smft/progress.ts";
+import type { Target } from "../smft/channel.ts";
+import { formatSummary } from "../tools/summary.ts";
+import { reportCommand } from "../tools/report.ts";
+
+const STEADY = { rate: 1000, durationS: 5, warmupS: 1 };
+const COLD = { rate: 5, attempts: 20 };
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 const certs = await generateCerts({ out: "certs" });
 console.log(
-  certs.written ? "demo: made test certificates in certs/" : "demo: using certificates in certs/",
+  certs.written
+    ? "demo: made test certificates in certs/"
+    : "demo: using the certificates in certs/",
 );
 const f = certs.files;
 
-const df = await startDf({
-  host: "127.0.0.1",
-  port: 0,
-  delayMs: 5,
-  tlsMode: "mtls",
-  tls: loadTls("mtls", { ca: f.caCrt, cert: f.serverCrt, key: f.serverKey }, "server"),
-});
-console.log(`demo: df listening on 127.0.0.1:${df.port} (TLS 1.3, mutual TLS, DELAY_MS=5)`);
+const df = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--allow-net", "--allow-read", "--allow-env", "df/main.ts"],
+  cwd: root,
+  env: {
+    DF_HOST: "127.0.0.1",
+    DF_PORT: "0",
+    DELAY_MS: "5",
+    TLS_CA: f.caCrt,
+    TLS_CERT: f.serverCrt,
+    TLS_KEY: f.serverKey,
+  },
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const lines = df.stdout.pipeThrough(new TextDecoderStream()).getReader();
+let head = "";
+while (!/listening on \S+:\d+/.test(head)) {
+  const { value, done } = await lines.read();
+  if (done) {
+    console.error("demo: df did not start");
+    Deno.exit(1);
+  }
+  head += value;
+}
+const port = Number(/listening on \S+:(\d+)/.exec(head)![1]);
+console.log(`demo: ${head.trim()}`);
 
-const material = loadTls("mtls", { ca: f.caCrt, cert: f.clientCrt, key: f.clientKey }, "client");
-const Client = grpc.makeGenericClientConstructor(scoreService, "ScoreService");
-const client = new Client(`localhost:${df.port}`, clientCredentials("mtls", material));
-const started = performance.now();
-const answer = await new Promise<{ score: number; dfUs: string }>((resolve, reject) => {
-  let dfUs = "?";
-  const call = (client as unknown as {
-    GetScore: grpc.requestCallback<unknown> extends never ? never : (
-      req: unknown,
-      cb: (e: grpc.ServiceError | null, v: { score: number }) => void,
-    ) => grpc.ClientUnaryCall;
-  }).GetScore({ json: JSON.stringify({ features: [0.12, 0.5, 3.4] }) }, (e, v) => {
-    if (e) reject(e);
-    else queueMicrotask(() => resolve({ score: v.score, dfUs }));
-  });
-  call.on(
-    "status",
-    (s: grpc.StatusObject) => dfUs = String(s.metadata.get(HANDLING_METADATA_KEY)[0]),
+let code = 0;
+try {
+  const target: Target = {
+    host: "localhost",
+    port,
+    serverName: "localhost",
+    tlsMode: "mtls",
+    tls: loadTls("mtls", { ca: f.caCrt, cert: f.clientCrt, key: f.clientKey }, "client"),
+  };
+  const display = stderrProgress(false);
+  const shard = { index: 1, count: 1 };
+
+  console.log(
+    `\ndemo: steady ${STEADY.rate}/s for ${STEADY.durationS} s after ${STEADY.warmupS} s of warm-up, one channel`,
   );
-});
-const ms = performance.now() - started;
-console.log(
-  `demo: GetScore -> score=${answer.score.toFixed(6)} in ${
-    ms.toFixed(2)
-  } ms (first call, includes the TLS handshake; df held it ${answer.dfUs} µs)`,
-);
-client.close();
-await df.close(1000);
-console.log("demo: df stopped");
+  const steady = await runSteady({
+    target,
+    ...STEADY,
+    deadlineMs: 1000,
+    connectTimeoutMs: 5000,
+    payload: defaultPayload(),
+    out: "results/01_steady_results.txt",
+    shard,
+    onProgress: (p) => display.update(formatProgress(p)),
+  });
+  display.done();
+  console.log(`== 01_steady -> ${steady.file}`);
+  console.log(formatSummary(steady.summary));
+  console.log(formatRunVerdict(steady.verdict));
+
+  console.log(
+    `\ndemo: coldconn ${COLD.attempts} attempts at ${COLD.rate}/s, a new TLS channel each`,
+  );
+  const cold = await runColdconn({
+    target,
+    ...COLD,
+    durationS: COLD.attempts / COLD.rate,
+    deadlineMs: 2000,
+    out: "results/02_coldconn_results.txt",
+    shard,
+    onProgress: (p) => display.update(formatProgress(p)),
+  });
+  display.done();
+  console.log(`== 02_coldconn -> ${cold.file}`);
+  console.log(formatSummary(cold.summary));
+
+  const report = await reportCommand([steady.file, cold.file, "--out", "results/report.html"]);
+  if (report.stderr) console.error(report.stderr);
+  console.log(
+    `\ndemo: report written to ${report.stdout.trim().replace(/^.*?(\S+\.html).*$/s, "$1")}`,
+  );
+  code = report.code === 1 ? 1 : 0;
+} finally {
+  df.kill("SIGTERM");
+  const rest = await lines.read().then(async function collect(r): Promise<string> {
+    if (r.done) return "";
+    return r.value + await lines.read().then(collect);
+  });
+  await df.status;
+  const totals = rest.split("\n").find((l) => l.startsWith("df stopped"));
+  if (totals) console.log(`demo: ${totals}`);
+}
+Deno.exit(code);
