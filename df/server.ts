@@ -184,7 +184,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
         new Error(
           e.code === "EADDRINUSE"
             ? `port ${o.port} on ${o.host} is already in use`
-            : e.code === "EADDRNOTAVAIL"
+            : e.code === "EADDRNOTAVAIL" || e.code === "EINVAL"
             ? `address ${o.host} is not available on this host`
             : e.code === "EACCES"
             ? `no permission to listen on ${o.host}:${o.port}`
