@@ -65,7 +65,8 @@ export interface Summary {
   achievedRate?: number;
 }
 
-const NUM = (v: unknown): number | undefined => typeof v === "number" && Number.isFinite(v) ? v : undefined;
+const NUM = (v: unknown): number | undefined =>
+  typeof v === "number" && Number.isFinite(v) ? v : undefined;
 
 /**
  * Collects results into histograms. `add` takes one parsed result line; `merge` adds another
@@ -129,7 +130,7 @@ export class Accumulator {
       const s = Math.floor(t / 1000);
       let sec = this.seconds.get(s);
       if (!sec) {
-        // Per-second histograms are small and many: plain JS, packed on demand.
+        // Per-second histograms are many: plain JS ones, which start small and grow as needed.
         sec = { n: 0, ok: 0, latency: new Series(false), lag: new Series(false) };
         this.seconds.set(s, sec);
       }
@@ -199,11 +200,10 @@ export class Accumulator {
         mine.lag.add(sec.lag);
       }
     }
-    for (const a of other.attempts) {
-      if (this.attempts.length >= Accumulator.MAX_ATTEMPT_ROWS) break;
-      this.attempts.push(a);
-    }
+    // Interleave hosts by plan time before capping, so every host stays in the plot.
+    this.attempts.push(...other.attempts);
     this.attempts.sort((a, b) => a.t - b.t);
+    this.attempts.length = Math.min(this.attempts.length, Accumulator.MAX_ATTEMPT_ROWS);
     this.lastTMs = Math.max(this.lastTMs, other.lastTMs);
   }
 
@@ -238,14 +238,19 @@ export class Accumulator {
       successPct: this.total === 0 ? 0 : (this.ok / this.total) * 100,
       byCode: { ...this.byCode },
     };
-    const span = durationS ?? (this.lastTMs > 0 ? this.lastTMs / 1000 : undefined);
+    // Without a stated duration, the last intended send time is one interval short of the span.
+    const span = durationS ??
+      (this.lastTMs > 0 && this.total > 1
+        ? (this.lastTMs / 1000) * (this.total / (this.total - 1))
+        : undefined);
     if (span !== undefined && span > 0) {
       s.durationS = span;
       s.achievedRate = this.total / span;
     }
     if (this.test === "01_steady") {
       if (this.latency.count) s.latency = this.latency.stat();
-      if (this.latencyAll.count && failed > 0) s.latencyAll = this.latencyAll.stat();
+      // Only worth a line when failures carry latencies of their own (seed files do not).
+      if (this.latencyAll.count > this.latency.count) s.latencyAll = this.latencyAll.stat();
       if (this.service.count) s.service = this.service.stat();
       if (this.lag.count) s.lag = this.lag.stat();
       if (this.df.count) s.df = this.df.stat();
@@ -324,7 +329,9 @@ export function formatSummary(s: Summary): string {
       out.push("phase (ms from attempt start)   mean      p50      p90      p99      max");
       for (const [k, ...v] of rows) {
         out.push(
-          `  ${String(k).padEnd(30)}${(v as number[]).map((x) => x.toFixed(2).padStart(9)).join("")}`,
+          `  ${String(k).padEnd(30)}${
+            (v as number[]).map((x) => x.toFixed(2).padStart(9)).join("")
+          }`,
         );
       }
     }

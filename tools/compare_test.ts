@@ -1,0 +1,285 @@
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import {
+  type Block,
+  blocksOfSeconds,
+  blocksOfValues,
+  bootstrapDiff,
+  compareCommand,
+  type CompareRow,
+  seededRandom,
+} from "./compare.ts";
+import { readResults } from "./results.ts";
+
+/** Runs `fn` with `files` written into a fresh temporary folder, then removes it. */
+async function withFiles(
+  files: Record<string, string>,
+  fn: (path: (name: string) => string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "compare_test_" });
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(`${dir}/${name}`, text);
+    }
+    await fn((name) => `${dir}/${name}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const lines = (...l: string[]) => l.join("\n") + "\n";
+
+/**
+ * A synthetic steady run, 60 s at 100/s: 5 ms plus a slow swell shared by each second (what
+ * makes single requests autocorrelated) plus per-request noise with a long tail. `shift` is
+ * added to every latency; `shuffle` deals the same latencies out to the requests in another order.
+ */
+function steadyRun(seed: number, opts: { shift?: number; shuffle?: number } = {}): string {
+  const rnd = seededRandom(seed);
+  const latencies: number[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const swell = 0.4 * Math.sin(Math.floor(i / 100) / 4);
+    const noise = -Math.log(1 - rnd()) * 0.5;
+    latencies.push(5 + swell + noise);
+  }
+  if (opts.shuffle !== undefined) {
+    const r = seededRandom(opts.shuffle);
+    for (let i = latencies.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [latencies[i], latencies[j]] = [latencies[j], latencies[i]];
+    }
+  }
+  const body = latencies.map((l, i) =>
+    JSON.stringify({
+      ok: true,
+      latency_ms: Number((l + (opts.shift ?? 0)).toFixed(3)),
+      t_ms: i * 10,
+    })
+  );
+  return lines(
+    "#TEST=01_steady",
+    '#META={"rate":100,"duration_s":60}',
+    ...body,
+    '#END={"count":6000}',
+  );
+}
+
+/** A synthetic coldconn run: `n` independent attempts. */
+function coldRun(seed: number, n: number, totalShift = 0): string {
+  const rnd = seededRandom(seed);
+  const body: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const connect = Number((15 + rnd() * 5).toFixed(3));
+    const rpc = Number((5 + rnd() * 2).toFixed(3));
+    body.push(JSON.stringify({
+      ok: true,
+      t_connect_ms: connect,
+      t_first_rpc_ms: rpc,
+      t_total_ms: Number((connect + rpc + totalShift).toFixed(3)),
+      t_ms: i * 1000,
+    }));
+  }
+  return lines("#TEST=02_coldconn", ...body);
+}
+
+const A = steadyRun(7);
+
+async function compareJson(args: string[]): Promise<{ rows: CompareRow[]; [k: string]: unknown }> {
+  const r = await compareCommand([...args, "--json"]);
+  equal(r.stderr, "");
+  equal(r.code, 0);
+  return JSON.parse(r.stdout);
+}
+
+Deno.test("bootstrapDiff() point figures are the summary's percentiles, to the microsecond", async () => {
+  await withFiles({ "a.txt": A }, async (p) => {
+    const f = await readResults(p("a.txt"));
+    const blocks = blocksOfSeconds(f.acc);
+    equal(blocks.length, 60);
+    const s = f.acc.summary().latency!;
+    const d = bootstrapDiff(blocks, blocks, [50, 90, 99], { resamples: 100 });
+    deepStrictEqual(d.map((x) => x.a), [s.p50, s.p90, s.p99]);
+    deepStrictEqual(d.map((x) => x.diff), [0, 0, 0]);
+    f.acc.destroy();
+  });
+});
+
+Deno.test("blocksOfValues() puts values in the histogram's buckets and keeps the exact maximum", () => {
+  const [b] = blocksOfValues([1.5, 2.048, 2.05, 5.0], 4);
+  deepStrictEqual(b, {
+    // Exact below 2.048 ms, then 2 µs buckets ([2.048, 2.049], [2.050, 2.051]), 4 µs from 4.096.
+    buckets: [{ topUs: 1500, count: 1 }, { topUs: 2049, count: 1 }, { topUs: 2051, count: 1 }, {
+      topUs: 5003,
+      count: 1,
+    }],
+    count: 4,
+    maxUs: 5000,
+  });
+  deepStrictEqual(blocksOfValues([1, 2, 3, 4, 5], 2).map((x: Block) => x.count), [2, 2, 1]);
+});
+
+Deno.test("compare finds B slower when B = A + 2 ms, with an interval that excludes 0", async () => {
+  await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shift: 2 }) }, async (p) => {
+    const j = await compareJson([p("a.txt"), p("b.txt")]);
+    deepStrictEqual(j.rows.map((r) => [r.metric, r.p, r.verdict]), [
+      ["latency", 50, "B slower"],
+      ["latency", 90, "B slower"],
+      ["latency", 99, "B slower"],
+    ]);
+    for (const r of j.rows) {
+      // Bucket tops move by up to one bucket (4 µs below 8.192 ms, 8 µs above).
+      ok(Math.abs(r.diff! - 2) <= 0.008, `p${r.p}: B − A = ${r.diff}`);
+      ok(r.lo! > 0 && r.lo! <= r.diff! && r.diff! <= r.hi!, `p${r.p}: [${r.lo}, ${r.hi}]`);
+    }
+  });
+});
+
+Deno.test("compare finds B faster when B = A − 2 ms", async () => {
+  await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shift: -2 }) }, async (p) => {
+    const j = await compareJson([p("a.txt"), p("b.txt")]);
+    deepStrictEqual(j.rows.map((r) => r.verdict), ["B faster", "B faster", "B faster"]);
+    ok(j.rows.every((r) => r.hi! < 0));
+  });
+});
+
+Deno.test("compare finds no significant difference between A and A shuffled", async () => {
+  await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shuffle: 99 }) }, async (p) => {
+    const j = await compareJson([p("a.txt"), p("b.txt")]);
+    deepStrictEqual(j.rows.map((r) => [r.p, r.diff, r.verdict]), [
+      [50, 0, "no significant difference"],
+      [90, 0, "no significant difference"],
+      [99, 0, "no significant difference"],
+    ]);
+    ok(j.rows.every((r) => r.lo! <= 0 && r.hi! >= 0));
+  });
+});
+
+Deno.test("compare gives the same intervals for the same seed, and other ones for another", async () => {
+  await withFiles({ "a.txt": A, "b.txt": steadyRun(8) }, async (p) => {
+    const one = await compareCommand([p("a.txt"), p("b.txt"), "--json"]);
+    const again = await compareCommand([p("a.txt"), p("b.txt"), "--json"]);
+    equal(one.stdout, again.stdout);
+    const other = await compareCommand([p("a.txt"), p("b.txt"), "--json", "--seed", "2"]);
+    ok(one.stdout !== other.stdout);
+    deepStrictEqual(JSON.parse(other.stdout).bootstrap, {
+      resamples: 1000,
+      seed: 2,
+      confidence: 0.95,
+      unit: "second",
+    });
+  });
+});
+
+Deno.test("compare prints a table with B − A, its interval and a verdict per percentile", async () => {
+  await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shift: 2 }) }, async (p) => {
+    const r = await compareCommand([p("a.txt"), p("b.txt")]);
+    equal(r.code, 0);
+    const out = r.stdout.split("\n");
+    deepStrictEqual(out.slice(0, 4), [
+      "compare 01_steady",
+      `A: ${p("a.txt")}  (6000 requests, 100.0% ok, 60 seconds)`,
+      `B: ${p("b.txt")}  (6000 requests, 100.0% ok, 60 seconds)`,
+      "",
+    ]);
+    ok(out[4].startsWith("latency of successful calls"));
+    for (const [i, p] of [[5, 50], [6, 90], [7, 99]]) {
+      ok(
+        new RegExp(
+          `^  p${p} +\\d+\\.\\d{3} +\\d+\\.\\d{3} +\\+2\\.\\d{3} +\\+\\d+\\.\\d% +\\[\\+\\d\\.\\d{3}, \\+\\d\\.\\d{3}\\] +B slower$`,
+        ).test(out[i]),
+        out[i],
+      );
+    }
+    equal(out[9], "Intervals: percentile bootstrap, 1000 resamples of whole seconds, seed 1.");
+  });
+});
+
+Deno.test("compare resamples coldconn attempts: a slower total is found, an unchanged connect is not", async () => {
+  await withFiles({ "a.txt": coldRun(3, 300), "b.txt": coldRun(3, 300, 5) }, async (p) => {
+    const j = await compareJson([p("a.txt"), p("b.txt")]);
+    deepStrictEqual(j.rows.map((r) => [r.metric, r.p, r.verdict]), [
+      ["total", 50, "B slower"],
+      ["total", 90, "B slower"],
+      ["total", 99, "B slower"],
+      ["connect", 50, "no significant difference"],
+      ["connect", 90, "no significant difference"],
+      ["connect", 99, "no significant difference"],
+    ]);
+    deepStrictEqual((j.bootstrap as { unit: string }).unit, "attempt");
+  });
+});
+
+Deno.test("compare resamples a seed-format run in blocks of consecutive lines, and says so", async () => {
+  const seed = (shift: number) =>
+    lines(
+      "#TEST=01_steady",
+      ...Array.from({ length: 500 }, (_, i) =>
+        `{"ok":true,"latency_ms":${5 + (i % 13) / 10 + shift}}`),
+    );
+  await withFiles({ "a.txt": seed(0), "b.txt": seed(1) }, async (p) => {
+    const j = await compareJson([p("a.txt"), p("b.txt")]);
+    deepStrictEqual(j.notes, [
+      `A: ${
+        p("a.txt")
+      } has no send times (seed format): its results are resampled in blocks of 5 consecutive lines`,
+      `B: ${
+        p("b.txt")
+      } has no send times (seed format): its results are resampled in blocks of 5 consecutive lines`,
+    ]);
+    deepStrictEqual(j.rows.map((r) => r.verdict), ["B slower", "B slower", "B slower"]);
+    equal((j.bootstrap as { unit: string }).unit, "block");
+  });
+});
+
+Deno.test("compare says 'too little data' when a run has a single second", async () => {
+  const one = lines(
+    "#TEST=01_steady",
+    '{"ok":true,"latency_ms":5,"t_ms":1}',
+    '{"ok":true,"latency_ms":6,"t_ms":2}',
+  );
+  await withFiles({ "a.txt": A, "b.txt": one }, async (p) => {
+    const j = await compareJson([p("a.txt"), p("b.txt")]);
+    deepStrictEqual(j.rows.map((r) => [r.verdict, r.lo, r.hi]), [
+      ["too little data", null, null],
+      ["too little data", null, null],
+      ["too little data", null, null],
+    ]);
+  });
+});
+
+Deno.test("compare merges comma-joined shards of one run", async () => {
+  await withFiles({
+    "a.txt": A,
+    "b1.txt": steadyRun(7, { shift: 2 }),
+    "b2.txt": steadyRun(9, { shift: 2 }),
+  }, async (p) => {
+    const j = await compareJson([p("a.txt"), `${p("b1.txt")},${p("b2.txt")}`]);
+    deepStrictEqual(j.b as { paths: string[]; total: number; blocks: number }, {
+      paths: [p("b1.txt"), p("b2.txt")],
+      total: 12000,
+      ok: 12000,
+      successPct: 100,
+      blocks: 60,
+    });
+    deepStrictEqual(j.rows.map((r) => r.verdict), ["B slower", "B slower", "B slower"]);
+  });
+});
+
+Deno.test("compare answers exit 1 and one line for bad input", async () => {
+  await withFiles({ "a.txt": A, "c.txt": coldRun(1, 5) }, async (p) => {
+    const cases: [string[], string][] = [
+      [[p("a.txt")], "compare: expected two runs to compare, A and B (got 1); see --help"],
+      [
+        [p("a.txt"), p("c.txt")],
+        "compare: A is 01_steady results and B is 02_coldconn results: compare needs two runs of one test",
+      ],
+      [[p("a.txt"), p("x.txt")], `compare: ${p("x.txt")}: file not found`],
+      [
+        [p("a.txt"), p("a.txt"), "--resamples", "5"],
+        'compare: --resamples="5": expected an integer from 100 to 100000',
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      deepStrictEqual(await compareCommand(args), { code: 1, stdout: "", stderr });
+    }
+  });
+});

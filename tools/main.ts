@@ -1,0 +1,40 @@
+/**
+ * The tools' entry point: `main.ts <summarize|compare> ...`. The only place the tools print;
+ * each command returns its text and exit code.
+ *
+ * @module
+ */
+import { compareCommand } from "./compare.ts";
+import { type CommandResult, summarizeCommand } from "./summarize.ts";
+
+const COMMANDS: Record<string, (args: string[]) => Promise<CommandResult>> = {
+  summarize: summarizeCommand,
+  compare: compareCommand,
+};
+
+const USAGE = `Usage: main.ts <command> [options]
+
+Commands:
+  summarize FILE... [--json] [--slo CLAUSES]   summary of results files, SLO verdicts
+  compare A B [--json]                         how run B differs from run A, with 95 % intervals
+
+"main.ts <command> --help" tells more.`;
+
+async function main(): Promise<number> {
+  const [name, ...rest] = Deno.args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(USAGE);
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`tools: unknown command ${JSON.stringify(name)}; expected summarize or compare`);
+    return 1;
+  }
+  const r = await command(rest);
+  if (r.stdout) console.log(r.stdout);
+  if (r.stderr) console.error(r.stderr);
+  return r.code;
+}
+
+Deno.exit(await main());
