@@ -1,0 +1,164 @@
+/**
+ * `deno task compile`: builds `dist/df` and `dist/smft`, single binaries for the hosts of a
+ * test. Each carries exactly the permissions its program needs and embeds `proto/score.proto`.
+ * Settings are read at run time from the environment and `.env` in the working folder (or
+ * `--env-file`): nothing of the developer's `.env` is baked in.
+ *
+ * `deno compile` needs the Deno runtime (`denort`) for the target. It downloads it from the Deno
+ * download site unless `DENORT_BIN` names a local copy or `$DENO_DIR` already holds
+ * `dl/release/v<version>/denort-<target>.zip`. Where none of these is available, this task says so
+ * in one line.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+/** Targets `deno compile` accepts. */
+export const TARGETS = [
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+  "x86_64-pc-windows-msvc",
+  "aarch64-pc-windows-msvc",
+];
+
+/** Each binary and the permissions written into it. */
+export const BINARIES = [
+  { name: "df", entry: "df/main.ts", permissions: ["--allow-net", "--allow-read", "--allow-env"] },
+  {
+    name: "smft",
+    entry: "smft/main.ts",
+    permissions: [
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys=hostname",
+    ],
+  },
+];
+
+/** The `deno compile` arguments for one binary (pure, for tests and `--dry-run`). */
+export function compileArgs(
+  b: (typeof BINARIES)[number],
+  outDir: string,
+  target?: string,
+): string[] {
+  const windows = target?.includes("windows") ?? Deno.build.os === "windows";
+  return [
+    "compile",
+    "--quiet",
+    ...b.permissions,
+    "--include",
+    "proto/score.proto",
+    ...(target ? ["--target", target] : []),
+    "--output",
+    join(outDir, windows ? `${b.name}.exe` : b.name),
+    b.entry,
+  ];
+}
+
+/** Where `deno compile` looks for a pre-seeded runtime archive. */
+export function denortArchive(target: string, denoDir: string | undefined): string | undefined {
+  if (!denoDir) return undefined;
+  return join(denoDir, "dl", "release", `v${Deno.version.deno}`, `denort-${target}.zip`);
+}
+
+/** The one line printed when the runtime could not be had. */
+export function missingRuntimeLine(target: string): string {
+  return `compile: deno compile needs the Deno runtime denort-${target} (v${Deno.version.deno}) ` +
+    `and could not download it from the Deno download site; provide it offline with ` +
+    `DENORT_BIN=/path/to/denort, or put denort-${target}.zip in $DENO_DIR/dl/release/v${Deno.version.deno}/`;
+}
+
+const USAGE = `Usage: deno task compile [--target TRIPLE] [--out DIR] [--dry-run]
+
+Builds dist/df and dist/smft. Targets: ${TARGETS.join(", ")} (default: this host).
+deno compile needs the runtime (denort) for the target: it is downloaded from the Deno download
+site, or taken from DENORT_BIN=/path/to/denort, or from a pre-seeded
+$DENO_DIR/dl/release/v${Deno.version.deno}/denort-<target>.zip.`;
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        target: { type: "string" },
+        out: { type: "string", default: "dist" },
+        "dry-run": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(`compile: ${(e as Error).message}`);
+    return 1;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const target = values.target;
+  if (target && !TARGETS.includes(target)) {
+    console.error(`compile: --target ${target}: expected one of ${TARGETS.join(", ")}`);
+    return 1;
+  }
+  const hostTarget = `${Deno.build.arch}-${
+    Deno.build.os === "linux"
+      ? "unknown-linux-gnu"
+      : Deno.build.os === "darwin"
+      ? "apple-darwin"
+      : "pc-windows-msvc"
+  }`;
+  const effective = target ?? hostTarget;
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort) {
+    // The full deno CLI is not a runtime: a binary built on it runs the CLI, not the program.
+    const probe = await new Deno.Command(denort, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output().catch(() => undefined);
+    if (!probe) {
+      console.error(`compile: DENORT_BIN=${denort}: cannot run it`);
+      return 1;
+    }
+    if (new TextDecoder().decode(probe.stdout).startsWith("deno ")) {
+      console.error(`compile: DENORT_BIN=${denort} is the deno CLI, not the denort runtime`);
+      return 1;
+    }
+  }
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  for (const b of BINARIES) {
+    const args = compileArgs(b, values.out!, target);
+    if (values["dry-run"]) {
+      console.log(`deno ${args.join(" ")}`);
+      continue;
+    }
+    const r = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    if (!r.success) {
+      const err = new TextDecoder().decode(r.stderr);
+      if (/dl\.deno\.land|denort|Download/i.test(err) && !denort) {
+        console.error(missingRuntimeLine(effective));
+      } else {
+        const last = err.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").trim())
+          .filter((l) => l && !/^\d+:|^at |Stack backtrace/.test(l));
+        console.error(`compile: ${b.name}: ${last.slice(0, 3).join(" ")}`);
+      }
+      return 1;
+    }
+    console.log(`compile: wrote ${join(values.out!, b.name)} (${effective})`);
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
