@@ -75,10 +75,11 @@ async function main(): Promise<void> {
   const s = df.stats;
   const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
   const refused = Object.entries(s.refusedByReason).map(([k, v]) => `${k}: ${v}`).join("; ");
+  const peers = Object.entries(s.connectionsByPeer).map(([k, v]) => `${k}=${v}`).join(" ");
   console.log(
     `df stopped: calls=${s.calls} (${codes}) connections=${s.connectionsAccepted} refused=${s.handshakesRefused}${
       refused ? ` (${refused})` : ""
-    }`,
+    }${peers ? ` peers: ${peers}` : ""}`,
   );
   Deno.exit(0);
 }

@@ -45,6 +45,8 @@ export interface DfStats {
   connectionsOpen: number;
   handshakesRefused: number;
   refusedByReason: Record<string, number>;
+  /** Connections accepted per peer address (the first 100 addresses seen). */
+  connectionsByPeer: Record<string, number>;
 }
 
 /** A running df. */
@@ -99,6 +101,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     connectionsOpen: 0,
     handshakesRefused: 0,
     refusedByReason: {},
+    connectionsByPeer: {},
   };
   const count = (code: string) => {
     stats.calls++;
@@ -168,6 +171,9 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   const listener = net.createServer({ noDelay: true }, (socket) => {
     stats.connectionsAccepted++;
     stats.connectionsOpen++;
+    const addr = socket.remoteAddress ?? "?";
+    const byPeer = stats.connectionsByPeer;
+    if (addr in byPeer || Object.keys(byPeer).length < 100) byPeer[addr] = (byPeer[addr] ?? 0) + 1;
     sockets.add(socket);
     socket.once("close", () => {
       stats.connectionsOpen--;

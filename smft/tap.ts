@@ -1,6 +1,6 @@
 /**
  * Watches the sockets grpc-js opens, to time each phase of a connection and read what TLS
- * negotiated. grpc-js exposes neither, so `net.connect`, `tls.connect` and `http2.connect` are
+ * negotiated (and lets grpc-js reach a df addressed by IP, see below). grpc-js exposes neither, so `net.connect`, `tls.connect` and `http2.connect` are
  * wrapped once per process. Connections are matched to the caller by their `SecureContext`:
  * every cold-connection attempt builds new credentials, so the context identifies it.
  *
@@ -72,6 +72,12 @@ export function installTap(): void {
 
   mutableTls.connect = function (this: unknown, ...args: unknown[]) {
     const opts = (typeof args[0] === "object" ? args[0] : args[1]) as tls.ConnectionOptions;
+    // grpc-js sends the target host as SNI even when it is an IP address, which Deno's
+    // tls.connect rejects outright; an address is verified through `host` instead.
+    if (opts?.servername && net.isIP(opts.servername)) {
+      opts.host = opts.servername;
+      delete opts.servername;
+    }
     const trace = opts?.secureContext ? watched.get(opts.secureContext) : undefined;
     const socket = (tlsConnect as (...a: unknown[]) => tls.TLSSocket & Stamped).apply(this, args);
     if (trace) {

@@ -76,8 +76,13 @@ export class Proc {
     resolve: (m: RegExpMatchArray) => void;
   }[] = [];
 
-  constructor(args: string[], env: Record<string, string>, opts: { cwd?: string } = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
+  /** `opts.command` runs another program (e.g. `ip netns exec ...`) instead of Deno. */
+  constructor(
+    args: string[],
+    env: Record<string, string>,
+    opts: { cwd?: string; command?: string } = {},
+  ) {
+    this.child = new Deno.Command(opts.command ?? Deno.execPath(), {
       args,
       env: { NO_COLOR: "1", ...env },
       clearEnv: false,
@@ -188,9 +193,9 @@ export async function startDfProcess(
 export async function run(
   args: string[],
   env: Record<string, string> = {},
-  opts: { cwd?: string } = {},
+  opts: { cwd?: string; command?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await new Deno.Command(opts.command ?? Deno.execPath(), {
     args,
     env: { NO_COLOR: "1", ...env },
     cwd: opts.cwd ?? ROOT,

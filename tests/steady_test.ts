@@ -163,3 +163,22 @@ Deno.test("steady against a server that is not there fails with one line and exi
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`smft: cannot reach df at localhost:${port} within 1000 ms`));
 });
+
+Deno.test("steady reaches df by IP address, verified against the certificate's IP SAN", async () => {
+  // Deno's tls.connect refuses an IP address as SNI; smft must still verify and connect.
+  const df = await startDfProcess();
+  const out = join(await tempResults(), "ip.txt");
+  try {
+    const smft = await startSmft(
+      ["steady", "--rps", "20", "--duration", "1", "--warmup", "0", "--out", out, "--quiet"],
+      { DF_PORT: String(df.port), DF_HOST: "127.0.0.1" },
+    );
+    assert.ok([0, 3].includes((await smft.wait()).code), smft.stderr);
+  } finally {
+    await df.stop();
+  }
+  const r = await readResultsFile(out);
+  assert.equal(r.lines.length, 20);
+  assert.ok(r.lines.every((l) => l.ok === true));
+  assert.equal(r.meta.server_name, "127.0.0.1");
+});

@@ -6,9 +6,11 @@
  */
 import { compareCommand } from "./compare.ts";
 import { type CommandResult, summarizeCommand } from "./summarize.ts";
+import { reportCommand } from "./report.ts";
 
 const COMMANDS: Record<string, (args: string[]) => Promise<CommandResult>> = {
   summarize: summarizeCommand,
+  report: reportCommand,
   compare: compareCommand,
 };
 
@@ -16,6 +18,7 @@ const USAGE = `Usage: main.ts <command> [options]
 
 Commands:
   summarize FILE... [--json] [--slo CLAUSES]   summary of results files, SLO verdicts
+  report FILE... [--out PATH] [--slo CLAUSES]  one self-contained HTML page of results files
   compare A B [--json]                         how run B differs from run A, with 95 % intervals
 
 "main.ts <command> --help" tells more.`;
@@ -28,7 +31,9 @@ async function main(): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`tools: unknown command ${JSON.stringify(name)}; expected summarize or compare`);
+    console.error(
+      `tools: unknown command ${JSON.stringify(name)}; expected summarize, report or compare`,
+    );
     return 1;
   }
   const r = await command(rest);
