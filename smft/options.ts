@@ -306,7 +306,31 @@ interface ResolvedCommon {
   help: boolean;
 }
 
-function resolveCommon(v: Record<string, unknown>, now: number): CommonConfig {
+/**
+ * A Kubernetes Indexed Job gives each pod `JOB_COMPLETION_INDEX` (0-based); with `SHARD_COUNT`
+ * it names the shard when `--shard`/`SHARD` is not given.
+ */
+function shardFromJob(env: Record<string, string | undefined>): Shard | undefined {
+  const index = env.JOB_COMPLETION_INDEX;
+  const count = env.SHARD_COUNT;
+  if (index === undefined || count === undefined) return undefined;
+  try {
+    return shard(`${Number(index) + 1}/${count}`);
+  } catch {
+    throw new ConfigError(
+      `JOB_COMPLETION_INDEX=${JSON.stringify(index)} with SHARD_COUNT=${
+        JSON.stringify(count)
+      }: expected 0 <= index < count`,
+    );
+  }
+}
+
+function resolveCommon(
+  v: Record<string, unknown>,
+  sources: Record<string, string>,
+  env: Record<string, string | undefined>,
+  now: number,
+): CommonConfig {
   const c: CommonConfig = {
     host: v.host as string,
     port: v.port as number,
@@ -319,7 +343,7 @@ function resolveCommon(v: Record<string, unknown>, now: number): CommonConfig {
     key: v.key as string,
     slo: v.slo as string | undefined,
     startAt: v.startAt as number | undefined,
-    shard: v.shard as Shard,
+    shard: (sources.shard === "default" ? shardFromJob(env) : undefined) ?? v.shard as Shard,
     quiet: v.quiet as boolean,
     durationS: v.duration as number,
   };
@@ -368,7 +392,7 @@ export function resolveSteady(
   return {
     help: false,
     config: {
-      ...resolveCommon(v, now),
+      ...resolveCommon(v, r.sources, env, now),
       rates: v.rps as number[],
       warmupS: v.warmup as number,
       connectTimeoutMs: v.connectTimeoutMs as number,
@@ -392,7 +416,11 @@ export function resolveColdconn(
   }
   return {
     help: false,
-    config: { ...resolveCommon(v, now), rate: list[0], attempts: v.attempts as number | undefined },
+    config: {
+      ...resolveCommon(v, r.sources, env, now),
+      rate: list[0],
+      attempts: v.attempts as number | undefined,
+    },
   };
 }
 

@@ -74,7 +74,7 @@ export function missingRuntimeLine(target: string): string {
     `DENORT_BIN=/path/to/denort, or put denort-${target}.zip in $DENO_DIR/dl/release/v${Deno.version.deno}/`;
 }
 
-const USAGE = `Usage: deno task compile [--target TRIPLE] [--out DIR] [--dry-run]
+const USAGE = `Usage: deno task compile [--target TRIPLE] [--out DIR] [--only df|smft] [--dry-run]
 
 Builds dist/df and dist/smft. Targets: ${TARGETS.join(", ")} (default: this host).
 deno compile needs the runtime (denort) for the target: it is downloaded from the Deno download
@@ -88,6 +88,7 @@ async function main(): Promise<number> {
       options: {
         target: { type: "string" },
         out: { type: "string", default: "dist" },
+        only: { type: "string" },
         "dry-run": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -131,8 +132,13 @@ async function main(): Promise<number> {
       return 1;
     }
   }
+  const only = values.only;
+  if (only !== undefined && !BINARIES.some((b) => b.name === only)) {
+    console.error(`compile: --only ${only}: expected df or smft`);
+    return 1;
+  }
   const root = fileURLToPath(new URL("..", import.meta.url));
-  for (const b of BINARIES) {
+  for (const b of BINARIES.filter((b) => only === undefined || b.name === only)) {
     const args = compileArgs(b, values.out!, target);
     if (values["dry-run"]) {
       console.log(`deno ${args.join(" ")}`);

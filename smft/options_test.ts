@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { resolveSteady, resultsPath } from "./options.ts";
+import { ConfigError } from "./config.ts";
+
+const env = { TLS_MODE: "mtls" };
+
+Deno.test("options: flags beat the environment, which beats defaults", () => {
+  const { config } = resolveSteady(["--rps", "250"], { ...env, N_RPS: "100", T_DURATION_SEC: "7" });
+  assert.deepEqual(config.rates, [250]);
+  assert.equal(config.durationS, 7);
+  assert.equal(config.warmupS, 30);
+  assert.equal(config.serverName, "localhost");
+});
+
+Deno.test("options: a Kubernetes Indexed Job's index and SHARD_COUNT name the shard", () => {
+  const { config } = resolveSteady([], { ...env, JOB_COMPLETION_INDEX: "2", SHARD_COUNT: "4" });
+  assert.deepEqual(config.shard, { index: 3, count: 4 });
+  const explicit = resolveSteady(["--shard", "1/2"], {
+    JOB_COMPLETION_INDEX: "2",
+    SHARD_COUNT: "4",
+  });
+  assert.deepEqual(explicit.config.shard, { index: 1, count: 2 });
+  assert.throws(
+    () => resolveSteady([], { JOB_COMPLETION_INDEX: "4", SHARD_COUNT: "4" }),
+    (e) => e instanceof ConfigError && /expected 0 <= index < count/.test(e.message),
+  );
+});
+
+Deno.test("options: --start-at takes epoch ms or ISO time, and refuses the past", () => {
+  const now = Date.parse("2026-11-25T10:00:00Z");
+  const iso = resolveSteady(["--start-at", "2026-11-25T10:01:00Z"], env, now);
+  assert.equal(iso.config.startAt, now + 60_000);
+  const ms = resolveSteady(["--start-at", String(now + 5000)], env, now);
+  assert.equal(ms.config.startAt, now + 5000);
+  assert.throws(() => resolveSteady(["--start-at", String(now - 1)], env, now), /already past/);
+});
+
+Deno.test("options: results files are named per rate and per shard", () => {
+  const one = { index: 1, count: 1 };
+  assert.equal(
+    resultsPath("results/01_steady_results.txt", undefined, one),
+    "results/01_steady_results.txt",
+  );
+  assert.equal(
+    resultsPath("results/01_steady_results.txt", 1000, one),
+    "results/01_steady_results_1000rps.txt",
+  );
+  assert.equal(
+    resultsPath("r/x.txt", 500, { index: 2, count: 3 }),
+    "r/x_500rps_shard2of3.txt",
+  );
+  assert.equal(resultsPath("noext", undefined, { index: 1, count: 2 }), "noext_shard1of2");
+});
