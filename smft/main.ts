@@ -19,9 +19,7 @@ import {
 import { runColdconn } from "./coldconn.ts";
 import type { Target } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "../tools/slo.ts";
-import { summarizeCommand } from "../tools/summarize.ts";
-import { compareCommand } from "../tools/compare.ts";
-import { reportCommand } from "../tools/report.ts";
+import { TOOL_COMMANDS } from "../tools/commands.ts";
 import { runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
 import { formatRunVerdict } from "./run.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
@@ -232,7 +230,7 @@ async function main(): Promise<number> {
     case "summarize":
     case "report":
     case "compare": {
-      const r = await TOOLS[cmd](rest);
+      const r = await TOOL_COMMANDS[cmd](rest);
       if (r.stdout) console.log(r.stdout);
       if (r.stderr) console.error(r.stderr);
       return r.code;

@@ -1,18 +1,10 @@
 /**
- * The tools' entry point: `main.ts <summarize|compare> ...`. The only place the tools print;
+ * The tools' entry point: `main.ts <summarize|report|compare> ...`. The only place the tools print;
  * each command returns its text and exit code.
  *
  * @module
  */
-import { compareCommand } from "./compare.ts";
-import { type CommandResult, summarizeCommand } from "./summarize.ts";
-import { reportCommand } from "./report.ts";
-
-const COMMANDS: Record<string, (args: string[]) => Promise<CommandResult>> = {
-  summarize: summarizeCommand,
-  report: reportCommand,
-  compare: compareCommand,
-};
+import { TOOL_COMMANDS as COMMANDS } from "./commands.ts";
 
 const USAGE = `Usage: main.ts <command> [options]
 

@@ -1,0 +1,18 @@
+/**
+ * The tools as commands, for both entry points: `tools/main.ts` (the `summarize`, `report` and
+ * `compare` tasks) and `smft` (so a load host needs one binary).
+ *
+ * @module
+ */
+import { compareCommand } from "./compare.ts";
+import { reportCommand } from "./report.ts";
+import { type CommandResult, summarizeCommand } from "./summarize.ts";
+
+export type { CommandResult };
+
+/** Each command takes its arguments and returns its exit code and text. */
+export const TOOL_COMMANDS: Record<string, (args: string[]) => Promise<CommandResult>> = {
+  summarize: summarizeCommand,
+  report: reportCommand,
+  compare: compareCommand,
+};
