@@ -180,16 +180,6 @@ async function coldconn(args: string[]): Promise<number> {
   return code;
 }
 
-/** The tools, for a load host that has only this binary. */
-const TOOLS: Record<
-  string,
-  (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>
-> = {
-  summarize: summarizeCommand,
-  report: reportCommand,
-  compare: compareCommand,
-};
-
 function ladderTable(results: SteadyResult[]): string {
   const rows = [[
     "rate/s",
