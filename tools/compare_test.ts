@@ -9,24 +9,7 @@ import {
   seededRandom,
 } from "./compare.ts";
 import { readResults } from "./results.ts";
-
-/** Runs `fn` with `files` written into a fresh temporary folder, then removes it. */
-async function withFiles(
-  files: Record<string, string>,
-  fn: (path: (name: string) => string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "compare_test_" });
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    await fn((name) => `${dir}/${name}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const lines = (...l: string[]) => l.join("\n") + "\n";
+import { lines, withFiles } from "./test_files.ts";
 
 /**
  * A synthetic steady run, 60 s at 100/s: 5 ms plus a slow swell shared by each second (what

@@ -8,24 +8,8 @@ import {
   readResultsMany,
   type ResultsFile,
 } from "./results.ts";
+import { lines, withFiles } from "./test_files.ts";
 
-/** Runs `fn` with `files` written into a fresh temporary folder, then removes it. */
-async function withFiles(
-  files: Record<string, string>,
-  fn: (path: (name: string) => string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "results_test_" });
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    await fn((name) => `${dir}/${name}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const lines = (...l: string[]) => l.join("\n") + "\n";
 const steadyOk = (latency: number, t?: number) =>
   JSON.stringify({ ok: true, latency_ms: latency, ...(t !== undefined ? { t_ms: t } : {}) });
 const free = (...files: ResultsFile[]) => files.forEach((f) => f.acc.destroy());

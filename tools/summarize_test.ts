@@ -1,24 +1,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { summarizeCommand } from "./summarize.ts";
 import { PERCENTILE_DEFINITION } from "./histogram.ts";
-
-/** Runs `fn` with `files` written into a fresh temporary folder, then removes it. */
-async function withFiles(
-  files: Record<string, string>,
-  fn: (path: (name: string) => string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "summarize_test_" });
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    await fn((name) => `${dir}/${name}`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const lines = (...l: string[]) => l.join("\n") + "\n";
+import { lines, withFiles } from "./test_files.ts";
 
 /** The seed's example: latencies 1..100 ms, bare format. */
 const SEED = lines(
