@@ -58,9 +58,29 @@ export interface RunningDf {
   close(graceMs?: number): Promise<void>;
 }
 
+/** TLS alerts (rustls names) a client sends when it does not accept the server's certificate. */
+const CERTIFICATE_ALERTS = [
+  "UnknownCA",
+  "CertificateExpired",
+  "BadCertificate",
+  "UnsupportedCertificate",
+  "CertificateUnknown",
+  "CertificateRevoked",
+  "AccessDenied",
+];
+
 /** Reasons a handshake was refused, in words an operator can act on. */
 export function refusalReason(message: string): string {
   const m = message.toLowerCase();
+  // An alert df *received* is the client refusing df, not df refusing the client: without this,
+  // "received fatal alert: CertificateExpired" (df's own certificate expired) would be logged as
+  // "client certificate expired".
+  const alert = /received fatal alert: (\w+)/i.exec(message)?.[1];
+  if (alert) {
+    return CERTIFICATE_ALERTS.includes(alert)
+      ? `the client does not accept df's certificate (alert ${alert})`
+      : `the client aborted the handshake (alert ${alert})`;
+  }
   if (m.includes("no certificates") || m.includes("certificaterequired")) {
     return "no client certificate";
   }

@@ -5,6 +5,9 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+import * as tls from "node:tls";
 import { clientSecureContext, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
 import { type ConnectionTrace, watchContext } from "./tap.ts";
 
@@ -59,9 +62,148 @@ export function waitReady(client: grpc.Client, timeoutMs: number): Promise<void>
 
 /** The reason a channel could not connect, from grpc-js's connectivity error and the trace. */
 export function connectFailure(err: Error, trace?: ConnectionTrace): string {
+  if (refusedAfterHandshake(trace)) {
+    return "df closed the connection after the TLS handshake, before HTTP/2 SETTINGS: " +
+      `client certificate refused? (${trace?.tlsError ?? err.message})`;
+  }
   if (trace?.tlsError) return `TLS handshake failed: ${trace.tlsError}`;
   return err.message.replace(
     /^Failed to connect before the deadline$/,
     "no connection before the deadline",
   );
+}
+
+/**
+ * TLS 1.3: the client's side of the handshake ends before df has checked the client certificate,
+ * so df refusing it shows as a connection closed after the handshake, before HTTP/2 SETTINGS.
+ */
+export function refusedAfterHandshake(trace?: ConnectionTrace): boolean {
+  return trace?.tlsDone !== undefined && trace.h2Done === undefined;
+}
+
+/**
+ * Deno's TLS client (rustls) reports every failed certificate check as "unable to verify the
+ * first certificate" (or "unable to get local issuer certificate"), whatever the cause.
+ */
+export function isCertificateVerifyError(message: string): boolean {
+  return /unable to verify|unable to get local issuer|self[- ]signed|certificate verify failed/i
+    .test(message);
+}
+
+/** A TLS handshake error in words, with what smft found out about why; for one-line messages. */
+export async function explainTlsError(
+  message: string,
+  t: Target,
+  timeoutMs = 2000,
+): Promise<string> {
+  if (/ProtocolVersion|Tls12|protocol version/i.test(message)) {
+    return `TLS handshake failed: ${message} (df does not offer TLS 1.3)`;
+  }
+  if (isCertificateVerifyError(message)) {
+    const why = await explainServerCertificate(t, timeoutMs);
+    if (why) return `TLS handshake failed: ${message}: ${why}`;
+  }
+  return `TLS handshake failed: ${message}`;
+}
+
+function pemBlocks(pem: Buffer | undefined): X509Certificate[] {
+  const blocks = pem?.toString().match(
+    /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+  ) ?? [];
+  const out: X509Certificate[] = [];
+  for (const b of blocks) {
+    try {
+      out.push(new X509Certificate(b));
+    } catch { /* not a certificate smft can read; loadTls has checked the file */ }
+  }
+  return out;
+}
+
+/**
+ * What is wrong with df's certificate for this client: outside its validity dates, not signed by
+ * any CA in `TLS_CA`, or not naming `serverName`. Empty when smft sees nothing wrong.
+ */
+export function serverCertificateProblems(
+  cert: X509Certificate,
+  cas: X509Certificate[],
+  serverName: string,
+  now: Date = new Date(),
+): string[] {
+  const problems: string[] = [];
+  const subject = cert.subject.replace(/\n/g, ", ");
+  if (now.getTime() < new Date(cert.validFrom).getTime()) {
+    problems.push(`df's certificate (${subject}) is not valid before ${cert.validFrom}`);
+  }
+  if (now.getTime() > new Date(cert.validTo).getTime()) {
+    problems.push(`df's certificate (${subject}) expired on ${cert.validTo}`);
+  }
+  const signed = cas.some((ca) => {
+    try {
+      return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
+  if (cas.length > 0 && !signed) {
+    problems.push(
+      `df's certificate (${subject}) is issued by ${
+        cert.issuer.replace(/\n/g, ", ")
+      }, not by the CA in TLS_CA (${cas.map((c) => c.subject.replace(/\n/g, ", ")).join("; ")})`,
+    );
+  }
+  const named = isIP(serverName) ? cert.checkIP(serverName) : cert.checkHost(serverName);
+  if (!named) {
+    problems.push(
+      `df's certificate does not name ${serverName} (${
+        cert.subjectAltName ?? "no subjectAltName"
+      })`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Looks at df's certificate over one extra connection that does not verify it, and names what is
+ * wrong with it (see {@link serverCertificateProblems}). Undefined if it cannot tell.
+ */
+export function explainServerCertificate(
+  t: Target,
+  timeoutMs = 2000,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (why: string | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why);
+    };
+    const socket = tls.connect({
+      host: t.host,
+      port: t.port,
+      servername: isIP(t.serverName) ? undefined : t.serverName,
+      minVersion: "TLSv1.3",
+      ALPNProtocols: ["h2"],
+      ca: t.tls.ca,
+      cert: t.tlsMode === "mtls" ? t.tls.cert : undefined,
+      key: t.tlsMode === "mtls" ? t.tls.key : undefined,
+      // Only to read the certificate; nothing is sent on this connection.
+      rejectUnauthorized: false,
+    });
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    socket.once("secureConnect", () => {
+      let why: string | undefined;
+      try {
+        const cert = socket.getPeerX509Certificate();
+        if (cert) {
+          why = serverCertificateProblems(cert, pemBlocks(t.tls.ca), t.serverName).join("; ") ||
+            undefined;
+        }
+      } catch { /* cannot tell */ }
+      finish(why);
+    });
+    socket.once("error", () => finish(undefined));
+    socket.once("close", () => finish(undefined));
+  });
 }

@@ -12,7 +12,16 @@ import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
 import { HANDLING_METADATA_KEY } from "../df/server.ts";
 import { PreciseTimer } from "./precise_timer.ts";
 import { intendedAt, pace, totalRequests, warmupRequests } from "./schedule.ts";
-import { type Channel, openChannel, type Target, targetString, waitReady } from "./channel.ts";
+import {
+  type Channel,
+  connectFailure,
+  explainTlsError,
+  openChannel,
+  refusedAfterHandshake,
+  type Target,
+  targetString,
+  waitReady,
+} from "./channel.ts";
 import { r3, ResultsWriter } from "./record.ts";
 import { Accumulator, type Summary } from "../tools/summary.ts";
 import { encodeHistogram, Series } from "../tools/histogram.ts";
@@ -76,10 +85,12 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
     try {
       await waitReady(client, run.connectTimeoutMs);
     } catch (e) {
-      const tlsError = channel.trace?.tlsError;
+      const trace = channel.trace;
       throw new UnreachableError(
         `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${
-          tlsError ? `TLS handshake failed: ${tlsError}` : (e as Error).message
+          trace?.tlsError && !refusedAfterHandshake(trace)
+            ? await explainTlsError(trace.tlsError, run.target)
+            : connectFailure(e as Error, trace)
         }`,
       );
     }

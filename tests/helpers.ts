@@ -6,6 +6,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as tls from "node:tls";
 import { type CertFiles, generateCerts } from "../certs/generate.ts";
@@ -320,4 +321,107 @@ export async function startSmft(
 /** A fresh temporary folder for a test's results. */
 export function tempResults(prefix = "smft-results-"): Promise<string> {
   return Deno.makeTempDir({ prefix });
+}
+
+/**
+ * Waits for a process for at most `timeoutMs`, then ends it (SIGKILL, by pid) and waits for that:
+ * a hung process fails its test instead of hanging the suite.
+ */
+export async function waitAtMost(proc: Proc, timeoutMs: number): Promise<Deno.CommandStatus> {
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  try {
+    return await proc.wait();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resident memory of a process (Linux `/proc/<pid>/status` VmRSS), in KiB. */
+export async function rssKiB(pid: number): Promise<number> {
+  // Deno reads another process's /proc files only with --allow-all; the test task grants
+  // --allow-run, so `cat` reads it.
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stdout: "piped" })
+    .output();
+  const status = new TextDecoder().decode(out.stdout);
+  const m = status.match(/^VmRSS:\s+(\d+) kB$/m);
+  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+/** The soft limit on open files that processes started by the tests inherit (`ulimit -n`). */
+export async function openFileLimit(): Promise<number> {
+  const out = await new Deno.Command("sh", { args: ["-c", "ulimit -n"], stdout: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return text === "unlimited" ? Infinity : Number(text);
+}
+
+/** What a client saw of one raw TLS connection to df (see {@link tlsHandshake}). */
+export interface RawTls {
+  socket: tls.TLSSocket;
+  /** The client's own port: df logs the peer as `127.0.0.1:<localPort>`. */
+  localPort: number;
+  /** The TLS handshake completed on the client's side. */
+  secure: boolean;
+  /** Bytes received after the handshake (df's HTTP/2 SETTINGS when it accepted the client). */
+  received: number;
+  error?: string;
+  /** Resolves when the connection is closed. */
+  closed: Promise<void>;
+}
+
+/**
+ * One real TLS connection to 127.0.0.1:`port` with ALPN h2 (what grpc-js offers) and the test
+ * certificates unless others are given. Resolves once the handshake is done (and df has had
+ * `settleMs` to answer or close), the connection failed, or `timeoutMs` passed; the socket stays
+ * open until closed.
+ */
+export async function tlsHandshake(
+  port: number,
+  o: {
+    ca?: string;
+    cert?: string | null;
+    key?: string | null;
+    maxVersion?: tls.SecureVersion;
+    settleMs?: number;
+    /** Give up waiting for the handshake after this long (the socket stays as it is). */
+    timeoutMs?: number;
+  } = {},
+): Promise<RawTls> {
+  const c = await testCerts();
+  const read = (p: string | null | undefined, dflt: string) =>
+    p === null ? undefined : readFileSync(p ?? dflt);
+  const socket = tls.connect({
+    host: "127.0.0.1",
+    port,
+    servername: "localhost",
+    ALPNProtocols: ["h2"],
+    ca: readFileSync(o.ca ?? c.caCrt),
+    cert: read(o.cert, c.clientCrt),
+    key: read(o.key, c.clientKey),
+    maxVersion: o.maxVersion,
+  });
+  const r: RawTls = {
+    socket,
+    localPort: 0,
+    secure: false,
+    received: 0,
+    closed: new Promise((resolve) => socket.once("close", () => resolve())),
+  };
+  // The port is gone once the socket closes: note it as soon as TCP is up.
+  socket.once("connect", () => r.localPort = socket.localPort ?? 0);
+  socket.on("data", (d: Uint8Array) => r.received += d.length);
+  socket.on("error", (e: Error) => r.error ??= e.message);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, o.timeoutMs ?? 10_000);
+    socket.once("secureConnect", () => {
+      r.secure = true;
+      clearTimeout(timer);
+      timer = setTimeout(resolve, o.settleMs ?? 0);
+    });
+    r.closed.then(() => resolve());
+  });
+  clearTimeout(timer);
+  return r;
 }

@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { stripVTControlCharacters as stripAnsiCode } from "node:util";
 
 /** Targets `deno compile` accepts. */
 export const TARGETS = [
@@ -156,7 +157,7 @@ async function main(): Promise<number> {
       if (/dl\.deno\.land|denort|Download/i.test(err) && !denort) {
         console.error(missingRuntimeLine(effective));
       } else {
-        const last = err.split("\n").map((l) => l.replace(/\x1b\[[0-9;]*m/g, "").trim())
+        const last = err.split("\n").map((l) => stripAnsiCode(l).trim())
           .filter((l) => l && !/^\d+:|^at |Stack backtrace/.test(l));
         console.error(`compile: ${b.name}: ${last.slice(0, 3).join(" ")}`);
       }
