@@ -13,7 +13,7 @@ import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
 import { HANDLING_METADATA_KEY } from "../df/server.ts";
 import { defaultPayload, type Shard } from "./options.ts";
 import { PreciseTimer } from "./precise_timer.ts";
-import { intendedAt, pace, totalRequests } from "./schedule.ts";
+import { intendedAt, totalRequests } from "./schedule.ts";
 import { explainTlsError, openChannel, type Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import { r3, ResultsWriter } from "./record.ts";
@@ -22,12 +22,12 @@ import {
   commonMeta,
   judgeRun,
   makePlan,
+  OpenLoop,
   type Progress,
-  ResourceMeter,
   type RunVerdict,
 } from "./run.ts";
 import { Accumulator, PHASES, type Summary } from "../tools/summary.ts";
-import { encodeHistogram, Series } from "../tools/histogram.ts";
+import { encodeHistogram } from "../tools/histogram.ts";
 
 /** One cold-connection run. */
 export interface ColdRun {
@@ -124,16 +124,7 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
   };
   const writer = ResultsWriter.open(run.out, "02_coldconn", meta);
   const acc = new Accumulator("02_coldconn");
-  const window = { started: 0, total: new Series(false), lag: new Series(false) };
-  let ok = 0;
-  let errors = 0;
-  let inflight = 0;
-  let maxOverlap = 0;
-  let sent = 0;
   let lastIssued = plan.t0;
-  let scheduling = true;
-  const scheduleEnded = Promise.withResolvers<void>();
-  const drained = Promise.withResolvers<void>();
   const attemptsRunning = new Set<grpc.Client>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
   const explanations = new Map<string, Promise<string>>();
@@ -155,14 +146,12 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     const intended = intendedAt(plan, j);
     const start = performance.now();
     lastIssued = start;
-    const overlap = inflight;
-    inflight++;
-    maxOverlap = Math.max(maxOverlap, inflight);
-    window.started++;
+    const overlap = loop.began(start - intended);
     const deadline = Date.now() + run.deadlineMs;
     attemptsRunning.add(client);
-    const rec: Record<string, unknown> = {};
-    let dfMs: number | undefined;
+    // Written whatever happens below, so that no attempt goes missing.
+    const rec: Record<string, unknown> = { ok: false };
+    let totalMs: number | undefined;
     try {
       const state = await connect(client, deadline);
       const ready = performance.now();
@@ -180,8 +169,6 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
           );
           call.on("status", resolve);
         });
-        const v = status.metadata?.get(HANDLING_METADATA_KEY)[0];
-        if (v !== undefined) dfMs = Number(v) / 1000;
       }
       const done = performance.now();
       const success = status?.code === grpc.status.OK;
@@ -202,96 +189,58 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
         rec.t_connect_ms = r3(ready - start);
         rec.t_first_rpc_ms = r3(done - ready);
       }
-      rec.t_total_ms = r3(done - start);
+      totalMs = done - start;
+      rec.t_total_ms = r3(totalMs);
       const at = (t?: number) => t === undefined ? undefined : r3(t - start);
       rec.t_dns_ms = at(trace.tcpStart);
       rec.t_tcp_ms = at(trace.tcpDone);
       rec.t_tls_ms = at(trace.tlsDone);
       rec.t_h2_ms = at(trace.h2Done);
-      rec.t_ms = r3(intended - plan.t0);
-      rec.lag_ms = r3(start - intended);
       rec.tls = trace.tlsVersion;
       rec.cipher = trace.cipher;
       rec.alpn = trace.alpn;
       rec.resumed = trace.resumed;
       rec.peer_subject = trace.peerSubject;
       rec.overlap = overlap;
-      rec.df_ms = dfMs;
-      if (success) {
-        ok++;
-        window.total.record(done - start);
-      } else errors++;
-      window.lag.record(start - intended);
+      const dfUs = status?.metadata?.get(HANDLING_METADATA_KEY)[0];
+      if (dfUs !== undefined) rec.df_ms = Number(dfUs) / 1000;
+    } catch (e) {
+      rec.phase ??= "unknown";
+      rec.code ??= "UNKNOWN";
+      rec.error = `smft: ${(e as Error).message}`;
     } finally {
       client.close();
       attemptsRunning.delete(client);
+      rec.t_ms = r3(intended - plan.t0);
+      rec.lag_ms = r3(start - intended);
+      writer.line(JSON.stringify(rec));
+      acc.add(rec);
+      loop.ended(rec.ok === true, totalMs);
     }
-    writer.line(JSON.stringify(rec));
-    acc.add(rec);
-    inflight--;
-    if (!scheduling && inflight === 0) drained.resolve();
   };
 
-  const finishScheduling = () => {
-    if (!scheduling) return;
-    scheduling = false;
-    prepared?.client.close();
-    prepared = undefined;
-    scheduleEnded.resolve();
-    if (inflight === 0) drained.resolve();
-  };
-  const tick = () => {
-    if (run.signal?.aborted) return finishScheduling();
-    const { send, nextAt } = pace(plan, performance.now(), sent);
-    for (let i = 0; i < send && sent < total; i++) attempt(sent++);
-    if (sent >= total || nextAt === undefined) return finishScheduling();
-    prepared ??= prepare();
-    timer.at(nextAt, tick);
-  };
-  timer.at(plan.t0, tick);
-  run.signal?.addEventListener("abort", finishScheduling, { once: true });
+  const loop = new OpenLoop({
+    plan,
+    total,
+    timer,
+    signal: run.signal,
+    launch: attempt,
+    afterTick: () => prepared ??= prepare(),
+    onScheduleEnd: () => {
+      prepared?.client.close();
+      prepared = undefined;
+    },
+    // Attempts carry their own deadline; this only ends one that never settles.
+    abandon: () => attemptsRunning.forEach((c) => c.close()),
+    boundMs: run.deadlineMs + 2000,
+    burst: Infinity,
+    warmupS: 0,
+    totalS: durationS,
+    onProgress: run.onProgress,
+  });
+  const { interrupted } = await loop.run();
+  const { meter, sent, maxInflight: maxOverlap } = loop;
 
-  const meter = new ResourceMeter();
-  const totalS = durationS;
-  const progress = setInterval(() => {
-    meter.sample();
-    const elapsed = (performance.now() - plan.t0) / 1000;
-    run.onProgress?.({
-      phase: scheduling ? "measure" : "draining",
-      elapsedS: Math.max(0, Math.min(elapsed, totalS)),
-      totalS,
-      rate: window.started,
-      inflight,
-      ok,
-      errors,
-      p50: window.total.count ? window.total.stat().p50 : 0,
-      p99: window.total.count ? window.total.stat().p99 : 0,
-      lagP99: window.lag.count ? window.lag.stat().p99 : 0,
-    });
-    window.started = 0;
-    window.total.reset();
-    window.lag.reset();
-  }, 1000);
-
-  try {
-    await scheduleEnded.promise;
-    // Attempts carry their own deadline; the bound guards against one that never settles.
-    let bound: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<boolean>((r) =>
-      bound = setTimeout(() => r(true), run.deadlineMs + 2000)
-    );
-    if (await Promise.race([drained.promise.then(() => false), late])) {
-      for (const c of attemptsRunning) c.close();
-      await Promise.race([drained.promise, new Promise((r) => setTimeout(r, 500))]);
-    }
-    clearTimeout(bound);
-  } finally {
-    clearInterval(progress);
-    window.total.destroy();
-    window.lag.destroy();
-  }
-
-  const interrupted = run.signal?.aborted ?? false;
   const achieved = achievedRate(sent, plan.t0, lastIssued, hostRate);
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
   const verdict = judgeRun(hostRate, achieved.rate, summary.lag?.p99 ?? 0);

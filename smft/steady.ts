@@ -11,7 +11,7 @@ import * as grpc from "@grpc/grpc-js";
 import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
 import { HANDLING_METADATA_KEY } from "../df/server.ts";
 import { PreciseTimer } from "./precise_timer.ts";
-import { intendedAt, pace, totalRequests, warmupRequests } from "./schedule.ts";
+import { intendedAt, totalRequests, warmupRequests } from "./schedule.ts";
 import {
   type Channel,
   connectFailure,
@@ -24,15 +24,15 @@ import {
 } from "./channel.ts";
 import { r3, ResultsWriter } from "./record.ts";
 import { Accumulator, type Summary } from "../tools/summary.ts";
-import { encodeHistogram, Series } from "../tools/histogram.ts";
+import { encodeHistogram } from "../tools/histogram.ts";
 import type { Shard } from "./options.ts";
 import {
   achievedRate,
   commonMeta,
   judgeRun,
   makePlan,
+  OpenLoop,
   type Progress,
-  ResourceMeter,
   type RunVerdict,
 } from "./run.ts";
 
@@ -126,17 +126,8 @@ async function measure(
   const writer = ResultsWriter.open(run.out, "01_steady", meta);
   const acc = new Accumulator("01_steady");
 
-  // Live figures for the progress line, reset every second.
-  const window = { issued: 0, latency: new Series(false), lag: new Series(false) };
-  let ok = 0;
-  let errors = 0;
-  let inflight = 0;
-  let sent = 0;
   let lastIssuedMeasured = measureStart;
   const active = new Set<grpc.ClientUnaryCall>();
-  const scheduleEnded = Promise.withResolvers<void>();
-  const drained = Promise.withResolvers<void>();
-  let scheduling = true;
   const noop = () => {};
 
   const issue = (j: number) => {
@@ -144,8 +135,7 @@ async function measure(
     const issued = performance.now();
     const measured = j >= firstMeasured;
     if (measured) lastIssuedMeasured = issued;
-    inflight++;
-    window.issued++;
+    loop.began(issued - intended);
     const call = client.makeUnaryRequest(
       GET_SCORE_PATH,
       passBytes,
@@ -159,20 +149,14 @@ async function measure(
     call.on("status", (st: grpc.StatusObject) => {
       const done = performance.now();
       active.delete(call);
-      inflight--;
       const success = st.code === grpc.status.OK;
-      if (success) ok++;
-      else errors++;
       const latency = done - intended;
-      const lag = issued - intended;
-      if (success) window.latency.record(latency);
-      window.lag.record(lag);
       if (measured) {
         const rec: Record<string, unknown> = { ok: success };
         if (!success) rec.code = grpc.status[st.code] ?? String(st.code);
         rec.latency_ms = r3(latency);
         rec.service_ms = r3(done - issued);
-        rec.lag_ms = r3(lag);
+        rec.lag_ms = r3(issued - intended);
         rec.t_ms = r3(intended - measureStart);
         const dfUs = st.metadata?.get(HANDLING_METADATA_KEY)[0];
         if (dfUs !== undefined) rec.df_ms = Number(dfUs) / 1000;
@@ -180,74 +164,27 @@ async function measure(
         writer.line(JSON.stringify(rec));
         acc.add(rec);
       }
-      if (!scheduling && inflight === 0) drained.resolve();
+      loop.ended(success, latency);
     });
   };
 
-  const finishScheduling = () => {
-    if (!scheduling) return;
-    scheduling = false;
-    scheduleEnded.resolve();
-    if (inflight === 0) drained.resolve();
-  };
+  const loop = new OpenLoop({
+    plan,
+    total,
+    timer,
+    signal: run.signal,
+    launch: issue,
+    // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
+    abandon: () => active.forEach((c) => c.cancel()),
+    boundMs: run.deadlineMs + 2000,
+    burst: BURST,
+    warmupS: run.warmupS,
+    totalS: run.warmupS + run.durationS,
+    onProgress: run.onProgress,
+  });
+  const { interrupted } = await loop.run();
+  const { meter, sent } = loop;
 
-  const tick = () => {
-    if (run.signal?.aborted) return finishScheduling();
-    const now = performance.now();
-    const { send, nextAt } = pace(plan, now, sent);
-    // Everything owed goes out, in bursts so that responses keep flowing during a catch-up.
-    const burst = Math.min(send, BURST);
-    for (let i = 0; i < burst; i++) issue(sent++);
-    if (nextAt === undefined && send === burst) return finishScheduling();
-    timer.at(send > burst ? now : nextAt!, tick);
-  };
-  timer.at(t0, tick);
-  run.signal?.addEventListener("abort", finishScheduling, { once: true });
-
-  // Progress and resource figures, once a second.
-  const meter = new ResourceMeter();
-  const totalS = run.warmupS + run.durationS;
-  const progress = setInterval(() => {
-    meter.sample();
-    const elapsed = (performance.now() - t0) / 1000;
-    run.onProgress?.({
-      phase: !scheduling ? "draining" : elapsed < run.warmupS ? "warm-up" : "measure",
-      elapsedS: Math.max(0, Math.min(elapsed, totalS)),
-      totalS,
-      rate: window.issued,
-      inflight,
-      ok,
-      errors,
-      p50: window.latency.count ? window.latency.stat().p50 : 0,
-      p99: window.latency.count ? window.latency.stat().p99 : 0,
-      lagP99: window.lag.count ? window.lag.stat().p99 : 0,
-    });
-    window.issued = 0;
-    window.latency.reset();
-    window.lag.reset();
-  }, 1000);
-
-  try {
-    // The plan completes (or is interrupted); then calls in flight finish. They carry
-    // deadlines, so the bound only guards against a call that never ends: it is cancelled,
-    // and written as CANCELLED.
-    await scheduleEnded.promise;
-    let bound: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<boolean>((r) =>
-      bound = setTimeout(() => r(true), run.deadlineMs + 2000)
-    );
-    if (await Promise.race([drained.promise.then(() => false), late])) {
-      for (const c of active) c.cancel();
-      await Promise.race([drained.promise, new Promise((r) => setTimeout(r, 500))]);
-    }
-    clearTimeout(bound);
-  } finally {
-    clearInterval(progress);
-    window.latency.destroy();
-    window.lag.destroy();
-  }
-
-  const interrupted = run.signal?.aborted ?? false;
   const measuredSent = Math.max(0, sent - firstMeasured);
   const achieved = achievedRate(measuredSent, measureStart, lastIssuedMeasured, hostRate);
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
