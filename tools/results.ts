@@ -209,6 +209,9 @@ export function notesOf(f: ResultsFile): string[] {
       } skipped (not JSON, or no boolean "ok"):${lines}${more}`,
     );
   }
+  if (f.lines === 0) {
+    notes.push("file holds no results: only its header survived, or the run never started");
+  }
   if (f.meta !== undefined && f.end === undefined) {
     notes.push("file has no #END: the run was interrupted or the file is truncated");
   } else if (f.truncated) {

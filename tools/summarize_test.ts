@@ -298,3 +298,12 @@ Deno.test("summarize summarises a coldconn file by phase", async () => {
     ok(r.stdout.includes("PASS  connect.p99 < 20ms  (measured 19.40ms)"), r.stdout);
   });
 });
+
+Deno.test("summarize says so when a file holds only its header", async () => {
+  await withFiles({ "h.txt": lines("#TEST=01_steady") }, async (p) => {
+    const r = await summarizeCommand([p("h.txt")]);
+    equal(r.code, 0);
+    ok(r.stdout.includes("Total Requests: 0"));
+    ok(r.stdout.includes("file holds no results"), r.stdout);
+  });
+});
