@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BINARIES, compileArgs } from "../tools/compile.ts";
+import { V8_FLAGS } from "../tools/programs.ts";
 import { readResultsFile, run, testCerts } from "./helpers.ts";
 
 Deno.test("compile writes the permissions each program needs into it, and embeds the proto", () => {
@@ -14,6 +15,7 @@ Deno.test("compile writes the permissions each program needs into it, and embeds
     const args = compileArgs(b, "dist");
     assert.ok(!args.includes("-A") && !args.includes("--allow-all"), b.name);
     assert.ok(args.includes("--allow-net"), b.name);
+    assert.ok(args.includes(V8_FLAGS), `${b.name} keeps its V8 flags when compiled`);
     assert.ok(!args.includes("--allow-run"), `${b.name} never runs other programs`);
     assert.deepEqual(args.slice(args.indexOf("--include"), args.indexOf("--include") + 2), [
       "--include",

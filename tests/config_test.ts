@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DF_PERMISSIONS, run, SMFT_PERMISSIONS, smftEnv, testCerts } from "./helpers.ts";
+import { DF, SMFT, V8_FLAGS } from "../tools/programs.ts";
 
 type Case = [name: string, env: Record<string, string>, args: string[], expected: RegExp];
 
@@ -237,4 +238,14 @@ Deno.test("df names every bad setting in one line and exits 1", async (t) => {
         new RegExp(`^df: .*${expected.source}`),
       ));
   }
+});
+
+Deno.test("the deno.json tasks run df and smft exactly as tools/programs.ts says", async () => {
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
+    .tasks as Record<string, { command: string }>;
+  const line = (p: typeof DF) => `deno run ${[...p.permissions, V8_FLAGS].join(" ")} ${p.entry}`;
+  assert.equal(tasks.df.command, line(DF));
+  assert.equal(tasks.steady.command, `${line(SMFT)} steady`);
+  assert.equal(tasks.coldconn.command, `${line(SMFT)} coldconn`);
+  assert.ok(tasks.demo.command.includes(V8_FLAGS));
 });

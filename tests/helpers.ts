@@ -12,20 +12,15 @@ import * as tls from "node:tls";
 import { type CertFiles, generateCerts } from "../certs/generate.ts";
 import { clientCredentials, loadTls, type TlsMode } from "../certs/tls.ts";
 import { scoreService } from "../proto/score.ts";
+import { DF, runArgs, SMFT } from "../tools/programs.ts";
 
 /** Repository root, the working folder of every spawned process. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
-/** Permissions of the df task, kept in step with deno.json. */
-export const DF_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-env"];
-/** Permissions of the smft task, kept in step with deno.json. */
-export const SMFT_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=hostname",
-];
+/** `deno run` flags of df (permissions, V8 flags), as the df task has them. */
+export const DF_PERMISSIONS: string[] = runArgs(DF).slice(1, -1);
+/** `deno run` flags of smft, as the steady and coldconn tasks have them. */
+export const SMFT_PERMISSIONS: string[] = runArgs(SMFT).slice(1, -1);
 
 let certsOnce: Promise<CertFiles> | undefined;
 

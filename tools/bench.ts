@@ -12,20 +12,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
 import { buildNativeClient, runNative } from "./native_client.ts";
+import { DF, runArgs, SMFT } from "./programs.ts";
 import { readResults } from "./results.ts";
 import { Series, type Stat } from "./histogram.ts";
 import type { Summary } from "./summary.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SMFT = [
-  "run",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=hostname",
-  "smft/main.ts",
-];
+const SMFT_RUN = runArgs(SMFT);
 const DELAY_MS = 5;
 
 const { values: flags } = parseArgs({
@@ -57,7 +50,7 @@ const env = { TLS_CA: certs.caCrt, TLS_CERT: certs.clientCrt, TLS_KEY: certs.cli
 
 // df, its own process.
 const df = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-net", "--allow-read", "--allow-env", "df/main.ts"],
+  args: runArgs(DF),
   cwd: ROOT,
   env: {
     DF_HOST: "127.0.0.1",
@@ -94,7 +87,7 @@ interface SmftRun {
 
 async function smft(args: string[], out: string): Promise<SmftRun> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: [...SMFT, ...args, "--quiet", "--out", out],
+    args: [...SMFT_RUN, ...args, "--quiet", "--out", out],
     cwd: ROOT,
     env: { ...env, DF_HOST: "127.0.0.1", TLS_SERVER_NAME: "localhost", DF_PORT: String(port) },
     stdout: "null",

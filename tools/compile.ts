@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { stripVTControlCharacters as stripAnsiCode } from "node:util";
+import { DF, type Program, SMFT, V8_FLAGS } from "./programs.ts";
 
 /** Targets `deno compile` accepts. */
 export const TARGETS = [
@@ -26,25 +27,12 @@ export const TARGETS = [
   "aarch64-pc-windows-msvc",
 ];
 
-/** Each binary and the permissions written into it. */
-export const BINARIES = [
-  { name: "df", entry: "df/main.ts", permissions: ["--allow-net", "--allow-read", "--allow-env"] },
-  {
-    name: "smft",
-    entry: "smft/main.ts",
-    permissions: [
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys=hostname",
-    ],
-  },
-];
+/** The binaries, with the permissions and V8 flags written into them. */
+export const BINARIES: Program[] = [DF, SMFT];
 
 /** The `deno compile` arguments for one binary (pure, for tests and `--dry-run`). */
 export function compileArgs(
-  b: (typeof BINARIES)[number],
+  b: Program,
   outDir: string,
   target?: string,
 ): string[] {
@@ -53,6 +41,7 @@ export function compileArgs(
     "compile",
     "--quiet",
     ...b.permissions,
+    V8_FLAGS,
     "--include",
     "proto/score.proto",
     ...(target ? ["--target", target] : []),

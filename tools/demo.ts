@@ -17,6 +17,7 @@ import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../tools/summary.ts";
 import { reportCommand } from "../tools/report.ts";
+import { DF, runArgs } from "./programs.ts";
 
 const STEADY = { rate: 1000, durationS: 5, warmupS: 1 };
 const COLD = { rate: 5, attempts: 20 };
@@ -31,7 +32,7 @@ console.log(
 const f = certs.files;
 
 const df = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-net", "--allow-read", "--allow-env", "df/main.ts"],
+  args: runArgs(DF),
   cwd: root,
   env: {
     DF_HOST: "127.0.0.1",
