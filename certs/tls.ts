@@ -10,13 +10,23 @@ import * as grpc from "@grpc/grpc-js";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import * as tls from "node:tls";
-import { ConfigError } from "../smft/config.ts";
+import { ConfigError, oneOf, type OptionDef } from "../smft/config.ts";
 
 /** `mtls`: both sides prove who they are; `tls`: only the server; `insecure`: plaintext. */
 export type TlsMode = "mtls" | "tls" | "insecure";
 
 /** The three TLS modes, for option parsers. */
 export const TLS_MODES: TlsMode[] = ["mtls", "tls", "insecure"];
+
+/** The `--tls-mode` / `TLS_MODE` option, the same for df and smft. */
+export const TLS_MODE_OPTION: OptionDef<TlsMode> & { default: TlsMode } = {
+  flag: "tls-mode",
+  env: "TLS_MODE",
+  default: "mtls",
+  parse: oneOf(...TLS_MODES),
+  meta: "<mode>",
+  help: "mtls | tls | insecure",
+};
 
 /** Paths of the PEM files a side uses. */
 export interface TlsPaths {

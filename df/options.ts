@@ -4,16 +4,8 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import {
-  formatOptions,
-  int,
-  num,
-  oneOf,
-  type Resolved,
-  resolveOptions,
-  text,
-} from "../smft/config.ts";
-import { TLS_MODES, type TlsMode } from "../certs/tls.ts";
+import { formatOptions, int, num, type Resolved, resolveOptions, text } from "../smft/config.ts";
+import { TLS_MODE_OPTION } from "../certs/tls.ts";
 
 /** df's option table; `--help` is generated from it. */
 export const DF_OPTIONS = {
@@ -41,14 +33,7 @@ export const DF_OPTIONS = {
     meta: "<ms>",
     help: "hold each call this long (fractional allowed)",
   },
-  tlsMode: {
-    flag: "tls-mode",
-    env: "TLS_MODE",
-    default: "mtls" as TlsMode,
-    parse: oneOf(...TLS_MODES),
-    meta: "<mode>",
-    help: "mtls | tls | insecure",
-  },
+  tlsMode: TLS_MODE_OPTION,
   ca: {
     flag: "ca",
     env: "TLS_CA",

@@ -11,13 +11,12 @@ import {
   formatOptions,
   int,
   num,
-  oneOf,
   type OptionDef,
   type Parser,
   resolveOptions,
   text,
 } from "./config.ts";
-import { TLS_MODES, type TlsMode } from "../certs/tls.ts";
+import { TLS_MODE_OPTION, type TlsMode } from "../certs/tls.ts";
 
 /** Which test. */
 export type Command = "steady" | "coldconn";
@@ -109,14 +108,7 @@ function commonOptions(cmd: Command) {
       meta: "<file>",
       help: "results file (folders are created)",
     } as OptionDef<string>,
-    tlsMode: {
-      flag: "tls-mode",
-      env: "TLS_MODE",
-      default: "mtls" as TlsMode,
-      parse: oneOf(...TLS_MODES),
-      meta: "<mode>",
-      help: "mtls | tls | insecure",
-    } as OptionDef<TlsMode>,
+    tlsMode: TLS_MODE_OPTION,
     ca: {
       flag: "ca",
       env: "TLS_CA",

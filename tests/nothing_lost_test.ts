@@ -9,18 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readResultsFile, startDfProcess, startSmft, tempResults } from "./helpers.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing sequence of delays can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../tools/compare.ts";
 
 const SEED = Number(Deno.env.get("NOTHING_LOST_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const REPEATS = 4;
@@ -38,7 +27,7 @@ interface Run {
 }
 
 Deno.test(`SIGINT and SIGTERM at random moments leave every steady and coldconn file complete (seed ${SEED})`, async (t) => {
-  const random = prng(SEED);
+  const random = seededRandom(SEED);
   const dir = await tempResults("nothing-lost-");
   const runs: Run[] = [];
   for (const test of ["steady", "coldconn"] as const) {

@@ -16,22 +16,11 @@ import { join } from "node:path";
 import { encodeHistogram } from "../tools/histogram.ts";
 import { reportCommand } from "../tools/report.ts";
 import { Accumulator } from "../tools/summary.ts";
+import { seededRandom } from "../tools/compare.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const CHROMIUM_TIMEOUT_MS = 60_000;
-
-/** A small deterministic PRNG (mulberry32): the same files on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
@@ -63,7 +52,7 @@ export async function writeSteadyFile(
   path: string,
   opts: { seed?: number; extraMs?: number } = {},
 ) {
-  const rand = rng(opts.seed ?? 1);
+  const rand = seededRandom(opts.seed ?? 1);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const rate = 200;
   const acc = new Accumulator("01_steady", { keepSeries: false });
@@ -119,7 +108,7 @@ export async function writeSteadyFile(
 
 /** A cold-connection run: 20 attempts, 2 per second, one refused during the TLS handshake. */
 export async function writeColdFile(path: string, opts: { seed?: number } = {}) {
-  const rand = rng(opts.seed ?? 2);
+  const rand = seededRandom(opts.seed ?? 2);
   const lines: string[] = [];
   for (let i = 0; i < 20; i++) {
     const t = i * 500;
