@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { achievedRate, formatRunVerdict, judgeRun } from "./run.ts";
+
+Deno.test("achievedRate() gives exactly the target to a generator that kept its plan", () => {
+  // 1000 requests at 500/s, the last issued at 1998 ms after the start: the window is 2 s.
+  const r = achievedRate(1000, 10_000, 10_000 + 1998, 500);
+  assert.equal(r.windowS, 2);
+  assert.equal(r.rate, 500);
+  assert.deepEqual(achievedRate(0, 0, 0, 500), { rate: 0, windowS: 0 });
+});
+
+Deno.test("achievedRate() shows a generator that finished late", () => {
+  // The same 1000 requests, the last one issued 500 ms late.
+  const r = achievedRate(1000, 0, 2498, 500);
+  assert.ok(r.rate < 401 && r.rate > 399, String(r.rate));
+});
+
+Deno.test("judgeRun() is VALID within 1 % and under 1 ms of lag p99, INVALID with reasons otherwise", () => {
+  assert.equal(judgeRun(1000, 995, 0.99).valid, true);
+  const slow = judgeRun(1000, 980, 0.2);
+  assert.equal(slow.valid, false);
+  assert.match(
+    slow.reasons[0],
+    /achieved 980\.0\/s vs target 1000\.0\/s \(2\.0 % off, limit 1 %\)/,
+  );
+  const laggy = judgeRun(1000, 1000, 1);
+  assert.equal(laggy.valid, false);
+  assert.match(formatRunVerdict(laggy), /^INVALID: the generator fell behind \(lag p99 1\.00 ms/);
+  assert.match(formatRunVerdict(judgeRun(500, 500, 0.1)), /^VALID: /);
+});
