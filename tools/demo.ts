@@ -103,6 +103,7 @@ try {
   display.done();
   console.log(`== 02_coldconn -> ${cold.file}`);
   console.log(formatSummary(cold.summary));
+  console.log(formatRunVerdict(cold.verdict));
 
   const report = await reportCommand([steady.file, cold.file, "--out", "results/report.html"]);
   if (report.stderr) console.error(report.stderr);
