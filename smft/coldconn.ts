@@ -24,9 +24,9 @@ import {
   makePlan,
   OpenLoop,
   type Progress,
-  type RunVerdict,
+  type RunResult,
 } from "./run.ts";
-import { Accumulator, PHASES, type Summary } from "../tools/summary.ts";
+import { Accumulator, PHASES } from "../tools/summary.ts";
 import { encodeHistogram } from "../tools/histogram.ts";
 
 /** One cold-connection run. */
@@ -47,14 +47,7 @@ export interface ColdRun {
 }
 
 /** The outcome of a run. */
-export interface ColdResult {
-  file: string;
-  summary: Summary;
-  acc: Accumulator;
-  verdict: RunVerdict;
-  interrupted: boolean;
-  meta: Record<string, unknown>;
-  end: Record<string, unknown>;
+export interface ColdResult extends RunResult {
   /** Largest number of attempts in progress at once. */
   maxOverlap: number;
 }

@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import { pace, type Plan } from "./schedule.ts";
 import type { PreciseTimer } from "./precise_timer.ts";
 import { Series } from "../tools/histogram.ts";
+import type { Accumulator, Summary } from "../tools/summary.ts";
 import type { Shard } from "./options.ts";
 import { type Target, targetString } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
@@ -28,6 +29,17 @@ export interface Progress {
   p50: number;
   p99: number;
   lagP99: number;
+}
+
+/** What a run of either test hands back. */
+export interface RunResult {
+  file: string;
+  summary: Summary;
+  acc: Accumulator;
+  verdict: RunVerdict;
+  interrupted: boolean;
+  meta: Record<string, unknown>;
+  end: Record<string, unknown>;
 }
 
 /** Whether the generator kept its schedule. */

@@ -23,7 +23,7 @@ import {
   waitReady,
 } from "./channel.ts";
 import { r3, ResultsWriter } from "./record.ts";
-import { Accumulator, type Summary } from "../tools/summary.ts";
+import { Accumulator } from "../tools/summary.ts";
 import { encodeHistogram } from "../tools/histogram.ts";
 import type { Shard } from "./options.ts";
 import {
@@ -33,7 +33,7 @@ import {
   makePlan,
   OpenLoop,
   type Progress,
-  type RunVerdict,
+  type RunResult,
 } from "./run.ts";
 
 /** One steady run (one rate). */
@@ -57,15 +57,7 @@ export interface SteadyRun {
 }
 
 /** The outcome of a run. */
-export interface SteadyResult {
-  file: string;
-  summary: Summary;
-  acc: Accumulator;
-  verdict: RunVerdict;
-  interrupted: boolean;
-  meta: Record<string, unknown>;
-  end: Record<string, unknown>;
-}
+export type SteadyResult = RunResult;
 
 /** Thrown when df cannot be reached before the run starts. */
 export class UnreachableError extends Error {

@@ -85,6 +85,11 @@ interface SmftRun {
   file: string;
 }
 
+/** A steady run of this bench's length, with one second of warm-up. */
+function steadyArgs(rate: number): string[] {
+  return ["steady", "--rps", String(rate), "--duration", String(seconds), "--warmup", "1"];
+}
+
 async function smft(args: string[], out: string): Promise<SmftRun> {
   const r = await new Deno.Command(Deno.execPath(), {
     args: [...SMFT_RUN, ...args, "--quiet", "--out", out],
@@ -135,15 +140,7 @@ const steadyRows = [[
 ]];
 let hold2000: Stat | undefined;
 for (const rate of rates) {
-  const r = await smft([
-    "steady",
-    "--rps",
-    String(rate),
-    "--duration",
-    String(seconds),
-    "--warmup",
-    "1",
-  ], join(dir, `steady_${rate}.txt`));
+  const r = await smft(steadyArgs(rate), join(dir, `steady_${rate}.txt`));
   const s = r.summary;
   const achieved = Number(r.end.achieved_rps);
   const elapsed = Number(r.end.elapsed_s) + 1;
@@ -170,10 +167,7 @@ log(table(steadyRows));
 
 // 2. df's hold accuracy at 2000 calls/s, from its own handling time.
 if (!hold2000) {
-  const r = await smft(
-    ["steady", "--rps", "2000", "--duration", String(seconds), "--warmup", "1"],
-    join(dir, "hold.txt"),
-  );
+  const r = await smft(steadyArgs(2000), join(dir, "hold.txt"));
   hold2000 = r.summary.df;
 }
 log(`\n== df hold at 2000 calls/s (target: p50 within +0.1 ms, p99 within +0.5 ms of DELAY_MS)`);
@@ -219,15 +213,7 @@ if (!native.path) {
       pooled.native.add(nf.acc.latency);
       lag.native.add(nf.acc.lag);
       const sf = await readResults(
-        (await smft([
-          "steady",
-          "--rps",
-          String(rate),
-          "--duration",
-          String(seconds),
-          "--warmup",
-          "1",
-        ], join(dir, `smft_${rate}_${round}.txt`))).file,
+        (await smft(steadyArgs(rate), join(dir, `smft_${rate}_${round}.txt`))).file,
       );
       pooled.smft.add(sf.acc.latency);
       lag.smft.add(sf.acc.lag);

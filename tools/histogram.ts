@@ -133,16 +133,6 @@ export class Series {
     return statOf(this.hist, this.sumUs, this.minUs, this.maxUs);
   }
 
-  /** Percentile spectrum for plots: [percentile, ms] pairs on a log-of-1/(1-p) scale. */
-  spectrum(): [number, number][] {
-    const out: [number, number][] = [];
-    if (this.count === 0) return out;
-    for (const p of [0, 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100]) {
-      out.push([p, Math.min(this.hist.getValueAtPercentile(p), this.maxUs) / 1000]);
-    }
-    return out;
-  }
-
   /** Empties the series (for a rolling window). */
   reset(): void {
     this.hist.reset();

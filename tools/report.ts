@@ -100,7 +100,7 @@ export interface RenderOptions {
 // ---------------------------------------------------------------------------------------------
 // From an Accumulator
 
-// Ten points per decade of 1/(1-p): Series.spectrum()'s 14 fixed points draw a jagged curve.
+// Ten points per decade of 1/(1-p): a handful of fixed percentiles draws a jagged curve.
 const SPECTRUM_PERCENTILES = Array.from({ length: 61 }, (_, k) => 100 * (1 - 10 ** (-k / 10)));
 
 /**
@@ -132,33 +132,7 @@ function timeSeries(acc: Accumulator): { perSecond: SecondStats[]; windowS?: num
   const span = keys.length ? keys.reduce((a, b) => Math.max(a, b)) + 1 : 0;
   if (span <= MAX_TIME_POINTS) return { perSecond: acc.perSecond() };
   const k = Math.ceil(span / MAX_TIME_POINTS);
-  const windows = new Map<number, { n: number; ok: number; latency: Series; lag: Series }>();
-  for (const [s, sec] of acc.seconds) {
-    const w = Math.floor(s / k) * k;
-    let win = windows.get(w);
-    if (!win) {
-      win = { n: 0, ok: 0, latency: new Series(false), lag: new Series(false) };
-      windows.set(w, win);
-    }
-    win.n += sec.n;
-    win.ok += sec.ok;
-    win.latency.add(sec.latency);
-    win.lag.add(sec.lag);
-  }
-  const perSecond = [...windows.entries()].sort((a, b) => a[0] - b[0]).map(([s, w]) => {
-    const l = w.latency.stat();
-    return {
-      s,
-      n: w.n,
-      ok: w.ok,
-      errors: w.n - w.ok,
-      p50: l.p50,
-      p99: l.p99,
-      max: l.max,
-      lagP99: w.lag.stat().p99,
-    };
-  });
-  return { perSecond, windowS: k };
+  return { perSecond: acc.perSecond(k), windowS: k };
 }
 
 const num = (v: unknown): number | undefined =>

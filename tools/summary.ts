@@ -207,19 +207,38 @@ export class Accumulator {
     this.lastTMs = Math.max(this.lastTMs, other.lastTMs);
   }
 
-  /** Per-second figures, in order. */
-  perSecond(): SecondStats[] {
-    return [...this.seconds.entries()].sort((a, b) => a[0] - b[0]).map(([s, sec]) => {
-      const l = sec.latency.stat();
+  /**
+   * Per-second figures, in order; with `windowS` > 1, per window of that many seconds, merged
+   * exactly from the per-second histograms (a long run's report stays small and readable).
+   */
+  perSecond(windowS = 1): SecondStats[] {
+    const groups = new Map<number, { n: number; ok: number; latency: Series[]; lag: Series[] }>();
+    for (const [s, sec] of this.seconds) {
+      const w = Math.floor(s / windowS) * windowS;
+      let g = groups.get(w);
+      if (!g) groups.set(w, g = { n: 0, ok: 0, latency: [], lag: [] });
+      g.n += sec.n;
+      g.ok += sec.ok;
+      g.latency.push(sec.latency);
+      g.lag.push(sec.lag);
+    }
+    const statOf = (parts: Series[]) => {
+      if (parts.length === 1) return parts[0].stat();
+      const merged = new Series(false);
+      for (const p of parts) merged.add(p);
+      return merged.stat();
+    };
+    return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([s, g]) => {
+      const l = statOf(g.latency);
       return {
         s,
-        n: sec.n,
-        ok: sec.ok,
-        errors: sec.n - sec.ok,
+        n: g.n,
+        ok: g.ok,
+        errors: g.n - g.ok,
         p50: l.p50,
         p99: l.p99,
         max: l.max,
-        lagP99: sec.lag.stat().p99,
+        lagP99: statOf(g.lag).p99,
       };
     });
   }
