@@ -199,11 +199,13 @@ Deno.test({
       assert.equal(idle.filter((c) => c.secure).length, IDLE, "every idle connection is up");
       bad = await maliciousConnections(df.port, MALICIOUS);
       await sleep(300);
+      // The connect may queue behind df's 550 other sockets once in a while (seen 1 in ~15
+      // runs at 5 s); the run itself must still be served at full rate.
       const smft = await startSmft(
         ["steady", "--rps", "200", "--duration", "3", "--warmup", "0.5", "--out", out, "--quiet"],
-        { DF_PORT: String(df.port) },
+        { DF_PORT: String(df.port), CONNECT_TIMEOUT_MS: "20000" },
       );
-      const status = await waitAtMost(smft, 30_000);
+      const status = await waitAtMost(smft, 45_000);
       assert.ok(
         [0, 3].includes(status.code),
         `${smft.stderr}${smft.stdout}\ndf: ${df.stderr.split("\n").slice(-5).join("\n")}`,
