@@ -161,7 +161,8 @@ Deno.test({
 Deno.test("two shards started at one instant send one even schedule that summarize merges", async () => {
   const df = await startDfProcess({ DELAY_MS: "2" });
   const dir = await tempResults("smft-shards-");
-  const startAt = String(Date.now() + 2500);
+  // Far enough ahead that both processes have started (and checked it is not past) by then.
+  const startAt = String(Date.now() + 5000);
   try {
     const shards = await Promise.all(["1/2", "2/2"].map((shard) =>
       startSmft(
