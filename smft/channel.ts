@@ -60,14 +60,19 @@ export function waitReady(client: grpc.Client, timeoutMs: number): Promise<void>
   });
 }
 
-/** The reason a channel could not connect, from grpc-js's connectivity error and the trace. */
-export function connectFailure(err: Error, trace?: ConnectionTrace): string {
+/**
+ * The reason a channel could not connect, from grpc-js's message and the trace. A socket error
+ * counts as a handshake failure only while the handshake was still under way.
+ */
+export function connectFailure(message: string, trace?: ConnectionTrace): string {
   if (refusedAfterHandshake(trace)) {
     return "df closed the connection after the TLS handshake, before HTTP/2 SETTINGS: " +
-      `client certificate refused? (${trace?.tlsError ?? err.message})`;
+      `client certificate refused? (${trace?.tlsError ?? message})`;
   }
-  if (trace?.tlsError) return `TLS handshake failed: ${trace.tlsError}`;
-  return err.message.replace(
+  if (trace?.tlsError && trace.tlsDone === undefined) {
+    return `TLS handshake failed: ${trace.tlsError}`;
+  }
+  return message.replace(
     /^Failed to connect before the deadline$/,
     "no connection before the deadline",
   );

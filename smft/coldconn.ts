@@ -14,7 +14,7 @@ import { HANDLING_METADATA_KEY } from "../df/server.ts";
 import { defaultPayload, type Shard } from "./options.ts";
 import { PreciseTimer } from "./precise_timer.ts";
 import { intendedAt, totalRequests } from "./schedule.ts";
-import { explainTlsError, openChannel, type Target } from "./channel.ts";
+import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import { r3, ResultsWriter } from "./record.ts";
 import {
@@ -60,18 +60,6 @@ export function failedPhase(t: ConnectionTrace, ready: boolean): string {
   if (t.tlsDone === undefined) return "tls";
   if (t.h2Done === undefined) return "h2";
   return "connect";
-}
-
-/** Why an attempt failed, in words, from what the trace saw and what grpc-js said. */
-export function failureText(phase: string, t: ConnectionTrace, grpcMessage: string): string {
-  if (phase === "tls" && t.tlsError) return `TLS handshake failed: ${t.tlsError}`;
-  if (phase === "h2" && t.tlsDone !== undefined) {
-    // TLS 1.3 finishes the client's side of the handshake before the server checks the client
-    // certificate, so a refusal arrives as a closed connection right after it.
-    return "df closed the connection after the TLS handshake, before HTTP/2 SETTINGS: " +
-      `client certificate refused? (${t.tlsError ?? grpcMessage})`;
-  }
-  return grpcMessage;
 }
 
 /** Ends when the channel is READY, fails, or the deadline passes. */
@@ -176,7 +164,9 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
           : "UNAVAILABLE";
         rec.error = phase === "tls" && trace.tlsError
           ? await explain(trace.tlsError)
-          : failureText(phase, trace, status?.details ?? `channel ${state}`);
+          : phase === "rpc"
+          ? status?.details ?? "call failed"
+          : connectFailure(`channel ${state}`, trace);
       }
       if (state === "ready") {
         rec.t_connect_ms = r3(ready - start);

@@ -82,7 +82,7 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
         `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${
           trace?.tlsError && !refusedAfterHandshake(trace)
             ? await explainTlsError(trace.tlsError, run.target)
-            : connectFailure(e as Error, trace)
+            : connectFailure((e as Error).message, trace)
         }`,
       );
     }
