@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
 import { buildNativeClient, runNative } from "./native_client.ts";
-import { DF, runArgs, SMFT } from "./programs.ts";
+import { runArgs, SMFT, spawnDf } from "./programs.ts";
 import { readResults } from "./results.ts";
 import { Series, type Stat } from "./histogram.ts";
 import type { Summary } from "./summary.ts";
@@ -49,25 +49,15 @@ const certs = (await generateCerts({ out: join(dir, "certs") })).files;
 const env = { TLS_CA: certs.caCrt, TLS_CERT: certs.clientCrt, TLS_KEY: certs.clientKey };
 
 // df, its own process.
-const df = new Deno.Command(Deno.execPath(), {
-  args: runArgs(DF),
-  cwd: ROOT,
-  env: {
-    DF_HOST: "127.0.0.1",
-    DF_PORT: "0",
-    DELAY_MS: String(DELAY_MS),
-    TLS_CA: certs.caCrt,
-    TLS_CERT: certs.serverCrt,
-    TLS_KEY: certs.serverKey,
-  },
-  stdout: "piped",
+const df = await spawnDf({
+  ca: certs.caCrt,
+  cert: certs.serverCrt,
+  key: certs.serverKey,
+  delayMs: DELAY_MS,
   stderr: "null",
-}).spawn();
-const reader = df.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let head = "";
-while (!/listening on \S+:\d+/.test(head)) head += (await reader.read()).value ?? "";
-const port = Number(/listening on \S+:(\d+)/.exec(head)![1]);
-const dfPid = df.pid;
+});
+const port = df.port;
+const dfPid = df.child.pid;
 
 /** Resident memory of a process, MB (via `ps`: Deno reads /proc only with --allow-all). */
 async function rssOf(pid: number): Promise<number | string> {
@@ -299,6 +289,5 @@ if (flags.long) {
 }
 
 log(`\nbench: df RSS at end ${await rssOf(dfPid)} MB`);
-df.kill("SIGTERM");
-await df.status;
+await df.stop();
 await Deno.remove(dir, { recursive: true });

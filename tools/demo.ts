@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
 import { loadTls } from "../certs/tls.ts";
 import { runSteady } from "../smft/steady.ts";
@@ -17,11 +16,10 @@ import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../tools/summary.ts";
 import { reportCommand } from "../tools/report.ts";
-import { DF, runArgs } from "./programs.ts";
+import { spawnDf } from "./programs.ts";
 
 const STEADY = { rate: 1000, durationS: 5, warmupS: 1 };
 const COLD = { rate: 5, attempts: 20 };
-const root = fileURLToPath(new URL("..", import.meta.url));
 
 const certs = await generateCerts({ out: "certs" });
 console.log(
@@ -31,32 +29,18 @@ console.log(
 );
 const f = certs.files;
 
-const df = new Deno.Command(Deno.execPath(), {
-  args: runArgs(DF),
-  cwd: root,
-  env: {
-    DF_HOST: "127.0.0.1",
-    DF_PORT: "0",
-    DELAY_MS: "5",
-    TLS_CA: f.caCrt,
-    TLS_CERT: f.serverCrt,
-    TLS_KEY: f.serverKey,
-  },
-  stdout: "piped",
+const df = await spawnDf({
+  ca: f.caCrt,
+  cert: f.serverCrt,
+  key: f.serverKey,
+  delayMs: 5,
   stderr: "inherit",
-}).spawn();
-const lines = df.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let head = "";
-while (!/listening on \S+:\d+/.test(head)) {
-  const { value, done } = await lines.read();
-  if (done) {
-    console.error("demo: df did not start");
-    Deno.exit(1);
-  }
-  head += value;
-}
-const port = Number(/listening on \S+:(\d+)/.exec(head)![1]);
-console.log(`demo: ${head.trim()}`);
+}).catch((e) => {
+  console.error(`demo: ${(e as Error).message}`);
+  Deno.exit(1);
+});
+const port = df.port;
+console.log(`demo: ${df.startLine}`);
 
 let code = 0;
 try {
@@ -112,13 +96,7 @@ try {
   );
   code = report.code === 1 ? 1 : 0;
 } finally {
-  df.kill("SIGTERM");
-  const rest = await lines.read().then(async function collect(r): Promise<string> {
-    if (r.done) return "";
-    return r.value + await lines.read().then(collect);
-  });
-  await df.status;
-  const totals = rest.split("\n").find((l) => l.startsWith("df stopped"));
+  const totals = (await df.stop()).split("\n").find((l) => l.startsWith("df stopped"));
   if (totals) console.log(`demo: ${totals}`);
 }
 Deno.exit(code);

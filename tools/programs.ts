@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 
 /**
  * A young generation of 2 MB instead of V8's default 16 MB. Finished calls stay reachable from
@@ -43,4 +44,65 @@ export const SMFT: Program = {
 /** `deno run` arguments for a program, up to and including its entry point. */
 export function runArgs(p: Program): string[] {
   return ["run", ...p.permissions, V8_FLAGS, p.entry];
+}
+
+/** df started by a tool (demo, bench) on a free loopback port. */
+export interface SpawnedDf {
+  child: Deno.ChildProcess;
+  port: number;
+  /** df's start-up line. */
+  startLine: string;
+  /** Sends SIGTERM, waits for df to exit, and returns the rest of its stdout (its totals). */
+  stop(): Promise<string>;
+}
+
+/** Starts df as its own process (so it does not share the caller's event loop). */
+export async function spawnDf(o: {
+  ca: string;
+  cert: string;
+  key: string;
+  delayMs: number;
+  stderr: "inherit" | "null";
+}): Promise<SpawnedDf> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: runArgs(DF),
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: {
+      DF_HOST: "127.0.0.1",
+      DF_PORT: "0",
+      DELAY_MS: String(o.delayMs),
+      TLS_CA: o.ca,
+      TLS_CERT: o.cert,
+      TLS_KEY: o.key,
+    },
+    stdout: "piped",
+    stderr: o.stderr,
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let head = "";
+  let m: RegExpExecArray | null;
+  while (!(m = /listening on \S+:(\d+)/.exec(head))) {
+    const { value, done } = await reader.read();
+    if (done) {
+      await child.status;
+      throw new Error("df did not start");
+    }
+    head += value;
+  }
+  const rest = async (): Promise<string> => {
+    let out = "";
+    for (let r = await reader.read(); !r.done; r = await reader.read()) out += r.value;
+    return out;
+  };
+  return {
+    child,
+    port: Number(m[1]),
+    startLine: head.trim(),
+    async stop() {
+      child.kill("SIGTERM");
+      const out = await rest();
+      await child.status;
+      return out;
+    },
+  };
 }
