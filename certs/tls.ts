@@ -10,23 +10,14 @@ import * as grpc from "@grpc/grpc-js";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import * as tls from "node:tls";
-import { ConfigError, oneOf, type OptionDef } from "../smft/config.ts";
 
 /** `mtls`: both sides prove who they are; `tls`: only the server; `insecure`: plaintext. */
 export type TlsMode = "mtls" | "tls" | "insecure";
 
-/** The three TLS modes, for option parsers. */
-export const TLS_MODES: TlsMode[] = ["mtls", "tls", "insecure"];
-
-/** The `--tls-mode` / `TLS_MODE` option, the same for df and smft. */
-export const TLS_MODE_OPTION: OptionDef<TlsMode> & { default: TlsMode } = {
-  flag: "tls-mode",
-  env: "TLS_MODE",
-  default: "mtls",
-  parse: oneOf(...TLS_MODES),
-  meta: "<mode>",
-  help: "mtls | tls | insecure",
-};
+/** A certificate or key file that cannot be used: one line naming the file and the setting. */
+export class TlsFileError extends Error {
+  override name = "TlsFileError";
+}
 
 /** Paths of the PEM files a side uses. */
 export interface TlsPaths {
@@ -57,10 +48,10 @@ function readPem(path: string, what: string, setting: string): Buffer {
       : code === "EACCES"
       ? "permission denied"
       : (e as Error).message;
-    throw new ConfigError(`${setting} ${path}: ${what} ${why}`);
+    throw new TlsFileError(`${setting} ${path}: ${what} ${why}`);
   }
   if (!buf.includes("-----BEGIN ")) {
-    throw new ConfigError(`${setting} ${path}: not a PEM ${what}`);
+    throw new TlsFileError(`${setting} ${path}: not a PEM ${what}`);
   }
   return buf;
 }
@@ -86,7 +77,7 @@ export function loadTls(
   try {
     cert = new X509Certificate(out.cert);
   } catch (e) {
-    throw new ConfigError(
+    throw new TlsFileError(
       `TLS_CERT ${paths.cert}: cannot parse certificate (${(e as Error).message})`,
     );
   }
@@ -94,12 +85,12 @@ export function loadTls(
   try {
     matches = cert.checkPrivateKey(createPrivateKey(out.key));
   } catch (e) {
-    throw new ConfigError(
+    throw new TlsFileError(
       `TLS_KEY ${paths.key}: cannot parse private key (${(e as Error).message})`,
     );
   }
   if (!matches) {
-    throw new ConfigError(
+    throw new TlsFileError(
       `TLS_KEY ${paths.key} does not match the certificate TLS_CERT ${paths.cert}`,
     );
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PreciseTimer } from "../smft/precise_timer.ts";
+import { PreciseTimer } from "../smft/shared/precise_timer.ts";
 
 /** Holds callbacks for a fixed delay. */
 export interface Hold {

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { ConfigError } from "../smft/config.ts";
-import { loadTls } from "../certs/tls.ts";
-import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/version.ts";
+import { ConfigError } from "../smft/shared/config.ts";
+import { loadTls, TlsFileError } from "../certs/tls.ts";
+import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/shared/version.ts";
 import { dfHelp, resolveDfOptions } from "./options.ts";
 import { startDf } from "./server.ts";
 
@@ -85,6 +85,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  if (e instanceof ConfigError) fail(e.message);
+  if (e instanceof ConfigError || e instanceof TlsFileError) fail(e.message);
   fail(`unexpected error: ${(e as Error).stack ?? e}`);
 });

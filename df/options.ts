@@ -4,8 +4,15 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { formatOptions, int, num, type Resolved, resolveOptions, text } from "../smft/config.ts";
-import { TLS_MODE_OPTION } from "../certs/tls.ts";
+import {
+  formatOptions,
+  int,
+  num,
+  type Resolved,
+  resolveOptions,
+  text,
+  TLS_MODE_OPTION,
+} from "../smft/shared/config.ts";
 
 /** df's option table; `--help` is generated from it. */
 export const DF_OPTIONS = {

@@ -11,12 +11,14 @@
 import * as grpc from "@grpc/grpc-js";
 import * as net from "node:net";
 import type * as tls from "node:tls";
-import { type JsonVector, type ScoreResponse, scoreService } from "../proto/score.ts";
+import {
+  HANDLING_METADATA_KEY,
+  type JsonVector,
+  type ScoreResponse,
+  scoreService,
+} from "../proto/score.ts";
 import { serverCredentials, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
 import { createHold } from "./hold.ts";
-
-/** Trailing metadata key carrying df's own handling time, in integer microseconds. */
-export const HANDLING_METADATA_KEY = "df-handling-us";
 
 /** What df needs to start. */
 export interface DfOptions {

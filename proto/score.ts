@@ -13,6 +13,9 @@ export const PROTO_PATH: string = fileURLToPath(new URL("./score.proto", import.
 /** Full method path, as it travels in the HTTP/2 `:path` header. */
 export const GET_SCORE_PATH = "/score.ScoreService/GetScore";
 
+/** Trailing metadata key carrying df's own handling time, in integer microseconds. */
+export const HANDLING_METADATA_KEY = "df-handling-us";
+
 /** Request message. */
 export interface JsonVector {
   json: string;

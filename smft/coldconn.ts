@@ -9,10 +9,14 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
-import { HANDLING_METADATA_KEY } from "../df/server.ts";
+import {
+  encodeJsonVector,
+  GET_SCORE_PATH,
+  HANDLING_METADATA_KEY,
+  passBytes,
+} from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
-import { PreciseTimer } from "./precise_timer.ts";
+import { PreciseTimer } from "./shared/precise_timer.ts";
 import { intendedAt, totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
@@ -26,8 +30,8 @@ import {
   type Progress,
   type RunResult,
 } from "./run.ts";
-import { Accumulator, PHASES } from "../tools/summary.ts";
-import { encodeHistogram } from "../tools/histogram.ts";
+import { Accumulator, PHASES } from "./summary.ts";
+import { encodeHistogram } from "./histogram.ts";
 
 /** One cold-connection run. */
 export interface ColdRun {

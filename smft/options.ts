@@ -15,8 +15,9 @@ import {
   type Parser,
   resolveOptions,
   text,
-} from "./config.ts";
-import { TLS_MODE_OPTION, type TlsMode } from "../certs/tls.ts";
+  TLS_MODE_OPTION,
+} from "./shared/config.ts";
+import type { TlsMode } from "../certs/tls.ts";
 
 /** Which test. */
 export type Command = "steady" | "coldconn";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { resolveSteady, resultsPath } from "./options.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./shared/config.ts";
 
 const env = { TLS_MODE: "mtls" };
 

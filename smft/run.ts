@@ -6,13 +6,13 @@
  */
 import { hostname } from "node:os";
 import { pace, type Plan } from "./schedule.ts";
-import type { PreciseTimer } from "./precise_timer.ts";
-import { Series } from "../tools/histogram.ts";
-import type { Accumulator, Summary } from "../tools/summary.ts";
+import type { PreciseTimer } from "./shared/precise_timer.ts";
+import { Series } from "./histogram.ts";
+import type { Accumulator, Summary } from "./summary.ts";
 import type { Shard } from "./options.ts";
 import { type Target, targetString } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import { grpcJsVersion, TOOL_VERSION } from "./version.ts";
+import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
 import { r3 } from "./record.ts";
 
 /** What the progress display shows, once a second. */

@@ -8,9 +8,13 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import { encodeJsonVector, GET_SCORE_PATH, passBytes } from "../proto/score.ts";
-import { HANDLING_METADATA_KEY } from "../df/server.ts";
-import { PreciseTimer } from "./precise_timer.ts";
+import {
+  encodeJsonVector,
+  GET_SCORE_PATH,
+  HANDLING_METADATA_KEY,
+  passBytes,
+} from "../proto/score.ts";
+import { PreciseTimer } from "./shared/precise_timer.ts";
 import { intendedAt, totalRequests, warmupRequests } from "./schedule.ts";
 import {
   type Channel,
@@ -23,8 +27,8 @@ import {
   waitReady,
 } from "./channel.ts";
 import { r3, ResultsWriter } from "./record.ts";
-import { Accumulator } from "../tools/summary.ts";
-import { encodeHistogram } from "../tools/histogram.ts";
+import { Accumulator } from "./summary.ts";
+import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
 import {
   achievedRate,

@@ -17,13 +17,13 @@ import {
   tempResults,
 } from "./helpers.ts";
 
-/** Runs `deno run -A smft/main.ts <args>`, ended (SIGKILL) if it takes over 60 s. */
+/** Runs `deno run -A tools/main.ts <args>` (the compiled `./smft` binary's entry), ended (SIGKILL) if it takes over 60 s. */
 async function smftTool(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), 60_000);
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "smft/main.ts", ...args],
+      args: ["run", "-A", "tools/main.ts", ...args],
       env: { NO_COLOR: "1" },
       cwd: ROOT,
       stdin: "null",

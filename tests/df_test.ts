@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { createCa, issueCert } from "../certs/generate.ts";
-import { HANDLING_METADATA_KEY } from "../df/server.ts";
+import { HANDLING_METADATA_KEY } from "../proto/score.ts";
 import { DF_PERMISSIONS, run, scoreClient, startDfProcess, testCerts } from "./helpers.ts";
 
 Deno.test("df answers GetScore over mTLS with a score in [0, 1) and its handling time", async () => {

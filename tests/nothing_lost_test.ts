@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readResultsFile, startDfProcess, startSmft, tempResults } from "./helpers.ts";
-import { seededRandom } from "../tools/compare.ts";
+import { seededRandom } from "../tools/random.ts";
 
 const SEED = Number(Deno.env.get("NOTHING_LOST_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const REPEATS = 4;

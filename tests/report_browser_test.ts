@@ -13,10 +13,10 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { encodeHistogram } from "../tools/histogram.ts";
+import { encodeHistogram } from "../smft/histogram.ts";
 import { reportCommand } from "../tools/report.ts";
-import { Accumulator } from "../tools/summary.ts";
-import { seededRandom } from "../tools/compare.ts";
+import { Accumulator } from "../smft/summary.ts";
+import { seededRandom } from "../tools/random.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

@@ -14,8 +14,8 @@ import { generateCerts } from "../certs/generate.ts";
 import { buildNativeClient, runNative } from "./native_client.ts";
 import { runArgs, SMFT, spawnDf } from "./programs.ts";
 import { readResults } from "./results.ts";
-import { Series, type Stat } from "./histogram.ts";
-import type { Summary } from "./summary.ts";
+import { Series, type Stat } from "../smft/histogram.ts";
+import type { Summary } from "../smft/summary.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SMFT_RUN = runArgs(SMFT);

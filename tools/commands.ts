@@ -6,7 +6,8 @@
  */
 import { compareCommand } from "./compare.ts";
 import { reportCommand } from "./report.ts";
-import { type CommandResult, summarizeCommand } from "./summarize.ts";
+import { summarizeCommand } from "./summarize.ts";
+import type { CommandResult } from "./command.ts";
 
 export type { CommandResult };
 

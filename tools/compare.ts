@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ConfigError, formatOptions, int, resolveOptions } from "../smft/config.ts";
+import { ConfigError, formatOptions, int, resolveOptions } from "../smft/shared/config.ts";
 import {
   type Bucket,
   bucketsOf,
@@ -14,10 +14,11 @@ import {
   PERCENTILE_DEFINITION,
   percentileRank,
   toMicros,
-} from "./histogram.ts";
+} from "../smft/histogram.ts";
 import { readResultsMany, type ResultsSet } from "./results.ts";
-import type { Accumulator, TestName } from "./summary.ts";
-import { type CommandResult, errorLine, wrap } from "./summarize.ts";
+import type { Accumulator, TestName } from "../smft/summary.ts";
+import { type CommandResult, errorLine, wrap } from "./command.ts";
+import { seededRandom } from "./random.ts";
 
 /** One resampling unit: the buckets of its values, their count and exact maximum (µs). */
 export interface Block {
@@ -58,18 +59,6 @@ export function blocksOfValues(valuesMs: ArrayLike<number>, size: number): Block
     out.push({ buckets, count: stop - start, maxUs });
   }
   return out;
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same intervals on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Options of `bootstrapDiff`. */

@@ -6,8 +6,8 @@ import {
   bootstrapDiff,
   compareCommand,
   type CompareRow,
-  seededRandom,
 } from "./compare.ts";
+import { seededRandom } from "./random.ts";
 import { readResults } from "./results.ts";
 import { lines, withFiles } from "./test_files.ts";
 

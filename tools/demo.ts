@@ -14,8 +14,8 @@ import { defaultPayload } from "../smft/options.ts";
 import { formatRunVerdict } from "../smft/run.ts";
 import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
-import { formatSummary } from "../tools/summary.ts";
-import { reportCommand } from "../tools/report.ts";
+import { formatSummary } from "../smft/summary.ts";
+import { reportCommand } from "./report.ts";
 import { spawnDf } from "./programs.ts";
 
 const STEADY = { rate: 1000, durationS: 5, warmupS: 1 };

@@ -1,22 +1,37 @@
 /**
- * The tools' entry point: `main.ts <summarize|report|compare> ...`. The only place the tools print;
- * each command returns its text and exit code.
+ * The tools' entry point (`summarize`, `report`, `compare`), and the compiled `./smft` binary's:
+ * it also runs `steady` and `coldconn` (loaded only then, so the tools need no network or
+ * environment permissions), so that a load host needs one binary. The only place the tools
+ * print; each command returns its text and exit code.
  *
  * @module
  */
 import { TOOL_COMMANDS as COMMANDS } from "./commands.ts";
+import { TOOL_VERSION } from "../smft/shared/version.ts";
 
-const USAGE = `Usage: main.ts <command> [options]
+const USAGE = `smft: gRPC latency load generator for df (TLS 1.3 + mutual TLS), and its tools
+
+Usage: smft <command> [options]      (deno task <command> [options])
 
 Commands:
-  summarize FILE... [--json] [--slo CLAUSES]   summary of results files, SLO verdicts
-  report FILE... [--out PATH] [--slo CLAUSES]  one self-contained HTML page of results files
-  compare A B [--json]                         how run B differs from run A, with 95 % intervals
+  steady      a fixed request rate over one reused channel
+  coldconn    a new TLS channel per attempt, timed phase by phase
+  summarize   FILE... [--json] [--slo CLAUSES]   summary of results files, SLO verdicts
+  report      FILE... [--out PATH] [--slo ...]   one self-contained HTML page of results files
+  compare     A B [--json]                       how run B differs from run A, with 95 % intervals
 
-"main.ts <command> --help" tells more.`;
+"smft <command> --help" tells more. "smft --version" prints the version.`;
 
 async function main(): Promise<number> {
   const [name, ...rest] = Deno.args;
+  if (name === "steady" || name === "coldconn") {
+    const { smftMain } = await import("../smft/cli.ts");
+    return await smftMain(Deno.args);
+  }
+  if (name === "--version" || name === "version") {
+    console.log(`smft ${TOOL_VERSION}`);
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(USAGE);
     return name === undefined ? 1 : 0;
@@ -24,7 +39,9 @@ async function main(): Promise<number> {
   const command = COMMANDS[name];
   if (!command) {
     console.error(
-      `tools: unknown command ${JSON.stringify(name)}; expected summarize, report or compare`,
+      `smft: unknown command ${
+        JSON.stringify(name)
+      }; expected steady, coldconn, summarize, report or compare`,
     );
     return 1;
   }

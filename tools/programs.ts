@@ -19,7 +19,10 @@ export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
 /** One program. */
 export interface Program {
   name: "df" | "smft";
+  /** Entry point of its tasks. */
   entry: string;
+  /** Entry point of its compiled binary, when it differs (smft's binary adds the tools). */
+  binaryEntry?: string;
   permissions: string[];
 }
 
@@ -32,6 +35,7 @@ export const DF: Program = {
 export const SMFT: Program = {
   name: "smft",
   entry: "smft/main.ts",
+  binaryEntry: "tools/main.ts",
   permissions: [
     "--allow-net",
     "--allow-read",

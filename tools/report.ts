@@ -9,11 +9,11 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { ConfigError, formatOptions, resolveOptions } from "../smft/config.ts";
+import { ConfigError, formatOptions, resolveOptions } from "../smft/shared/config.ts";
 // Inlined at build time (text imports), so the page never fetches anything.
 import UPLOT_JS from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
 import UPLOT_CSS from "uplot/dist/uPlot.min.css" with { type: "text" };
-import { Series, type Stat } from "./histogram.ts";
+import { Series, type Stat } from "../smft/histogram.ts";
 import {
   durationOf,
   notesOf,
@@ -21,8 +21,8 @@ import {
   type ResultsFile,
   type ResultsSet,
 } from "./results.ts";
-import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
-import { type CommandResult, errorLine } from "./summarize.ts";
+import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "../smft/slo.ts";
+import { type CommandResult, errorLine } from "./command.ts";
 import {
   type Accumulator,
   type AttemptRow,
@@ -30,7 +30,7 @@ import {
   type SecondStats,
   type Summary,
   type TestName,
-} from "./summary.ts";
+} from "../smft/summary.ts";
 
 /** The uPlot release inlined into every report (kept in step with deno.json). */
 export const UPLOT_VERSION = "1.6.32";

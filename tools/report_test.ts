@@ -8,8 +8,8 @@ import {
   reportRunFromAccumulator,
   spectrumOf,
 } from "./report.ts";
-import { Series } from "./histogram.ts";
-import { Accumulator } from "./summary.ts";
+import { Series } from "../smft/histogram.ts";
+import { Accumulator } from "../smft/summary.ts";
 
 /** A deterministic steady run: 20 s at 100/s, latencies 5–9 ms, four failures. */
 function steadyLines(opts: { seconds?: number; rate?: number; shift?: number } = {}) {

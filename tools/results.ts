@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ConfigError } from "../smft/config.ts";
-import { Accumulator, TEST_NAMES, type TestName } from "./summary.ts";
+import { ConfigError } from "../smft/shared/config.ts";
+import { Accumulator, TEST_NAMES, type TestName } from "../smft/summary.ts";
 
 /** How a results file read. */
 export interface ResultsFile {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { ConfigError } from "../smft/config.ts";
+import { ConfigError } from "../smft/shared/config.ts";
 import {
   combinedDuration,
   durationOf,

@@ -5,40 +5,19 @@
  *
  * @module
  */
-import { ConfigError, formatOptions, resolveOptions } from "../smft/config.ts";
-import { PERCENTILE_DEFINITION } from "./histogram.ts";
+import { ConfigError, formatOptions, resolveOptions } from "../smft/shared/config.ts";
+import { PERCENTILE_DEFINITION } from "../smft/histogram.ts";
 import { durationOf, interrupted, notesOf, readResultsMany, type ResultsSet } from "./results.ts";
-import { allPass, clauseLabel, formatVerdict, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
-import { formatSummary, ms, type Summary, type TestName } from "./summary.ts";
-
-/** What a tools command hands back to `main.ts`: the exit code and the text of each stream. */
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The one line an error becomes on stderr: its message, never a stack trace. */
-export function errorLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split("\n")[0];
-}
-
-/** Wraps `text` at spaces to lines of at most `width` characters (help texts). */
-export function wrap(text: string, width = 100): string {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/)) {
-    if (line !== "" && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === "" ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== "") lines.push(line);
-  return lines.join("\n");
-}
+import {
+  allPass,
+  clauseLabel,
+  formatVerdict,
+  judgeSlo,
+  parseSlo,
+  type SloClause,
+} from "../smft/slo.ts";
+import { formatSummary, ms, type Summary, type TestName } from "../smft/summary.ts";
+import { type CommandResult, errorLine, wrap } from "./command.ts";
 
 /** One file of a summary. */
 export interface FileReport {

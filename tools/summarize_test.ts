@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { summarizeCommand } from "./summarize.ts";
-import { PERCENTILE_DEFINITION } from "./histogram.ts";
+import { PERCENTILE_DEFINITION } from "../smft/histogram.ts";
 import { lines, withFiles } from "./test_files.ts";
 
 /** The seed's example: latencies 1..100 ms, bare format. */

@@ -1,5 +1,6 @@
 /**
- * Resolves a command's options in one place: flags, then the process environment, then a
+ * Shared leaf module (imports nothing from df, smft or tools): resolves a command's options in
+ * one place: flags, then the process environment, then a
  * `.env` file, then defaults. Shared by df, smft and the tools so that every command names a
  * bad value the same way: one line, the source, and what was expected.
  *
@@ -7,6 +8,7 @@
  */
 import { parseArgs, parseEnv } from "node:util";
 import { existsSync, readFileSync } from "node:fs";
+import type { TlsMode } from "../../certs/tls.ts";
 
 /** A problem with the configuration: printed as one line, exit code 1. */
 export class ConfigError extends Error {
@@ -217,3 +219,13 @@ export function text(what: string): Parser<string> {
     return raw.trim();
   };
 }
+
+/** The `--tls-mode` / `TLS_MODE` option, the same for df and smft. */
+export const TLS_MODE_OPTION: OptionDef<TlsMode> & { default: TlsMode } = {
+  flag: "tls-mode",
+  env: "TLS_MODE",
+  default: "mtls",
+  parse: oneOf<TlsMode>("mtls", "tls", "insecure"),
+  meta: "<mode>",
+  help: "mtls | tls | insecure",
+};
