@@ -20,7 +20,7 @@ import { runColdconn } from "./coldconn.ts";
 import type { Target } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
 import { runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
-import { formatRunVerdict } from "./run.ts";
+import { formatRunVerdict } from "./verdict.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "./summary.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";

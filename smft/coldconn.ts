@@ -20,17 +20,12 @@ import { PreciseTimer } from "./shared/precise_timer.ts";
 import { intendedAt, totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import { r3, ResultsWriter } from "./record.ts";
-import {
-  achievedRate,
-  commonMeta,
-  judgeRun,
-  makePlan,
-  OpenLoop,
-  type Progress,
-  type RunResult,
-} from "./run.ts";
-import { Accumulator, PHASES } from "./summary.ts";
+import { ResultsWriter } from "./record.ts";
+import { r3 } from "./results_format.ts";
+import { commonMeta, makePlan, OpenLoop, type Progress, type RunResult } from "./run.ts";
+import { achievedRate, judgeRun } from "./verdict.ts";
+import { Accumulator } from "./summary.ts";
+import { PHASES } from "./results_format.ts";
 import { encodeHistogram } from "./histogram.ts";
 
 /** One cold-connection run. */

@@ -10,11 +10,6 @@ import { dirname } from "node:path";
 
 const encoder = new TextEncoder();
 
-/** Rounds to µs, the resolution results are written in (and histograms hold). */
-export function r3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
-
 /** Streams result lines to a file. */
 export class ResultsWriter {
   readonly path: string;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { r3, ResultsWriter } from "./record.ts";
+import { ResultsWriter } from "./record.ts";
+import { r3 } from "./results_format.ts";
 
 Deno.test("ResultsWriter writes to .partial and renames into place only after #END", async () => {
   const dir = await Deno.makeTempDir();

@@ -13,7 +13,8 @@ import type { Shard } from "./options.ts";
 import { type Target, targetString } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
-import { r3 } from "./record.ts";
+import { r3 } from "./results_format.ts";
+import type { RunVerdict } from "./verdict.ts";
 
 /** What the progress display shows, once a second. */
 export interface Progress {
@@ -40,57 +41,6 @@ export interface RunResult {
   interrupted: boolean;
   meta: Record<string, unknown>;
   end: Record<string, unknown>;
-}
-
-/** Whether the generator kept its schedule. */
-export interface RunVerdict {
-  valid: boolean;
-  /** This host's target rate (its share of the total). */
-  targetRate: number;
-  achievedRate: number;
-  lagP99: number;
-  reasons: string[];
-}
-
-/** The generator's own verdict: rate within 1 % and lag p99 under 1 ms. */
-export function judgeRun(targetRate: number, achievedRate: number, lagP99: number): RunVerdict {
-  const reasons: string[] = [];
-  const off = Math.abs(achievedRate - targetRate) / targetRate;
-  if (off > 0.01) {
-    reasons.push(
-      `achieved ${achievedRate.toFixed(1)}/s vs target ${targetRate.toFixed(1)}/s (${
-        (off * 100).toFixed(1)
-      } % off, limit 1 %)`,
-    );
-  }
-  if (lagP99 >= 1) reasons.push(`lag p99 ${lagP99.toFixed(2)} ms (limit 1 ms)`);
-  return { valid: reasons.length === 0, targetRate, achievedRate, lagP99, reasons };
-}
-
-/** The verdict as one line. */
-export function formatRunVerdict(v: RunVerdict): string {
-  return v.valid
-    ? `VALID: the generator kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
-      v.targetRate.toFixed(1)
-    }/s, lag p99 ${v.lagP99.toFixed(3)} ms)`
-    : `INVALID: the generator fell behind (${
-      v.reasons.join("; ")
-    }); these figures include its own delay`;
-}
-
-/**
- * The achieved rate: what was issued over the measurement window, which ends one interval after
- * the last issue. A generator that keeps its plan gets exactly the target.
- */
-export function achievedRate(
-  issued: number,
-  measureStart: number,
-  lastIssued: number,
-  hostRate: number,
-): { rate: number; windowS: number } {
-  if (issued === 0) return { rate: 0, windowS: 0 };
-  const windowS = (lastIssued - measureStart) / 1000 + 1 / hostRate;
-  return { rate: issued / windowS, windowS };
 }
 
 /** Builds the plan; `startAt` (epoch ms) maps onto the monotonic clock. */

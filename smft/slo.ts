@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { ms, PHASES, type Summary } from "./summary.ts";
+import { ms, type Summary } from "./summary.ts";
+import { PHASES } from "./results_format.ts";
 import type { Stat } from "./histogram.ts";
 
 /** Comparison operators a clause may use. */

@@ -26,19 +26,13 @@ import {
   targetString,
   waitReady,
 } from "./channel.ts";
-import { r3, ResultsWriter } from "./record.ts";
+import { ResultsWriter } from "./record.ts";
+import { r3 } from "./results_format.ts";
 import { Accumulator } from "./summary.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
-import {
-  achievedRate,
-  commonMeta,
-  judgeRun,
-  makePlan,
-  OpenLoop,
-  type Progress,
-  type RunResult,
-} from "./run.ts";
+import { commonMeta, makePlan, OpenLoop, type Progress, type RunResult } from "./run.ts";
+import { achievedRate, judgeRun } from "./verdict.ts";
 
 /** One steady run (one rate). */
 export interface SteadyRun {

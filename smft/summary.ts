@@ -5,14 +5,7 @@
  * @module
  */
 import { Series, type Stat } from "./histogram.ts";
-
-/** The two tests, as named on a results file's `#TEST=` line. */
-export type TestName = "01_steady" | "02_coldconn";
-export const TEST_NAMES: TestName[] = ["01_steady", "02_coldconn"];
-
-/** Connection phases of a cold-connection attempt, in the order they happen. */
-export const PHASES = ["dns", "tcp", "tls", "h2", "connect", "first_rpc", "total"] as const;
-export type Phase = (typeof PHASES)[number];
+import { finite, type Phase, PHASES, type TestName, type UntrustedLine } from "./results_format.ts";
 
 /** One second of a steady run (seconds counted from the start of measurement). */
 export interface SecondStats {
@@ -65,9 +58,6 @@ export interface Summary {
   achievedRate?: number;
 }
 
-const NUM = (v: unknown): number | undefined =>
-  typeof v === "number" && Number.isFinite(v) ? v : undefined;
-
 /**
  * Collects results into histograms. `add` takes one parsed result line; `merge` adds another
  * accumulator exactly (same buckets, same sums), which is how several load hosts combine.
@@ -102,29 +92,29 @@ export class Accumulator {
   }
 
   /** Adds one result line (already parsed). */
-  add(r: Record<string, unknown>): void {
+  add(r: UntrustedLine): void {
     this.total++;
     const ok = r.ok === true;
     if (ok) this.ok++;
     const code = typeof r.code === "string" ? r.code : ok ? "OK" : "UNKNOWN";
     this.byCode[code] = (this.byCode[code] ?? 0) + 1;
-    const t = NUM(r.t_ms);
+    const t = finite(r.t_ms);
     if (t !== undefined && t > this.lastTMs) this.lastTMs = t;
     if (this.test === "01_steady") this.#addSteady(r, ok, t);
     else this.#addCold(r, ok, t);
   }
 
-  #addSteady(r: Record<string, unknown>, ok: boolean, t: number | undefined): void {
-    const latency = NUM(r.latency_ms);
-    const lag = NUM(r.lag_ms);
+  #addSteady(r: UntrustedLine, ok: boolean, t: number | undefined): void {
+    const latency = finite(r.latency_ms);
+    const lag = finite(r.lag_ms);
     if (latency !== undefined) {
       this.latencyAll.record(latency);
       if (ok) this.latency.record(latency);
     }
-    const service = NUM(r.service_ms);
+    const service = finite(r.service_ms);
     if (service !== undefined && ok) this.service.record(service);
     if (lag !== undefined) this.lag.record(lag);
-    const df = NUM(r.df_ms);
+    const df = finite(r.df_ms);
     if (df !== undefined) this.df.record(df);
     if (t !== undefined && this.keepSeries) {
       const s = Math.floor(t / 1000);
@@ -141,7 +131,7 @@ export class Accumulator {
     }
   }
 
-  #addCold(r: Record<string, unknown>, ok: boolean, t: number | undefined): void {
+  #addCold(r: UntrustedLine, ok: boolean, t: number | undefined): void {
     if (!ok) {
       const phase = typeof r.phase === "string" ? r.phase : "unknown";
       this.failedByPhase[phase] = (this.failedByPhase[phase] ?? 0) + 1;
@@ -149,7 +139,7 @@ export class Accumulator {
     if (typeof r.tls === "string") this.tlsVersions[r.tls] = (this.tlsVersions[r.tls] ?? 0) + 1;
     const row: AttemptRow = { t: t ?? this.total - 1, ok, phases: {} };
     for (const p of PHASES) {
-      const v = NUM(r[`t_${p}_ms`]);
+      const v = finite(r[`t_${p}_ms`]);
       if (v === undefined) continue;
       row.phases[p] = v;
       if (!ok) continue;
@@ -157,7 +147,7 @@ export class Accumulator {
       if (!s) this.phases.set(p, s = new Series());
       s.record(v);
     }
-    const lag = NUM(r.lag_ms);
+    const lag = finite(r.lag_ms);
     if (lag !== undefined) this.lag.record(lag);
     if (this.keepSeries && this.attempts.length < Accumulator.MAX_ATTEMPT_ROWS) {
       this.attempts.push(row);

@@ -16,7 +16,8 @@ import {
   toMicros,
 } from "../smft/histogram.ts";
 import { readResultsMany, type ResultsSet } from "./results.ts";
-import type { Accumulator, TestName } from "../smft/summary.ts";
+import type { Accumulator } from "../smft/summary.ts";
+import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
 import { seededRandom } from "./random.ts";
 

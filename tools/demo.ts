@@ -11,7 +11,7 @@ import { loadTls } from "../certs/tls.ts";
 import { runSteady } from "../smft/steady.ts";
 import { runColdconn } from "../smft/coldconn.ts";
 import { defaultPayload } from "../smft/options.ts";
-import { formatRunVerdict } from "../smft/run.ts";
+import { formatRunVerdict } from "../smft/verdict.ts";
 import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../smft/summary.ts";

@@ -26,11 +26,10 @@ import { type CommandResult, errorLine } from "./command.ts";
 import {
   type Accumulator,
   type AttemptRow,
-  type Phase,
   type SecondStats,
   type Summary,
-  type TestName,
 } from "../smft/summary.ts";
+import type { Phase, TestName } from "../smft/results_format.ts";
 
 /** The uPlot release inlined into every report (kept in step with deno.json). */
 export const UPLOT_VERSION = "1.6.32";

@@ -1,12 +1,13 @@
 /**
- * Reads results files (the format in `scratch/results_format.md`, and the seed's bare format)
+ * Reads results files (the format in `smft/results_format.md`, and the seed's bare format)
  * line by line into an `Accumulator`. Memory stays bounded whatever the file's size: only the
  * accumulator's histograms and the first few malformed lines are kept.
  *
  * @module
  */
 import { ConfigError } from "../smft/shared/config.ts";
-import { Accumulator, TEST_NAMES, type TestName } from "../smft/summary.ts";
+import { Accumulator } from "../smft/summary.ts";
+import { TEST_NAMES, type TestName } from "../smft/results_format.ts";
 
 /** How a results file read. */
 export interface ResultsFile {

@@ -16,7 +16,8 @@ import {
   parseSlo,
   type SloClause,
 } from "../smft/slo.ts";
-import { formatSummary, ms, type Summary, type TestName } from "../smft/summary.ts";
+import { formatSummary, ms, type Summary } from "../smft/summary.ts";
+import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
 
 /** One file of a summary. */

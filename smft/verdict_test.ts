@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { achievedRate, formatRunVerdict, judgeRun } from "./run.ts";
+import { achievedRate, formatRunVerdict, judgeRun } from "./verdict.ts";
 
 Deno.test("achievedRate() gives exactly the target to a generator that kept its plan", () => {
   // 1000 requests at 500/s, the last issued at 1998 ms after the start: the window is 2 s.

@@ -1,0 +1,159 @@
+/**
+ * The results format, as types: what smft writes (`record.ts`) and what the tools read
+ * (`tools/results.ts`). The normative description is `results_format.md` beside this file.
+ *
+ * A file is `#TEST=<name>`, `#META=<Meta>`, one {@link SteadyLine} or {@link ColdLine} per
+ * result, then `#END=<End>`. The seed's bare format (`#TEST=` and result lines only) is read too.
+ * Times are milliseconds rounded to microseconds ({@link r3}).
+ *
+ * @module
+ */
+
+/** The two tests, as named on a results file's `#TEST=` line. */
+export type TestName = "01_steady" | "02_coldconn";
+
+/** Every test name, in order. */
+export const TEST_NAMES: TestName[] = ["01_steady", "02_coldconn"];
+
+/** Connection phases of a cold-connection attempt, in the order they happen. */
+export const PHASES = ["dns", "tcp", "tls", "h2", "connect", "first_rpc", "total"] as const;
+
+/** One connection phase. */
+export type Phase = (typeof PHASES)[number];
+
+/** One steady request, written when its status arrived (or it was abandoned). */
+export interface SteadyLine {
+  ok: boolean;
+  /** gRPC status name when not OK, e.g. `DEADLINE_EXCEEDED`. */
+  code?: string;
+  /** Response time: done − intended. The seed's field. */
+  latency_ms: number;
+  /** Service time: done − issued. */
+  service_ms: number;
+  /** Generator lag: issued − intended. */
+  lag_ms: number;
+  /** Intended send time, from the start of measurement. */
+  t_ms: number;
+  /** df's own handling time, from its `df-handling-us` trailer, when it sent one. */
+  df_ms?: number;
+  /** The status details when not OK. */
+  error?: string;
+}
+
+/** One cold-connection attempt: every phase time is cumulative from the attempt's start. */
+export interface ColdLine {
+  ok: boolean;
+  /** The first phase the attempt did not complete, when it failed. */
+  phase?: string;
+  code?: string;
+  error?: string;
+  t_dns_ms?: number;
+  t_tcp_ms?: number;
+  t_tls_ms?: number;
+  t_h2_ms?: number;
+  /** Channel READY (df's HTTP/2 SETTINGS arrived). */
+  t_connect_ms?: number;
+  /** READY to the first response. */
+  t_first_rpc_ms?: number;
+  t_total_ms?: number;
+  tls?: string;
+  cipher?: string;
+  alpn?: string;
+  resumed?: boolean;
+  peer_subject?: string;
+  /** Other attempts in progress when this one started. */
+  overlap?: number;
+  df_ms?: number;
+  /** Intended start, from the start of the run. */
+  t_ms: number;
+  /** Start − intended. */
+  lag_ms: number;
+}
+
+/** What TLS negotiated on a run's connection. */
+export interface TlsFacts {
+  version?: string;
+  cipher?: string;
+  alpn?: string;
+  peer_subject?: string;
+}
+
+/** `#META`: the run's settings and where it ran, written before the first result. */
+export interface Meta {
+  test: TestName;
+  /** `host:port` of df. */
+  target: string;
+  server_name: string;
+  tls_mode: string;
+  /** Combined rate of all shards, per second. */
+  rate: number;
+  /** This host's share of `rate`. */
+  host_rate: number;
+  duration_s: number;
+  deadline_ms: number;
+  /** Epoch ms of the plan's start (request 0). */
+  start_epoch_ms: number;
+  tls: TlsFacts | null;
+  tool: string;
+  deno: string;
+  grpc_js: string;
+  host: string;
+  /** `k/n`. */
+  shard: string;
+  /** Steady: warm-up seconds (sent, not written). */
+  warmup_s?: number;
+  /** Steady: epoch ms at which measurement starts. */
+  measure_start_epoch_ms?: number;
+  payload_bytes?: number;
+  /** Steady: requests planned after warm-up. */
+  planned_requests?: number;
+  /** Coldconn: the attempt count asked for, if any. */
+  attempts?: number | null;
+  planned_attempts?: number;
+  /** Coldconn: whether TLS sessions could be resumed (never: each attempt is new). */
+  resumption?: boolean;
+}
+
+/** `#END`: totals, the run's own verdict, resources and histograms; written last. */
+export interface End {
+  /** Result lines in the file. */
+  count: number;
+  ok: number;
+  /** Failures by status name. */
+  errors: Record<string, number>;
+  interrupted: boolean;
+  planned: number;
+  sent: number;
+  elapsed_s: number;
+  achieved_rps: number;
+  /** The generator kept its schedule (see `verdict.ts`). */
+  valid: boolean;
+  cpu_s: number;
+  rss_max_mb: number;
+  /** Compressed base64 HdrHistograms in µs, keyed `latency_us`, `t_connect_us`, .... */
+  histograms: Record<string, string>;
+  /** Coldconn: failed attempts by phase. */
+  failed_by_phase?: Record<string, number>;
+  /** Coldconn: most attempts in progress at once. */
+  max_overlap?: number;
+}
+
+/** A result line as read back from a file: untrusted, so every field is checked before use. */
+export type UntrustedLine = Record<string, unknown>;
+
+/**
+ * Rounds milliseconds to microseconds, the resolution results are written in.
+ *
+ * @example
+ * ```ts
+ * r3(5.83049); // 5.83
+ * ```
+ */
+export function r3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** `v` when it is a finite number, else undefined: how readers take a number field. */
+export function finite(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
