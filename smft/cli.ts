@@ -83,6 +83,11 @@ function prepare(c: CommonConfig) {
   return { clauses, display, target, signal: interruptSignal() };
 }
 
+/** The line that says measurement has begun: scripts and tests wait for it, not for time. */
+function measuringLine(rate: number, durationS: number): string {
+  return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
+}
+
 /** Prints SLO verdicts; returns the exit code they call for. */
 function sloCode(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): number {
   if (!clauses.length) return EXIT.ok;
@@ -125,11 +130,12 @@ async function steady(args: string[]): Promise<number> {
       shard: c.shard,
       startAt: c.startAt,
       signal,
+      onMeasureStart: () => logLine(display, measuringLine(rate, c.durationS)),
       onProgress: (p) => display.update(formatProgress(p, ladder ? `[${rate}/s] ` : "")),
     });
     display.done();
     results.push(r);
-    const tls = r.meta.tls as { version?: string; cipher?: string } | null;
+    const tls = r.meta.tls;
     console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
     if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
     console.log(formatSummary(r.summary));
@@ -167,6 +173,7 @@ async function coldconn(args: string[]): Promise<number> {
     shard: c.shard,
     startAt: c.startAt,
     signal,
+    onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
     onProgress: (p) => display.update(formatProgress(p)),
   });
   display.done();

@@ -17,14 +17,13 @@ import {
 } from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
 import { PreciseTimer } from "./shared/precise_timer.ts";
-import { intendedAt, totalRequests } from "./schedule.ts";
+import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import { ResultsWriter } from "./record.ts";
 import { r3 } from "./results_format.ts";
-import { commonMeta, makePlan, OpenLoop, type Progress, type RunResult } from "./run.ts";
-import { achievedRate, judgeRun } from "./verdict.ts";
-import { Accumulator } from "./summary.ts";
+import { type Done, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
+import type { Progress } from "./open_loop.ts";
+import type { ColdLine, Meta } from "./results_format.ts";
 import { PHASES } from "./results_format.ts";
 import { encodeHistogram } from "./histogram.ts";
 
@@ -43,6 +42,7 @@ export interface ColdRun {
   startAt?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  onMeasureStart?: () => void;
 }
 
 /** The outcome of a run. */
@@ -94,17 +94,14 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
   const { plan, startEpochMs } = makePlan({ ...run, durationS, warmupS: 0 });
   const total = run.attempts ?? totalRequests(plan);
   const payload = encodeJsonVector(defaultPayload());
-  const meta = {
-    ...commonMeta({ test: "02_coldconn", ...run, durationS, startEpochMs }),
+  const meta: Meta = {
+    ...runMeta({ test: "02_coldconn", ...run, durationS, startEpochMs }),
     attempts: run.attempts ?? null,
     planned_attempts: total,
     // Every attempt has new credentials and its own SecureContext: nothing to resume.
     resumption: false,
     payload_bytes: payload.length,
   };
-  const writer = ResultsWriter.open(run.out, "02_coldconn", meta);
-  const acc = new Accumulator("02_coldconn");
-  let lastIssued = plan.t0;
   const attemptsRunning = new Set<grpc.Client>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
   const explanations = new Map<string, Promise<string>>();
@@ -120,17 +117,23 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     openChannel(run.target, { "grpc.max_reconnect_backoff_ms": run.deadlineMs });
   let prepared: ReturnType<typeof prepare> | undefined;
 
-  const attempt = async (j: number) => {
+  /** One attempt: connect, one call, close. Its line is written whatever happens. */
+  const attempt = async (
+    _j: number,
+    intended: number,
+    start: number,
+    loop: { inflight: number },
+  ): Promise<Done<ColdLine>> => {
     const { client, trace = {} } = prepared ?? prepare();
     prepared = undefined;
-    const intended = intendedAt(plan, j);
-    const start = performance.now();
-    lastIssued = start;
-    const overlap = loop.began(start - intended);
+    const overlap = loop.inflight - 1;
     const deadline = Date.now() + run.deadlineMs;
     attemptsRunning.add(client);
-    // Written whatever happens below, so that no attempt goes missing.
-    const rec: Record<string, unknown> = { ok: false };
+    const line: ColdLine = {
+      ok: false,
+      t_ms: r3(intended - plan.t0),
+      lag_ms: r3(start - intended),
+    };
     let totalMs: number | undefined;
     try {
       const state = await connect(client, deadline);
@@ -152,59 +155,60 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
       }
       const done = performance.now();
       const success = status?.code === grpc.status.OK;
-      rec.ok = success;
+      line.ok = success;
       if (!success) {
         const phase = failedPhase(trace, state === "ready");
-        rec.phase = phase;
-        rec.code = status
+        line.phase = phase;
+        line.code = status
           ? grpc.status[status.code]
           : state === "deadline"
           ? "DEADLINE_EXCEEDED"
           : "UNAVAILABLE";
-        rec.error = phase === "tls" && trace.tlsError
+        line.error = phase === "tls" && trace.tlsError
           ? await explain(trace.tlsError)
           : phase === "rpc"
           ? status?.details ?? "call failed"
           : connectFailure(`channel ${state}`, trace);
       }
       if (state === "ready") {
-        rec.t_connect_ms = r3(ready - start);
-        rec.t_first_rpc_ms = r3(done - ready);
+        line.t_connect_ms = r3(ready - start);
+        line.t_first_rpc_ms = r3(done - ready);
       }
       totalMs = done - start;
-      rec.t_total_ms = r3(totalMs);
+      line.t_total_ms = r3(totalMs);
       const at = (t?: number) => t === undefined ? undefined : r3(t - start);
-      rec.t_dns_ms = at(trace.tcpStart);
-      rec.t_tcp_ms = at(trace.tcpDone);
-      rec.t_tls_ms = at(trace.tlsDone);
-      rec.t_h2_ms = at(trace.h2Done);
-      rec.tls = trace.tlsVersion;
-      rec.cipher = trace.cipher;
-      rec.alpn = trace.alpn;
-      rec.resumed = trace.resumed;
-      rec.peer_subject = trace.peerSubject;
-      rec.overlap = overlap;
+      line.t_dns_ms = at(trace.tcpStart);
+      line.t_tcp_ms = at(trace.tcpDone);
+      line.t_tls_ms = at(trace.tlsDone);
+      line.t_h2_ms = at(trace.h2Done);
+      line.tls = trace.tlsVersion;
+      line.cipher = trace.cipher;
+      line.alpn = trace.alpn;
+      line.resumed = trace.resumed;
+      line.peer_subject = trace.peerSubject;
+      line.overlap = overlap;
       const dfUs = status?.metadata?.get(HANDLING_METADATA_KEY)[0];
-      if (dfUs !== undefined) rec.df_ms = Number(dfUs) / 1000;
+      if (dfUs !== undefined) line.df_ms = Number(dfUs) / 1000;
     } catch (e) {
-      rec.phase ??= "unknown";
-      rec.code ??= "UNKNOWN";
-      rec.error = `smft: ${(e as Error).message}`;
+      line.phase ??= "unknown";
+      line.code ??= "UNKNOWN";
+      line.error = `smft: ${(e as Error).message}`;
     } finally {
       client.close();
       attemptsRunning.delete(client);
-      rec.t_ms = r3(intended - plan.t0);
-      rec.lag_ms = r3(start - intended);
-      writer.line(JSON.stringify(rec));
-      acc.add(rec);
-      loop.ended(rec.ok === true, totalMs);
     }
+    return { line, valueMs: totalMs };
   };
 
-  const loop = new OpenLoop({
+  const result = await runTest<ColdLine>({
+    test: "02_coldconn",
+    out: run.out,
+    meta,
     plan,
     total,
-    timer,
+    firstMeasured: 0,
+    hostRate,
+    clock: timer,
     signal: run.signal,
     launch: attempt,
     afterTick: () => prepared ??= prepare(),
@@ -218,33 +222,20 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     burst: Infinity,
     warmupS: 0,
     totalS: durationS,
+    onMeasureStart: run.onMeasureStart,
     onProgress: run.onProgress,
+    endFields: (acc, totals) => {
+      const histograms: Record<string, string> = {};
+      for (const p of PHASES) {
+        const s = acc.phases.get(p);
+        if (s) histograms[`t_${p}_us`] = encodeHistogram(s.hist);
+      }
+      return {
+        failed_by_phase: acc.failedByPhase,
+        max_overlap: totals.maxInflight,
+        histograms,
+      };
+    },
   });
-  const { interrupted } = await loop.run();
-  const { meter, sent, maxInflight: maxOverlap } = loop;
-
-  const achieved = achievedRate(sent, plan.t0, lastIssued, hostRate);
-  const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
-  const verdict = judgeRun(hostRate, achieved.rate, summary.lag?.p99 ?? 0);
-  const histograms: Record<string, string> = {};
-  for (const p of PHASES) {
-    const s = acc.phases.get(p);
-    if (s) histograms[`t_${p}_us`] = encodeHistogram(s.hist);
-  }
-  const end = {
-    ok: acc.ok,
-    errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
-    failed_by_phase: acc.failedByPhase,
-    interrupted,
-    planned: total,
-    sent,
-    max_overlap: maxOverlap,
-    elapsed_s: r3(achieved.windowS),
-    achieved_rps: r3(achieved.rate),
-    valid: verdict.valid,
-    ...meter.figures(),
-    histograms,
-  };
-  writer.finish(end);
-  return { file: run.out, summary, acc, verdict, interrupted, meta, end, maxOverlap };
+  return { ...result, maxOverlap: result.maxInflight };
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Progress } from "./run.ts";
+import type { Progress } from "./open_loop.ts";
 
 /** Formats one progress report (pure). */
 export function formatProgress(p: Progress, label = ""): string {

@@ -7,6 +7,7 @@
  * @module
  */
 import { dirname } from "node:path";
+import type { End, Meta, TestName } from "./results_format.ts";
 
 const encoder = new TextEncoder();
 
@@ -29,7 +30,7 @@ export class ResultsWriter {
   }
 
   /** Creates the folders and the `.partial` file, and writes the header lines. */
-  static open(path: string, test: string, meta: Record<string, unknown>): ResultsWriter {
+  static open(path: string, test: TestName, meta: Meta): ResultsWriter {
     Deno.mkdirSync(dirname(path), { recursive: true });
     const file = Deno.openSync(`${path}.partial`, { write: true, create: true, truncate: true });
     const w = new ResultsWriter(path, file);
@@ -65,7 +66,7 @@ export class ResultsWriter {
   }
 
   /** Writes `#END`, flushes, closes and renames the file into place. */
-  finish(end: Record<string, unknown>): void {
+  finish(end: Omit<End, "count">): void {
     if (this.#closed) return;
     this.#push(`#END=${JSON.stringify({ count: this.#lines, ...end })}\n`);
     this.flush();

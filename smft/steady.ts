@@ -15,7 +15,7 @@ import {
   passBytes,
 } from "../proto/score.ts";
 import { PreciseTimer } from "./shared/precise_timer.ts";
-import { intendedAt, totalRequests, warmupRequests } from "./schedule.ts";
+import { totalRequests, warmupRequests } from "./schedule.ts";
 import {
   type Channel,
   connectFailure,
@@ -26,13 +26,12 @@ import {
   targetString,
   waitReady,
 } from "./channel.ts";
-import { ResultsWriter } from "./record.ts";
 import { r3 } from "./results_format.ts";
-import { Accumulator } from "./summary.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
-import { commonMeta, makePlan, OpenLoop, type Progress, type RunResult } from "./run.ts";
-import { achievedRate, judgeRun } from "./verdict.ts";
+import { type Done, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
+import type { Progress } from "./open_loop.ts";
+import type { Meta, SteadyLine } from "./results_format.ts";
 
 /** One steady run (one rate). */
 export interface SteadyRun {
@@ -52,6 +51,8 @@ export interface SteadyRun {
   signal?: AbortSignal;
   /** Called once a second. */
   onProgress?: (p: Progress) => void;
+  /** Called when the warm-up is over and the first measured call goes out. */
+  onMeasureStart?: () => void;
 }
 
 /** The outcome of a run. */
@@ -100,101 +101,90 @@ async function measure(
   const payload = encodeJsonVector(run.payload);
   const metadata = new grpc.Metadata();
   const { plan, startEpochMs } = makePlan(run);
-  const t0 = plan.t0;
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
-  const measureStart = t0 + plan.warmupMs;
-  const hostRate = run.rate / run.shard.count;
-
-  const meta = {
-    ...commonMeta({ test: "01_steady", ...run, startEpochMs, trace }),
+  const measureStart = plan.t0 + plan.warmupMs;
+  const meta: Meta = {
+    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace }),
     warmup_s: run.warmupS,
     measure_start_epoch_ms: startEpochMs + plan.warmupMs,
     payload_bytes: payload.length,
     planned_requests: total - firstMeasured,
   };
-  const writer = ResultsWriter.open(run.out, "01_steady", meta);
-  const acc = new Accumulator("01_steady");
-
-  let lastIssuedMeasured = measureStart;
   const active = new Set<grpc.ClientUnaryCall>();
   const noop = () => {};
 
-  const issue = (j: number) => {
-    const intended = intendedAt(plan, j);
-    const issued = performance.now();
-    const measured = j >= firstMeasured;
-    if (measured) lastIssuedMeasured = issued;
-    loop.began(issued - intended);
-    const call = client.makeUnaryRequest(
-      GET_SCORE_PATH,
-      passBytes,
-      passBytes,
-      payload,
-      metadata,
-      { deadline: Date.now() + run.deadlineMs },
-      noop,
-    );
-    active.add(call);
-    call.on("status", (st: grpc.StatusObject) => {
-      const done = performance.now();
-      active.delete(call);
-      const success = st.code === grpc.status.OK;
-      const latency = done - intended;
-      if (measured) {
-        const rec: Record<string, unknown> = { ok: success };
-        if (!success) rec.code = grpc.status[st.code] ?? String(st.code);
-        rec.latency_ms = r3(latency);
-        rec.service_ms = r3(done - issued);
-        rec.lag_ms = r3(issued - intended);
-        rec.t_ms = r3(intended - measureStart);
-        const dfUs = st.metadata?.get(HANDLING_METADATA_KEY)[0];
-        if (dfUs !== undefined) rec.df_ms = Number(dfUs) / 1000;
-        if (!success) rec.error = st.details;
-        writer.line(JSON.stringify(rec));
-        acc.add(rec);
-      }
-      loop.ended(success, latency);
+  /** One call: resolves with its line when its status arrives. */
+  const call = (_j: number, intended: number, issued: number): Promise<Done<SteadyLine>> =>
+    new Promise((resolve) => {
+      const c = client.makeUnaryRequest(
+        GET_SCORE_PATH,
+        passBytes,
+        passBytes,
+        payload,
+        metadata,
+        { deadline: Date.now() + run.deadlineMs },
+        noop,
+      );
+      active.add(c);
+      c.on("status", (st: grpc.StatusObject) => {
+        const done = performance.now();
+        active.delete(c);
+        resolve({
+          line: steadyLine(st, intended, issued, done, measureStart),
+          valueMs: done - intended,
+        });
+      });
     });
-  };
 
-  const loop = new OpenLoop({
+  return await runTest<SteadyLine>({
+    test: "01_steady",
+    out: run.out,
+    meta,
     plan,
     total,
-    timer,
+    firstMeasured,
+    hostRate: run.rate / run.shard.count,
+    clock: timer,
     signal: run.signal,
-    launch: issue,
+    launch: call,
     // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
     abandon: () => active.forEach((c) => c.cancel()),
     boundMs: run.deadlineMs + 2000,
     burst: BURST,
     warmupS: run.warmupS,
     totalS: run.warmupS + run.durationS,
+    onMeasureStart: run.onMeasureStart,
     onProgress: run.onProgress,
+    endFields: (acc) => ({
+      histograms: {
+        latency_us: encodeHistogram(acc.latency.hist),
+        service_us: encodeHistogram(acc.service.hist),
+        lag_us: encodeHistogram(acc.lag.hist),
+      },
+    }),
   });
-  const { interrupted } = await loop.run();
-  const { meter, sent } = loop;
+}
 
-  const measuredSent = Math.max(0, sent - firstMeasured);
-  const achieved = achievedRate(measuredSent, measureStart, lastIssuedMeasured, hostRate);
-  const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
-  const verdict = judgeRun(hostRate, achieved.rate, summary.lag?.p99 ?? 0);
-  const end = {
-    ok: acc.ok,
-    errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
-    interrupted,
-    planned: total - firstMeasured,
-    sent: measuredSent,
-    elapsed_s: r3(achieved.windowS),
-    achieved_rps: r3(achieved.rate),
-    valid: verdict.valid,
-    ...meter.figures(),
-    histograms: {
-      latency_us: encodeHistogram(acc.latency.hist),
-      service_us: encodeHistogram(acc.service.hist),
-      lag_us: encodeHistogram(acc.lag.hist),
-    },
+/** The result line of one call (pure). */
+export function steadyLine(
+  st: Pick<grpc.StatusObject, "code" | "details" | "metadata">,
+  intended: number,
+  issued: number,
+  done: number,
+  measureStart: number,
+): SteadyLine {
+  const ok = st.code === grpc.status.OK;
+  const dfUs = st.metadata?.get(HANDLING_METADATA_KEY)[0];
+  // Undefined fields are left out of the JSON; the order is the seed's (ok, code, latency_ms).
+  return {
+    ok,
+    code: ok ? undefined : grpc.status[st.code] ?? String(st.code),
+    latency_ms: r3(done - intended),
+    service_ms: r3(done - issued),
+    lag_ms: r3(issued - intended),
+    t_ms: r3(intended - measureStart),
+    df_ms: dfUs === undefined ? undefined : Number(dfUs) / 1000,
+    error: ok ? undefined : st.details,
   };
-  writer.finish(end);
-  return { file: run.out, summary, acc, verdict, interrupted, meta, end };
 }

@@ -5,7 +5,15 @@
  * @module
  */
 import { Series, type Stat } from "./histogram.ts";
-import { finite, type Phase, PHASES, type TestName, type UntrustedLine } from "./results_format.ts";
+import {
+  type ColdLine,
+  finite,
+  type Phase,
+  PHASES,
+  type SteadyLine,
+  type TestName,
+  type UntrustedLine,
+} from "./results_format.ts";
 
 /** One second of a steady run (seconds counted from the start of measurement). */
 export interface SecondStats {
@@ -92,7 +100,8 @@ export class Accumulator {
   }
 
   /** Adds one result line (already parsed). */
-  add(r: UntrustedLine): void {
+  add(line: UntrustedLine | SteadyLine | ColdLine): void {
+    const r = line as UntrustedLine;
     this.total++;
     const ok = r.ok === true;
     if (ok) this.ok++;

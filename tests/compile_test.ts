@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BINARIES, compileArgs } from "../tools/compile.ts";
 import { V8_FLAGS } from "../tools/programs.ts";
-import { readResultsFile, run, testCerts } from "./helpers.ts";
+import { assertRanToEnd, readResultsFile, run, testCerts } from "./helpers.ts";
 
 Deno.test("compile writes the permissions each program needs into it, and embeds the proto", () => {
   for (const b of BINARIES) {
@@ -94,7 +94,11 @@ Deno.test({
         cwd: host,
         env: { DF_HOST: "localhost", DF_PORT: port },
       }).output();
-      assert.ok([0, 3].includes(smft.code), new TextDecoder().decode(smft.stderr));
+      assertRanToEnd(
+        smft.code,
+        new TextDecoder().decode(smft.stdout),
+        new TextDecoder().decode(smft.stderr),
+      );
       const r = await readResultsFile(join(host, "r.txt"));
       assert.equal(r.lines.length, 50);
     } finally {

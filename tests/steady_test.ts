@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  assertRanToEnd,
   readResultsFile,
   run,
   SMFT_PERMISSIONS,
@@ -23,8 +24,7 @@ Deno.test("steady at 200/s for 3 s writes 600 lines, META and END, over one conn
       { DF_PORT: String(df.port) },
     );
     const status = await smft.wait();
-    // 0 (valid) or 3 (the generator fell behind on a busy machine): both wrote a full file.
-    assert.ok([0, 3].includes(status.code), smft.stderr + smft.stdout);
+    assertRanToEnd(status.code, smft.stdout, smft.stderr);
     assert.match(smft.stdout, /Total Requests: 600\n/);
     assert.match(smft.stdout, /P50: [\d.]+ms \| P90: [\d.]+ms \| P95: [\d.]+ms \| P99: [\d.]+ms/);
     assert.match(smft.stdout, /(VALID|INVALID): the generator/);
@@ -62,7 +62,7 @@ Deno.test("steady runs a ladder of rates, one file per rate, and a table", async
       { DF_PORT: String(df.port), RESULTS_FILE: join(dir, "01_steady_results.txt") },
     );
     const status = await smft.wait();
-    assert.ok([0, 3].includes(status.code), smft.stderr);
+    assertRanToEnd(status.code, smft.stdout, smft.stderr);
     assert.match(smft.stdout, /rate\/s\s+achieved\/s\s+ok %\s+p50 ms/);
     const a = await readResultsFile(join(dir, "01_steady_results_100rps.txt"));
     const b = await readResultsFile(join(dir, "01_steady_results_200rps.txt"));
@@ -95,6 +95,8 @@ Deno.test("steady records DEADLINE_EXCEEDED while df is paused, one line per sch
       ],
       { DF_PORT: String(df.port) },
     );
+    // One second into measurement, pause df for 0.8 s (past the 300 ms deadline).
+    await smft.waitFor(/^smft: measuring/m, "stderr");
     await new Promise((r) => setTimeout(r, 1000));
     df.kill("SIGSTOP");
     await new Promise((r) => setTimeout(r, 800));
@@ -123,7 +125,8 @@ Deno.test("steady on SIGINT completes its file with interrupted:true and exits 1
       ["steady", "--rps", "300", "--duration", "30", "--warmup", "0", "--out", out, "--quiet"],
       { DF_PORT: String(df.port) },
     );
-    await new Promise((r) => setTimeout(r, 1500));
+    await smft.waitFor(/^smft: measuring/m, "stderr");
+    await new Promise((r) => setTimeout(r, 500));
     smft.kill("SIGINT");
     const status = await smft.wait();
     assert.equal(status.code, 130, smft.stderr);
@@ -173,7 +176,7 @@ Deno.test("steady reaches df by IP address, verified against the certificate's I
       ["steady", "--rps", "20", "--duration", "1", "--warmup", "0", "--out", out, "--quiet"],
       { DF_PORT: String(df.port), DF_HOST: "127.0.0.1" },
     );
-    assert.ok([0, 3].includes((await smft.wait()).code), smft.stderr);
+    assertRanToEnd((await smft.wait()).code, smft.stdout, smft.stderr);
   } finally {
     await df.stop();
   }

@@ -137,6 +137,11 @@ export class PreciseTimer {
     return this.#heap.size;
   }
 
+  /** Now, on the clock due times are written in. */
+  now(): number {
+    return performance.now();
+  }
+
   /** Runs `cb` at `due` (a `performance.now()` value); at once if already past. */
   at(due: number, cb: () => void): void {
     if (this.#closed) throw new Error("PreciseTimer is closed");

@@ -1,0 +1,230 @@
+/**
+ * The one test harness: from a test's plan and its "one call" (or "one attempt"), it runs the
+ * open loop and owns everything around it: the results file, the accumulator, the achieved
+ * rate, the run's own verdict and `#END`. `steady.ts` and `coldconn.ts` only say how to make one
+ * call and what line it writes.
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import type { Plan } from "./schedule.ts";
+import { Accumulator, type Summary } from "./summary.ts";
+import type { Shard } from "./options.ts";
+import { type Target, targetString } from "./channel.ts";
+import type { ConnectionTrace } from "./tap.ts";
+import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
+import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
+import { r3 } from "./results_format.ts";
+import { ResultsWriter } from "./record.ts";
+import { achievedRate, judgeRun, type RunVerdict } from "./verdict.ts";
+import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
+
+/** What a run of either test hands back. */
+export interface RunResult {
+  file: string;
+  summary: Summary;
+  acc: Accumulator;
+  verdict: RunVerdict;
+  interrupted: boolean;
+  meta: Meta;
+  end: End;
+  /** Most requests (or attempts) in flight at once. */
+  maxInflight: number;
+}
+
+/** Builds the plan; `startAt` (epoch ms) maps onto the monotonic clock. */
+export function makePlan(o: {
+  rate: number;
+  warmupS: number;
+  durationS: number;
+  shard: Shard;
+  startAt?: number;
+}): { plan: Plan; startEpochMs: number } {
+  const leadMs = 20;
+  const nowMono = performance.now();
+  const nowEpoch = Date.now();
+  const t0 = nowMono + (o.startAt !== undefined ? Math.max(0, o.startAt - nowEpoch) : leadMs);
+  return {
+    plan: {
+      t0,
+      rate: o.rate,
+      warmupMs: o.warmupS * 1000,
+      durationMs: o.durationS * 1000,
+      shardIndex: o.shard.index - 1,
+      shardCount: o.shard.count,
+    },
+    startEpochMs: Math.round(nowEpoch + (t0 - nowMono)),
+  };
+}
+
+/** The `#META` fields both tests write. */
+export function runMeta(o: {
+  test: TestName;
+  target: Target;
+  rate: number;
+  shard: Shard;
+  durationS: number;
+  deadlineMs: number;
+  startEpochMs: number;
+  trace?: ConnectionTrace;
+}): Meta {
+  return {
+    test: o.test,
+    target: targetString(o.target),
+    server_name: o.target.serverName,
+    tls_mode: o.target.tlsMode,
+    rate: o.rate,
+    host_rate: o.rate / o.shard.count,
+    duration_s: o.durationS,
+    deadline_ms: o.deadlineMs,
+    start_epoch_ms: o.startEpochMs,
+    tls: o.trace
+      ? {
+        version: o.trace.tlsVersion,
+        cipher: o.trace.cipher,
+        alpn: o.trace.alpn,
+        peer_subject: o.trace.peerSubject,
+      }
+      : null,
+    tool: `smft ${TOOL_VERSION}`,
+    deno: Deno.version.deno,
+    grpc_js: grpcJsVersion(),
+    host: hostname(),
+    shard: `${o.shard.index}/${o.shard.count}`,
+  };
+}
+
+/** CPU seconds and peak RSS of this process over a run. */
+export class ResourceMeter {
+  #cpu0 = process.cpuUsage();
+  #rssMax = 0;
+
+  /** Samples memory (call once a second). */
+  sample(): void {
+    this.#rssMax = Math.max(this.#rssMax, Deno.memoryUsage().rss);
+  }
+
+  /** `#END` fields. */
+  figures(): { cpu_s: number; rss_max_mb: number } {
+    this.sample();
+    const cpu = process.cpuUsage(this.#cpu0);
+    return {
+      cpu_s: r3((cpu.user + cpu.system) / 1e6),
+      rss_max_mb: Math.round(this.#rssMax / 1048576),
+    };
+  }
+}
+
+/** What one call (or attempt) produced. */
+export interface Done<L> {
+  /** Its result line; written only after warm-up. */
+  line: L;
+  /** Latency (steady) or total attempt time (coldconn) for the progress line. */
+  valueMs?: number;
+}
+
+/** A test, as the harness needs it. */
+export interface TestSpec<L extends SteadyLine | ColdLine> {
+  test: TestName;
+  out: string;
+  meta: Meta;
+  plan: Plan;
+  /** This host's requests (or attempts), warm-up included. */
+  total: number;
+  /** Index of the first request after warm-up. */
+  firstMeasured: number;
+  /** This host's share of the rate, per second. */
+  hostRate: number;
+  clock: Clock;
+  signal?: AbortSignal;
+  /** One call (or attempt): due at `intended`, issued at `issued`. Never rejects. */
+  launch: (j: number, intended: number, issued: number, loop: OpenLoop) => Promise<Done<L>>;
+  /** Ends what is still in flight once the bound after the plan has passed. */
+  abandon: () => void;
+  /** How long in-flight work may take after the plan ends. */
+  boundMs: number;
+  /** Largest number launched in one turn of the event loop while catching up. */
+  burst: number;
+  warmupS: number;
+  totalS: number;
+  afterTick?: () => void;
+  onScheduleEnd?: () => void;
+  onMeasureStart?: () => void;
+  onProgress?: (p: Progress) => void;
+  /** The test's own `#END` fields: histograms and anything else it counts. */
+  endFields: (acc: Accumulator, totals: LoopTotals) => Pick<End, "histograms"> & Partial<End>;
+}
+
+/**
+ * Runs a test to its end (or an interrupt) and writes its results file: `#TEST`, `#META`, a line
+ * per measured result, `#END` with the verdict.
+ */
+export async function runTest<L extends SteadyLine | ColdLine>(
+  spec: TestSpec<L>,
+): Promise<RunResult> {
+  const writer = ResultsWriter.open(spec.out, spec.test, spec.meta);
+  const acc = new Accumulator(spec.test);
+  const meter = new ResourceMeter();
+  const { firstMeasured } = spec;
+  const loop: OpenLoop = new OpenLoop({
+    plan: spec.plan,
+    total: spec.total,
+    firstMeasured,
+    clock: spec.clock,
+    signal: spec.signal,
+    launch: (j, intended, issued) =>
+      spec.launch(j, intended, issued, loop).then((done) => {
+        if (j >= firstMeasured) {
+          writer.line(JSON.stringify(done.line));
+          acc.add(done.line);
+        }
+        return { ok: done.line.ok, valueMs: done.valueMs };
+      }),
+    afterTick: spec.afterTick,
+    onScheduleEnd: spec.onScheduleEnd,
+    onMeasureStart: spec.onMeasureStart,
+    abandon: spec.abandon,
+    boundMs: spec.boundMs,
+    burst: spec.burst,
+    warmupS: spec.warmupS,
+    totalS: spec.totalS,
+    onProgress: (p) => {
+      meter.sample();
+      spec.onProgress?.(p);
+    },
+  });
+  const totals = await loop.run();
+  const measureStart = spec.plan.t0 + spec.plan.warmupMs;
+  const achieved = achievedRate(
+    totals.measuredSent,
+    measureStart,
+    totals.lastIssuedMeasured,
+    spec.hostRate,
+  );
+  const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
+  const verdict = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0);
+  const end: End = {
+    count: writer.lines,
+    ok: acc.ok,
+    errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
+    interrupted: totals.interrupted,
+    planned: spec.total - firstMeasured,
+    sent: totals.measuredSent,
+    elapsed_s: r3(achieved.windowS),
+    achieved_rps: r3(achieved.rate),
+    valid: verdict.valid,
+    ...meter.figures(),
+    ...spec.endFields(acc, totals),
+  };
+  writer.finish(end);
+  return {
+    file: spec.out,
+    summary,
+    acc,
+    verdict,
+    interrupted: totals.interrupted,
+    meta: spec.meta,
+    end,
+    maxInflight: totals.maxInflight,
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The open loop both tests share: launches by the plan (everything owed, however late), times
+ * each launch against its intended instant (lag), counts what is in flight, reports progress
+ * once a second, and when the plan ends (or on interrupt) waits for what is in flight,
+ * abandoning it only after a bound. Time comes from a {@link Clock}, so the loop is tested with
+ * a fake one.
+ *
+ * @module
+ */
+import { intendedAt, pace, type Plan } from "./schedule.ts";
+import { Series } from "./histogram.ts";
+
+/** Where the loop gets the time and its wake-ups: `PreciseTimer` in a run, a fake in tests. */
+export interface Clock {
+  /** Now, on the clock the plan is written in (`performance.now()` in a run), ms. */
+  now(): number;
+  /** Runs `cb` at `due` (at once if already past). */
+  at(due: number, cb: () => void): void;
+}
+
+/** How one launched request (or attempt) ended. */
+export interface Outcome {
+  ok: boolean;
+  /** Latency (steady) or the attempt's total time (coldconn), ms, for the progress line. */
+  valueMs?: number;
+}
+
+/** What the progress display shows, once a second. */
+export interface Progress {
+  phase: "warm-up" | "measure" | "draining";
+  elapsedS: number;
+  totalS: number;
+  /** Requests (or attempts) started in the last second. */
+  rate: number;
+  inflight: number;
+  /** Outcomes after warm-up, so they agree with the summary. */
+  ok: number;
+  errors: number;
+  /** Latency (steady) or total attempt time (coldconn) in the last second, ms; 0 when none. */
+  p50: number;
+  p99: number;
+  lagP99: number;
+}
+
+/** What an {@link OpenLoop} needs from the test it drives. */
+export interface OpenLoopOptions {
+  plan: Plan;
+  /** This host's requests (or attempts) in the whole run. */
+  total: number;
+  /** Requests before this index are warm-up: sent, not counted in progress totals. */
+  firstMeasured: number;
+  clock: Clock;
+  /** Aborting stops scheduling; what is in flight still finishes (bounded). */
+  signal?: AbortSignal;
+  /**
+   * Starts request `j`, due at `intended`, issued now at `issued`; settles with its outcome.
+   * It must not throw: a failure is an outcome.
+   */
+  launch: (j: number, intended: number, issued: number) => Promise<Outcome>;
+  /** After a tick that leaves more to come (coldconn prepares its next channel here). */
+  afterTick?: () => void;
+  /** When scheduling stops, for good or by interrupt. */
+  onScheduleEnd?: () => void;
+  /** When the first measured request is issued (the warm-up is over). */
+  onMeasureStart?: () => void;
+  /** Ends whatever is still in flight once `boundMs` has passed after the plan. */
+  abandon: () => void;
+  /** How long in-flight work may take after the plan ends: its deadline and some slack. */
+  boundMs: number;
+  /** Largest number launched in one turn of the event loop while catching up. */
+  burst: number;
+  warmupS: number;
+  totalS: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** What a finished loop counted. */
+export interface LoopTotals {
+  interrupted: boolean;
+  /** Launched in all, warm-up included. */
+  sent: number;
+  /** Launched after warm-up. */
+  measuredSent: number;
+  /** When the last measured request was issued (the plan's start of measurement if none). */
+  lastIssuedMeasured: number;
+  maxInflight: number;
+  /** In flight when the bound passed and the rest was abandoned. */
+  abandoned: number;
+}
+
+/** How long abandoned work may take to report its end before the loop gives up on it. */
+const ABANDON_GRACE_MS = 500;
+
+/**
+ * Drives a plan.
+ *
+ * @example
+ * ```ts
+ * const loop = new OpenLoop({ plan, total, firstMeasured, clock: timer, launch, ... });
+ * const totals = await loop.run();
+ * ```
+ */
+export class OpenLoop {
+  #o: OpenLoopOptions;
+  #sent = 0;
+  #inflight = 0;
+  #maxInflight = 0;
+  #ok = 0;
+  #errors = 0;
+  #lastIssuedMeasured: number;
+  #scheduling = true;
+  #ended = Promise.withResolvers<void>();
+  #drained = Promise.withResolvers<void>();
+  // The progress line's figures for the last second.
+  #started = 0;
+  #value = new Series(false);
+  #lag = new Series(false);
+
+  constructor(o: OpenLoopOptions) {
+    this.#o = o;
+    this.#lastIssuedMeasured = o.plan.t0 + o.plan.warmupMs;
+  }
+
+  /** Requests in flight now. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  #launch(j: number): void {
+    const o = this.#o;
+    const intended = intendedAt(o.plan, j);
+    const issued = o.clock.now();
+    const measured = j >= o.firstMeasured;
+    if (measured) {
+      if (j === o.firstMeasured) o.onMeasureStart?.();
+      this.#lastIssuedMeasured = issued;
+    }
+    if (++this.#inflight > this.#maxInflight) this.#maxInflight = this.#inflight;
+    this.#started++;
+    this.#lag.record(issued - intended);
+    o.launch(j, intended, issued).then((out) => this.#end(out, measured));
+  }
+
+  #end(out: Outcome, measured: boolean): void {
+    this.#inflight--;
+    if (measured) {
+      if (out.ok) this.#ok++;
+      else this.#errors++;
+    }
+    if (out.ok && out.valueMs !== undefined) this.#value.record(out.valueMs);
+    if (!this.#scheduling && this.#inflight === 0) this.#drained.resolve();
+  }
+
+  #finish = (): void => {
+    if (!this.#scheduling) return;
+    this.#scheduling = false;
+    this.#o.onScheduleEnd?.();
+    this.#ended.resolve();
+    if (this.#inflight === 0) this.#drained.resolve();
+  };
+
+  #tick = (): void => {
+    const o = this.#o;
+    if (!this.#scheduling) return;
+    if (o.signal?.aborted) return this.#finish();
+    const now = o.clock.now();
+    const { send, nextAt } = pace(o.plan, now, this.#sent);
+    const n = Math.min(send, o.burst, o.total - this.#sent);
+    for (let i = 0; i < n; i++) this.#launch(this.#sent++);
+    if (this.#sent >= o.total || (nextAt === undefined && send === n)) return this.#finish();
+    o.afterTick?.();
+    // More owed than one burst: come back at once, letting responses in between.
+    o.clock.at(send > n ? now : nextAt!, this.#tick);
+  };
+
+  #report = (): void => {
+    const o = this.#o;
+    const elapsed = (o.clock.now() - o.plan.t0) / 1000;
+    const value = this.#value.count ? this.#value.stat() : undefined;
+    o.onProgress?.({
+      phase: !this.#scheduling ? "draining" : elapsed < o.warmupS ? "warm-up" : "measure",
+      elapsedS: Math.max(0, Math.min(elapsed, o.totalS)),
+      totalS: o.totalS,
+      rate: this.#started,
+      inflight: this.#inflight,
+      ok: this.#ok,
+      errors: this.#errors,
+      p50: value?.p50 ?? 0,
+      p99: value?.p99 ?? 0,
+      lagP99: this.#lag.count ? this.#lag.stat().p99 : 0,
+    });
+    this.#started = 0;
+    this.#value.reset();
+    this.#lag.reset();
+  };
+
+  /** Runs the plan to its end (or an interrupt) and waits for what is in flight. */
+  async run(): Promise<LoopTotals> {
+    const o = this.#o;
+    const clock = o.clock;
+    let running = true;
+    const everySecond = (at: number) => {
+      clock.at(at, () => {
+        if (!running) return;
+        this.#report();
+        everySecond(at + 1000);
+      });
+    };
+    everySecond(o.plan.t0 + 1000);
+    clock.at(o.plan.t0, this.#tick);
+    o.signal?.addEventListener("abort", this.#finish, { once: true });
+    let abandoned = 0;
+    try {
+      await this.#ended.promise;
+      const late = Promise.withResolvers<boolean>();
+      clock.at(clock.now() + o.boundMs, () => late.resolve(true));
+      if (await Promise.race([this.#drained.promise.then(() => false), late.promise])) {
+        abandoned = this.#inflight;
+        o.abandon();
+        // Abandoned work reports its end asynchronously; give it a moment to be written.
+        const grace = Promise.withResolvers<void>();
+        clock.at(clock.now() + ABANDON_GRACE_MS, () => grace.resolve());
+        await Promise.race([this.#drained.promise, grace.promise]);
+      }
+    } finally {
+      running = false;
+      o.signal?.removeEventListener("abort", this.#finish);
+      this.#value.destroy();
+      this.#lag.destroy();
+    }
+    return {
+      interrupted: o.signal?.aborted ?? false,
+      sent: this.#sent,
+      measuredSent: Math.max(0, this.#sent - o.firstMeasured),
+      lastIssuedMeasured: this.#lastIssuedMeasured,
+      maxInflight: this.#maxInflight,
+      abandoned,
+    };
+  }
+}
