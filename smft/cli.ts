@@ -97,12 +97,12 @@ function sloCode(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]):
 }
 
 async function steady(args: string[]): Promise<number> {
-  const { help, config } = resolveSteady(args, Deno.env.toObject());
-  if (help) {
+  const r = resolveSteady(args, Deno.env.toObject());
+  if (r.help) {
     console.log(helpText("steady"));
     return EXIT.ok;
   }
-  const c: SteadyConfig = config;
+  const c: SteadyConfig = r.config;
   const { clauses, display, target, signal } = prepare(c);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
@@ -149,12 +149,12 @@ async function steady(args: string[]): Promise<number> {
 }
 
 async function coldconn(args: string[]): Promise<number> {
-  const { help, config } = resolveColdconn(args, Deno.env.toObject());
-  if (help) {
+  const resolved = resolveColdconn(args, Deno.env.toObject());
+  if (resolved.help) {
     console.log(helpText("coldconn"));
     return EXIT.ok;
   }
-  const c: ColdConfig = config;
+  const c: ColdConfig = resolved.config;
   const { clauses, display, target, signal } = prepare(c);
   const out = resultsPath(c.out, undefined, c.shard);
   logLine(

@@ -14,8 +14,10 @@ import {
   type OptionDef,
   type Parser,
   resolveOptions,
+  type Source,
   text,
   TLS_MODE_OPTION,
+  type ValuesOf,
 } from "./shared/config.ts";
 import type { TlsMode } from "../certs/tls.ts";
 
@@ -58,174 +60,180 @@ const startAt: Parser<number> = (raw) => {
   return t;
 };
 
+/** An option definition, typed by its value (the table's types come from these). */
+function opt<T>(def: OptionDef<T>): OptionDef<T> {
+  return def;
+}
+
 function commonOptions(cmd: Command) {
   const steady = cmd === "steady";
   return {
-    host: {
+    host: opt<string>({
       flag: "host",
       env: "DF_HOST",
       default: "localhost",
       parse: text("a host name or address"),
       meta: "<host>",
       help: "df's host",
-    } as OptionDef<string>,
-    port: {
+    }),
+    port: opt<number>({
       flag: "port",
       env: "DF_PORT",
       default: 50051,
       parse: int(1, 65535),
       meta: "<port>",
       help: "df's port",
-    } as OptionDef<number>,
-    rps: {
+    }),
+    rps: opt<number[]>({
       flag: "rps",
       env: "N_RPS",
       default: [steady ? 500 : 1],
       parse: rates,
       meta: "<n[,n...]>",
       help: steady ? "requests per second; a list runs each rate in turn" : "attempts per second",
-    } as OptionDef<number[]>,
-    duration: {
+    }),
+    duration: opt<number>({
       flag: "duration",
       env: "T_DURATION_SEC",
       default: 300,
       parse: num(0.001, 604_800),
       meta: "<s>",
       help: "measurement length in seconds",
-    } as OptionDef<number>,
-    deadlineMs: {
+    }),
+    deadlineMs: opt<number>({
       flag: "deadline-ms",
       env: "DEADLINE_MS",
       default: 1000,
       parse: num(1, 3_600_000),
       meta: "<ms>",
       help: steady ? "per-call deadline" : "deadline of each attempt (connect + call)",
-    } as OptionDef<number>,
-    out: {
+    }),
+    out: opt<string>({
       flag: "out",
       env: "RESULTS_FILE",
       default: steady ? "results/01_steady_results.txt" : "results/02_coldconn_results.txt",
       parse: text("a file path"),
       meta: "<file>",
       help: "results file (folders are created)",
-    } as OptionDef<string>,
+    }),
     tlsMode: TLS_MODE_OPTION,
-    ca: {
+    ca: opt<string>({
       flag: "ca",
       env: "TLS_CA",
       default: "certs/ca.crt",
       parse: text("a file path"),
       meta: "<file>",
       help: "CA that signs df's certificate",
-    } as OptionDef<string>,
-    cert: {
+    }),
+    cert: opt<string>({
       flag: "cert",
       env: "TLS_CERT",
       default: "certs/client.crt",
       parse: text("a file path"),
       meta: "<file>",
       help: "client certificate",
-    } as OptionDef<string>,
-    key: {
+    }),
+    key: opt<string>({
       flag: "key",
       env: "TLS_KEY",
       default: "certs/client.key",
       parse: text("a file path"),
       meta: "<file>",
       help: "client private key",
-    } as OptionDef<string>,
-    serverName: {
+    }),
+    serverName: opt<string | undefined>({
       flag: "server-name",
       env: "TLS_SERVER_NAME",
       parse: text("a host name"),
       meta: "<name>",
       help: "name to verify in df's certificate (default: the host)",
-    } as OptionDef<string | undefined>,
-    slo: {
+    }),
+    slo: opt<string | undefined>({
       flag: "slo",
       env: "SLO",
       parse: text("SLO clauses"),
       meta: "<clauses>",
       help: 'judge the run, e.g. "p99<10ms,success>=99.9%"; exit 2 when a clause fails',
-    } as OptionDef<string | undefined>,
-    startAt: {
+    }),
+    startAt: opt<number | undefined>({
       flag: "start-at",
       env: "START_AT",
       parse: startAt,
       meta: "<time>",
       help: "start the schedule at this instant (epoch ms or ISO), shared by load hosts",
-    } as OptionDef<number | undefined>,
-    shard: {
+    }),
+    shard: opt<Shard>({
       flag: "shard",
       env: "SHARD",
       default: { index: 1, count: 1 },
+      defaultText: "1/1",
       parse: shard,
       meta: "<k/n>",
       help: "send shard k of n of the total rate (several load hosts)",
-    } as OptionDef<Shard>,
-    quiet: {
+    }),
+    quiet: opt<boolean>({
       flag: "quiet",
       env: "QUIET",
       default: false,
       boolean: true,
       help: "no progress lines",
-    } as OptionDef<boolean>,
-    allowInsecure: {
+    }),
+    allowInsecure: opt<boolean>({
       flag: "allow-insecure",
       env: "SMFT_ALLOW_INSECURE",
       default: false,
       boolean: true,
       help: "required with --tls-mode insecure",
-    } as OptionDef<boolean>,
+    }),
   };
 }
 
 function steadyOptions() {
   return {
     ...commonOptions("steady"),
-    warmup: {
+    warmup: opt<number>({
       flag: "warmup",
       env: "T_WARMUP_SEC",
       default: 30,
       parse: num(0, 86_400),
       meta: "<s>",
       help: "warm-up seconds: sent, not recorded",
-    } as OptionDef<number>,
-    connectTimeoutMs: {
+    }),
+    connectTimeoutMs: opt<number>({
       flag: "connect-timeout-ms",
       env: "CONNECT_TIMEOUT_MS",
       default: 5000,
       parse: num(1, 600_000),
       meta: "<ms>",
       help: "give up when df is not reachable at start within this",
-    } as OptionDef<number>,
-    payload: {
+    }),
+    payload: opt<string | undefined>({
       flag: "payload",
       env: "PAYLOAD",
       parse: jsonText,
       meta: "<json>",
       help: "request JSON (default: a 64-feature vector)",
-    } as OptionDef<string | undefined>,
-    payloadFile: {
+    }),
+    payloadFile: opt<string | undefined>({
       flag: "payload-file",
       env: "PAYLOAD_FILE",
       parse: text("a file path"),
       meta: "<file>",
       help: "read the request JSON from a file",
-    } as OptionDef<string | undefined>,
+    }),
   };
 }
 
 function coldconnOptions() {
   return {
     ...commonOptions("coldconn"),
-    attempts: {
+    attempts: opt<number | undefined>({
       flag: "attempts",
       env: "N_ATTEMPTS",
       parse: int(1, 10_000_000),
       meta: "<n>",
       help: "stop after this many attempts instead of --duration",
-    } as OptionDef<number | undefined>,
+    }),
   };
 }
 
@@ -294,10 +302,10 @@ function envFiles(): string[] {
   return [fileURLToPath(new URL("./.env", import.meta.url)), ".env"];
 }
 
-interface ResolvedCommon {
-  config: CommonConfig;
-  help: boolean;
-}
+/** A resolution: `--help` asked for, or the settings. */
+export type Resolution<C> = { help: true } | { help: false; config: C };
+
+type CommonValues = ValuesOf<ReturnType<typeof commonOptions>>;
 
 /**
  * A Kubernetes Indexed Job gives each pod `JOB_COMPLETION_INDEX` (0-based); with `SHARD_COUNT`
@@ -319,26 +327,26 @@ function shardFromJob(env: Record<string, string | undefined>): Shard | undefine
 }
 
 function resolveCommon(
-  v: Record<string, unknown>,
-  sources: Record<string, string>,
+  v: CommonValues,
+  shardSource: Source,
   env: Record<string, string | undefined>,
   now: number,
 ): CommonConfig {
   const c: CommonConfig = {
-    host: v.host as string,
-    port: v.port as number,
-    serverName: (v.serverName as string | undefined) ?? (v.host as string),
-    deadlineMs: v.deadlineMs as number,
-    out: v.out as string,
-    tlsMode: v.tlsMode as TlsMode,
-    ca: v.ca as string,
-    cert: v.cert as string,
-    key: v.key as string,
-    slo: v.slo as string | undefined,
-    startAt: v.startAt as number | undefined,
-    shard: (sources.shard === "default" ? shardFromJob(env) : undefined) ?? v.shard as Shard,
-    quiet: v.quiet as boolean,
-    durationS: v.duration as number,
+    host: v.host,
+    port: v.port,
+    serverName: v.serverName ?? v.host,
+    deadlineMs: v.deadlineMs,
+    out: v.out,
+    tlsMode: v.tlsMode,
+    ca: v.ca,
+    cert: v.cert,
+    key: v.key,
+    slo: v.slo,
+    startAt: v.startAt,
+    shard: (shardSource === "default" ? shardFromJob(env) : undefined) ?? v.shard,
+    quiet: v.quiet,
+    durationS: v.duration,
   };
   if (c.startAt !== undefined && c.startAt <= now) {
     throw new ConfigError(
@@ -360,12 +368,12 @@ export function resolveSteady(
   args: string[],
   env: Record<string, string | undefined>,
   now = Date.now(),
-): ResolvedCommon & { config: SteadyConfig } {
+): Resolution<SteadyConfig> {
   const r = resolveOptions(OPTIONS.steady, { args, env, envFiles: envFiles() });
-  if (r.help) return { help: true, config: undefined as unknown as SteadyConfig };
-  const v = r.values as Record<string, unknown>;
-  let payload = (v.payload as string | undefined) ?? defaultPayload();
-  const payloadFile = v.payloadFile as string | undefined;
+  if (r.help) return { help: true };
+  const v = r.values;
+  let payload = v.payload ?? defaultPayload();
+  const payloadFile = v.payloadFile;
   if (payloadFile !== undefined) {
     try {
       payload = readFileSync(payloadFile, "utf8");
@@ -385,10 +393,10 @@ export function resolveSteady(
   return {
     help: false,
     config: {
-      ...resolveCommon(v, r.sources, env, now),
-      rates: v.rps as number[],
-      warmupS: v.warmup as number,
-      connectTimeoutMs: v.connectTimeoutMs as number,
+      ...resolveCommon(v, r.sources.shard, env, now),
+      rates: v.rps,
+      warmupS: v.warmup,
+      connectTimeoutMs: v.connectTimeoutMs,
       payload,
     },
   };
@@ -399,20 +407,20 @@ export function resolveColdconn(
   args: string[],
   env: Record<string, string | undefined>,
   now = Date.now(),
-): ResolvedCommon & { config: ColdConfig } {
+): Resolution<ColdConfig> {
   const r = resolveOptions(OPTIONS.coldconn, { args, env, envFiles: envFiles() });
-  if (r.help) return { help: true, config: undefined as unknown as ColdConfig };
-  const v = r.values as Record<string, unknown>;
-  const list = v.rps as number[];
+  if (r.help) return { help: true };
+  const v = r.values;
+  const list = v.rps;
   if (list.length !== 1) {
     throw new ConfigError("N_RPS: coldconn takes one attempt rate, not a list");
   }
   return {
     help: false,
     config: {
-      ...resolveCommon(v, r.sources, env, now),
+      ...resolveCommon(v, r.sources.shard, env, now),
       rate: list[0],
-      attempts: v.attempts as number | undefined,
+      attempts: v.attempts,
     },
   };
 }

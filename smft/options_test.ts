@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
-import { resolveSteady, resultsPath } from "./options.ts";
+import { resolveSteady, resultsPath, type SteadyConfig } from "./options.ts";
 import { ConfigError } from "./shared/config.ts";
 
 const env = { TLS_MODE: "mtls" };
 
+/** `resolveSteady` for a call that is not `--help`. */
+function steady(args: string[], e: Record<string, string>, now?: number): SteadyConfig {
+  const r = resolveSteady(args, e, now);
+  if (r.help) throw new Error("unexpected --help");
+  return r.config;
+}
+
 Deno.test("options: flags beat the environment, which beats defaults", () => {
-  const { config } = resolveSteady(["--rps", "250"], { ...env, N_RPS: "100", T_DURATION_SEC: "7" });
+  const config = steady(["--rps", "250"], { ...env, N_RPS: "100", T_DURATION_SEC: "7" });
   assert.deepEqual(config.rates, [250]);
   assert.equal(config.durationS, 7);
   assert.equal(config.warmupS, 30);
@@ -13,13 +20,13 @@ Deno.test("options: flags beat the environment, which beats defaults", () => {
 });
 
 Deno.test("options: a Kubernetes Indexed Job's index and SHARD_COUNT name the shard", () => {
-  const { config } = resolveSteady([], { ...env, JOB_COMPLETION_INDEX: "2", SHARD_COUNT: "4" });
+  const config = steady([], { ...env, JOB_COMPLETION_INDEX: "2", SHARD_COUNT: "4" });
   assert.deepEqual(config.shard, { index: 3, count: 4 });
-  const explicit = resolveSteady(["--shard", "1/2"], {
+  const explicit = steady(["--shard", "1/2"], {
     JOB_COMPLETION_INDEX: "2",
     SHARD_COUNT: "4",
   });
-  assert.deepEqual(explicit.config.shard, { index: 1, count: 2 });
+  assert.deepEqual(explicit.shard, { index: 1, count: 2 });
   assert.throws(
     () => resolveSteady([], { JOB_COMPLETION_INDEX: "4", SHARD_COUNT: "4" }),
     (e) => e instanceof ConfigError && /expected 0 <= index < count/.test(e.message),
@@ -28,10 +35,10 @@ Deno.test("options: a Kubernetes Indexed Job's index and SHARD_COUNT name the sh
 
 Deno.test("options: --start-at takes epoch ms or ISO time, and refuses the past", () => {
   const now = Date.parse("2026-11-25T10:00:00Z");
-  const iso = resolveSteady(["--start-at", "2026-11-25T10:01:00Z"], env, now);
-  assert.equal(iso.config.startAt, now + 60_000);
-  const ms = resolveSteady(["--start-at", String(now + 5000)], env, now);
-  assert.equal(ms.config.startAt, now + 5000);
+  const iso = steady(["--start-at", "2026-11-25T10:01:00Z"], env, now);
+  assert.equal(iso.startAt, now + 60_000);
+  const ms = steady(["--start-at", String(now + 5000)], env, now);
+  assert.equal(ms.startAt, now + 5000);
   assert.throws(() => resolveSteady(["--start-at", String(now - 1)], env, now), /already past/);
 });
 

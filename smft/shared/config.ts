@@ -26,6 +26,8 @@ export interface OptionDef<T = unknown> {
   env?: string;
   /** Value when no source gives one. */
   default?: T;
+  /** How `--help` shows the default, when `String(default)` would not read well. */
+  defaultText?: string;
   /** A flag that takes no value. */
   boolean?: boolean;
   /** Parses and validates a raw value; throws `Error` with what is expected. */
@@ -58,8 +60,12 @@ export interface Resolved<V> {
   help: boolean;
 }
 
-type Defs = Record<string, OptionDef>;
-type ValuesOf<D extends Defs> = { [K in keyof D]: D[K] extends OptionDef<infer T> ? T : never };
+/** A command's option table. */
+export type Defs = Record<string, OptionDef>;
+/** The resolved values of a table of option definitions, typed from the table. */
+export type ValuesOf<D extends Defs> = {
+  [K in keyof D]: D[K] extends OptionDef<infer T> ? T : never;
+};
 
 /** Resolves `defs` from `input`; throws `ConfigError` for unknown flags and bad values. */
 export function resolveOptions<D extends Defs>(
@@ -170,7 +176,9 @@ export function formatOptions(defs: Defs): string {
   const rows = Object.values(defs).map((d) => {
     const left = `  --${d.flag}${d.boolean ? "" : ` ${d.meta ?? "<value>"}`}`;
     const env = d.env ? ` [${d.env}]` : "";
-    const dflt = d.default !== undefined && d.default !== false ? ` (default ${d.default})` : "";
+    const shown = d.defaultText ??
+      (d.default !== undefined && d.default !== false ? String(d.default) : undefined);
+    const dflt = shown !== undefined ? ` (default ${shown})` : "";
     return [left, `${d.help}${env}${dflt}`];
   });
   rows.push(["  --env-file <path>", "read settings from this .env file"]);
