@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import { createCa, issueCert } from "../certs/generate.ts";
+import {
+  connectFailure,
+  isCertificateVerifyError,
+  refusedAfterHandshake,
+  serverCertificateProblems,
+  targetString,
+} from "./channel.ts";
+import { failedPhase } from "./coldconn.ts";
+import type { ConnectionTrace } from "./tap.ts";
+
+Deno.test("targetString() brackets an IPv6 literal and nothing else", () => {
+  const cases: [string, string][] = [
+    ["localhost", "localhost:50051"],
+    ["127.0.0.1", "127.0.0.1:50051"],
+    ["::1", "[::1]:50051"],
+    ["[::1]", "[::1]:50051"],
+  ];
+  for (const [host, want] of cases) assert.equal(targetString({ host, port: 50051 }), want);
+});
+
+Deno.test("failedPhase() names the first phase an attempt did not complete", () => {
+  const cases: [ConnectionTrace, boolean, string][] = [
+    [{}, false, "dns"],
+    [{ tcpStart: 1 }, false, "tcp"],
+    [{ tcpStart: 1, tcpDone: 2 }, false, "tls"],
+    [{ tcpStart: 1, tcpDone: 2, tlsDone: 3 }, false, "h2"],
+    [{ tcpStart: 1, tcpDone: 2, tlsDone: 3, h2Done: 4 }, false, "connect"],
+    [{ tcpStart: 1, tcpDone: 2, tlsDone: 3, h2Done: 4 }, true, "rpc"],
+  ];
+  for (const [trace, ready, want] of cases) {
+    assert.equal(failedPhase(trace, ready), want, JSON.stringify(trace));
+  }
+});
+
+Deno.test("connectFailure() blames the handshake only while it was under way", () => {
+  const cases: [string, ConnectionTrace | undefined, RegExp][] = [
+    ["Failed to connect before the deadline", undefined, /^no connection before the deadline$/],
+    ["x", { tlsError: "unknown ca", tcpDone: 1 }, /^TLS handshake failed: unknown ca$/],
+    // After the handshake, before SETTINGS: df refused the client certificate (TLS 1.3).
+    ["x", { tlsDone: 2, tlsError: "socket hang up" }, /client certificate refused\? \(socket/],
+    // A socket error after SETTINGS is not a handshake failure.
+    [
+      "read ECONNRESET",
+      { tlsDone: 2, h2Done: 3, tlsError: "read ECONNRESET" },
+      /^read ECONNRESET$/,
+    ],
+  ];
+  for (const [message, trace, want] of cases) {
+    assert.match(connectFailure(message, trace), want);
+  }
+  assert.equal(refusedAfterHandshake({ tlsDone: 1 }), true);
+  assert.equal(refusedAfterHandshake({ tlsDone: 1, h2Done: 2 }), false);
+  assert.equal(refusedAfterHandshake(undefined), false);
+});
+
+Deno.test("isCertificateVerifyError() knows rustls's words for a failed certificate check", () => {
+  for (
+    const m of [
+      "unable to verify the first certificate",
+      "unable to get local issuer certificate",
+      "self-signed certificate in certificate chain",
+    ]
+  ) assert.equal(isCertificateVerifyError(m), true, m);
+  assert.equal(isCertificateVerifyError("read ECONNRESET"), false);
+});
+
+Deno.test("serverCertificateProblems() names each problem of df's certificate", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smft-channel-test-" });
+  try {
+    const ca = await createCa({ out: join(dir, "ca"), cn: "test-ca-a" });
+    const other = await createCa({ out: join(dir, "other"), cn: "test-ca-b" });
+    const issue = (name: string, o: Partial<Parameters<typeof issueCert>[0]> = {}) =>
+      issueCert({
+        caCrt: ca.crt,
+        caKey: ca.key,
+        out: join(dir, name),
+        cn: "localhost",
+        kind: "server",
+        sans: ["DNS:localhost", "IP:127.0.0.1"],
+        ...o,
+      });
+    const read = async (p: { crt: string }) => new X509Certificate(await Deno.readFile(p.crt));
+    const cas = [await read(ca)];
+    const good = await read(await issue("good"));
+    assert.deepEqual(serverCertificateProblems(good, cas, "localhost"), []);
+    assert.deepEqual(serverCertificateProblems(good, cas, "127.0.0.1"), []);
+
+    const cases: [X509Certificate, string, RegExp][] = [
+      [good, "df.example", /does not name df\.example/],
+      [
+        await read(
+          await issue("expired", {
+            notBefore: new Date(Date.now() - 10 * 86_400_000),
+            notAfter: new Date(Date.now() - 86_400_000),
+          }),
+        ),
+        "localhost",
+        /expired on/,
+      ],
+      [
+        await read(await issue("future", { notBefore: new Date(Date.now() + 86_400_000) })),
+        "localhost",
+        /not valid before/,
+      ],
+      [
+        await read(await issue("foreign", { caCrt: other.crt, caKey: other.key })),
+        "localhost",
+        /issued by .*test-ca-b, not by the CA in TLS_CA \(.*test-ca-a\)/,
+      ],
+    ];
+    for (const [cert, name, want] of cases) {
+      const problems = serverCertificateProblems(cert, cas, name);
+      assert.equal(problems.length, 1, problems.join("; "));
+      assert.match(problems[0], want);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
