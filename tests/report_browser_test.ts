@@ -14,15 +14,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { encodeHistogram } from "../smft/histogram.ts";
-import { reportCommand } from "../tools/report.ts";
+import { reportCommand } from "../tools/report/command.ts";
 import { Accumulator } from "../smft/summary.ts";
 import { seededRandom } from "../tools/random.ts";
+import { r3 } from "../smft/results_format.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const CHROMIUM_TIMEOUT_MS = 60_000;
-
-const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
 function meta(test: string, extra: Record<string, unknown>): Record<string, unknown> {
   return {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { compareCommand } from "./compare.ts";
-import { reportCommand } from "./report.ts";
+import { compareCommand } from "./compare/command.ts";
+import { reportCommand } from "./report/command.ts";
 import { summarizeCommand } from "./summarize.ts";
 import type { CommandResult } from "./command.ts";
 

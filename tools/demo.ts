@@ -15,7 +15,7 @@ import { formatRunVerdict } from "../smft/verdict.ts";
 import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../smft/summary.ts";
-import { reportCommand } from "./report.ts";
+import { reportCommand } from "./report/command.ts";
 import { spawnDf } from "./programs.ts";
 
 const STEADY = { rate: 1000, durationS: 5, warmupS: 1 };

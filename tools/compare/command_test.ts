@@ -1,70 +1,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import {
-  type Block,
-  blocksOfSeconds,
-  blocksOfValues,
-  bootstrapDiff,
-  compareCommand,
-  type CompareRow,
-} from "./compare.ts";
-import { seededRandom } from "./random.ts";
-import { readResults } from "./results.ts";
-import { lines, withFiles } from "./test_files.ts";
-
-/**
- * A synthetic steady run, 60 s at 100/s: 5 ms plus a slow swell shared by each second (what
- * makes single requests autocorrelated) plus per-request noise with a long tail. `shift` is
- * added to every latency; `shuffle` deals the same latencies out to the requests in another order.
- */
-function steadyRun(seed: number, opts: { shift?: number; shuffle?: number } = {}): string {
-  const rnd = seededRandom(seed);
-  const latencies: number[] = [];
-  for (let i = 0; i < 6000; i++) {
-    const swell = 0.4 * Math.sin(Math.floor(i / 100) / 4);
-    const noise = -Math.log(1 - rnd()) * 0.5;
-    latencies.push(5 + swell + noise);
-  }
-  if (opts.shuffle !== undefined) {
-    const r = seededRandom(opts.shuffle);
-    for (let i = latencies.length - 1; i > 0; i--) {
-      const j = Math.floor(r() * (i + 1));
-      [latencies[i], latencies[j]] = [latencies[j], latencies[i]];
-    }
-  }
-  const body = latencies.map((l, i) =>
-    JSON.stringify({
-      ok: true,
-      latency_ms: Number((l + (opts.shift ?? 0)).toFixed(3)),
-      t_ms: i * 10,
-    })
-  );
-  return lines(
-    "#TEST=01_steady",
-    '#META={"rate":100,"duration_s":60}',
-    ...body,
-    '#END={"count":6000}',
-  );
-}
-
-/** A synthetic coldconn run: `n` independent attempts. */
-function coldRun(seed: number, n: number, totalShift = 0): string {
-  const rnd = seededRandom(seed);
-  const body: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const connect = Number((15 + rnd() * 5).toFixed(3));
-    const rpc = Number((5 + rnd() * 2).toFixed(3));
-    body.push(JSON.stringify({
-      ok: true,
-      t_connect_ms: connect,
-      t_first_rpc_ms: rpc,
-      t_total_ms: Number((connect + rpc + totalShift).toFixed(3)),
-      t_ms: i * 1000,
-    }));
-  }
-  return lines("#TEST=02_coldconn", ...body);
-}
-
-const A = steadyRun(7);
+import { compareCommand, type CompareRow } from "./command.ts";
+import { lines, withFiles } from "../test_files.ts";
+import { A, coldRun, steadyRun } from "./_test_runs.ts";
 
 async function compareJson(args: string[]): Promise<{ rows: CompareRow[]; [k: string]: unknown }> {
   const r = await compareCommand([...args, "--json"]);
@@ -73,34 +10,7 @@ async function compareJson(args: string[]): Promise<{ rows: CompareRow[]; [k: st
   return JSON.parse(r.stdout);
 }
 
-Deno.test("bootstrapDiff() point figures are the summary's percentiles, to the microsecond", async () => {
-  await withFiles({ "a.txt": A }, async (p) => {
-    const f = await readResults(p("a.txt"));
-    const blocks = blocksOfSeconds(f.acc);
-    equal(blocks.length, 60);
-    const s = f.acc.summary().latency!;
-    const d = bootstrapDiff(blocks, blocks, [50, 90, 99], { resamples: 100 });
-    deepStrictEqual(d.map((x) => x.a), [s.p50, s.p90, s.p99]);
-    deepStrictEqual(d.map((x) => x.diff), [0, 0, 0]);
-    f.acc.destroy();
-  });
-});
-
-Deno.test("blocksOfValues() puts values in the histogram's buckets and keeps the exact maximum", () => {
-  const [b] = blocksOfValues([1.5, 2.048, 2.05, 5.0], 4);
-  deepStrictEqual(b, {
-    // Exact below 2.048 ms, then 2 µs buckets ([2.048, 2.049], [2.050, 2.051]), 4 µs from 4.096.
-    buckets: [{ topUs: 1500, count: 1 }, { topUs: 2049, count: 1 }, { topUs: 2051, count: 1 }, {
-      topUs: 5003,
-      count: 1,
-    }],
-    count: 4,
-    maxUs: 5000,
-  });
-  deepStrictEqual(blocksOfValues([1, 2, 3, 4, 5], 2).map((x: Block) => x.count), [2, 2, 1]);
-});
-
-Deno.test("compare finds B slower when B = A + 2 ms, with an interval that excludes 0", async () => {
+Deno.test("compareCommand() finds B slower when B = A + 2 ms, with an interval that excludes 0", async () => {
   await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shift: 2 }) }, async (p) => {
     const j = await compareJson([p("a.txt"), p("b.txt")]);
     deepStrictEqual(j.rows.map((r) => [r.metric, r.p, r.verdict]), [
@@ -116,7 +26,7 @@ Deno.test("compare finds B slower when B = A + 2 ms, with an interval that exclu
   });
 });
 
-Deno.test("compare finds B faster when B = A − 2 ms", async () => {
+Deno.test("compareCommand() finds B faster when B = A − 2 ms", async () => {
   await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shift: -2 }) }, async (p) => {
     const j = await compareJson([p("a.txt"), p("b.txt")]);
     deepStrictEqual(j.rows.map((r) => r.verdict), ["B faster", "B faster", "B faster"]);
@@ -124,7 +34,7 @@ Deno.test("compare finds B faster when B = A − 2 ms", async () => {
   });
 });
 
-Deno.test("compare finds no significant difference between A and A shuffled", async () => {
+Deno.test("compareCommand() finds no significant difference between A and A shuffled", async () => {
   await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shuffle: 99 }) }, async (p) => {
     const j = await compareJson([p("a.txt"), p("b.txt")]);
     deepStrictEqual(j.rows.map((r) => [r.p, r.diff, r.verdict]), [
@@ -136,7 +46,7 @@ Deno.test("compare finds no significant difference between A and A shuffled", as
   });
 });
 
-Deno.test("compare gives the same intervals for the same seed, and other ones for another", async () => {
+Deno.test("compareCommand() gives the same intervals for the same seed, and other ones for another", async () => {
   await withFiles({ "a.txt": A, "b.txt": steadyRun(8) }, async (p) => {
     const one = await compareCommand([p("a.txt"), p("b.txt"), "--json"]);
     const again = await compareCommand([p("a.txt"), p("b.txt"), "--json"]);
@@ -152,7 +62,7 @@ Deno.test("compare gives the same intervals for the same seed, and other ones fo
   });
 });
 
-Deno.test("compare prints a table with B − A, its interval and a verdict per percentile", async () => {
+Deno.test("compareCommand() prints a table with B − A, its interval and a verdict per percentile", async () => {
   await withFiles({ "a.txt": A, "b.txt": steadyRun(7, { shift: 2 }) }, async (p) => {
     const r = await compareCommand([p("a.txt"), p("b.txt")]);
     equal(r.code, 0);
@@ -176,7 +86,7 @@ Deno.test("compare prints a table with B − A, its interval and a verdict per p
   });
 });
 
-Deno.test("compare resamples coldconn attempts: a slower total is found, an unchanged connect is not", async () => {
+Deno.test("compareCommand() resamples coldconn attempts: a slower total is found, an unchanged connect is not", async () => {
   await withFiles({ "a.txt": coldRun(3, 300), "b.txt": coldRun(3, 300, 5) }, async (p) => {
     const j = await compareJson([p("a.txt"), p("b.txt")]);
     deepStrictEqual(j.rows.map((r) => [r.metric, r.p, r.verdict]), [
@@ -191,7 +101,7 @@ Deno.test("compare resamples coldconn attempts: a slower total is found, an unch
   });
 });
 
-Deno.test("compare resamples a seed-format run in blocks of consecutive lines, and says so", async () => {
+Deno.test("compareCommand() resamples a seed-format run in blocks of consecutive lines, and says so", async () => {
   const seed = (shift: number) =>
     lines(
       "#TEST=01_steady",
@@ -213,7 +123,7 @@ Deno.test("compare resamples a seed-format run in blocks of consecutive lines, a
   });
 });
 
-Deno.test("compare says 'too little data' when a run has a single second", async () => {
+Deno.test("compareCommand() says 'too little data' when a run has a single second", async () => {
   const one = lines(
     "#TEST=01_steady",
     '{"ok":true,"latency_ms":5,"t_ms":1}',
@@ -229,7 +139,7 @@ Deno.test("compare says 'too little data' when a run has a single second", async
   });
 });
 
-Deno.test("compare merges comma-joined shards of one run", async () => {
+Deno.test("compareCommand() merges comma-joined shards of one run", async () => {
   await withFiles({
     "a.txt": A,
     "b1.txt": steadyRun(7, { shift: 2 }),
@@ -247,7 +157,7 @@ Deno.test("compare merges comma-joined shards of one run", async () => {
   });
 });
 
-Deno.test("compare answers exit 1 and one line for bad input", async () => {
+Deno.test("compareCommand() answers exit 1 and one line for bad input", async () => {
   await withFiles({ "a.txt": A, "c.txt": coldRun(1, 5) }, async (p) => {
     const cases: [string[], string][] = [
       [[p("a.txt")], "compare: expected two runs to compare, A and B (got 1); see --help"],

@@ -1,0 +1,220 @@
+/**
+ * The report's data model: what the page shows about each run, filled from an
+ * {@link Accumulator} (one results file's, or several merged). Pure: no I/O, no HTML.
+ *
+ * @module
+ */
+import type { Series } from "../../smft/histogram.ts";
+import type { Accumulator, AttemptRow, SecondStats, Summary } from "../../smft/summary.ts";
+import { finite, type Phase, type TestName } from "../../smft/results_format.ts";
+import { lagGenerated } from "../../smft/verdict.ts";
+
+/** One [percentile, ms] point of a percentile spectrum; percentile in 0..100. */
+export type SpectrumPoint = [number, number];
+
+/** Percentile spectra a report can draw; steady runs fill the first four, coldconn the rest. */
+export interface Spectra {
+  /** Response time of successful calls (done − intended). */
+  latency?: SpectrumPoint[];
+  /** Service time (done − issued). */
+  service?: SpectrumPoint[];
+  /** Generator lag (issued − intended). */
+  lag?: SpectrumPoint[];
+  /** df's own handling time. */
+  df?: SpectrumPoint[];
+  /** Cold connection: channel connect time. */
+  connect?: SpectrumPoint[];
+  /** Cold connection: first RPC on the new channel. */
+  first_rpc?: SpectrumPoint[];
+  /** Cold connection: connect + first RPC. */
+  total?: SpectrumPoint[];
+}
+
+/** One SLO verdict as the report shows it. */
+export interface ReportVerdict {
+  /** The verdict without its PASS/FAIL word, e.g. `p99 < 10ms  (measured 8.23ms)`. */
+  text: string;
+  pass: boolean;
+}
+
+/** Everything the report shows about one results file (or several merged). */
+export interface ReportRun {
+  /** Shown in legends and tables: the results file's name. */
+  name: string;
+  test: TestName;
+  /** The file's `#META` object, if any. */
+  meta?: Record<string, unknown>;
+  /** The file's `#END` object, if any. */
+  end?: Record<string, unknown>;
+  summary: Summary;
+  /** Steady: figures per second (per window of `windowS` seconds for long runs), in order. */
+  perSecond: SecondStats[];
+  /** Seconds each `perSecond` row covers; `n` and `errors` are counts over it. @default 1 */
+  windowS?: number;
+  spectrum: Spectra;
+  /** Coldconn: attempts in order (cumulative phase times). */
+  attempts?: AttemptRow[];
+  verdicts?: ReportVerdict[];
+  /** Caveats shown beside the run (truncated file, malformed lines, large generator lag...). */
+  notes?: string[];
+  /** True for the combination of several files (drawn in black, listed last). */
+  merged?: boolean;
+  /** Colour in charts and tables. @default one per file, by position in the report */
+  color?: string;
+}
+
+// Ten points per decade of 1/(1-p): a handful of fixed percentiles draws a jagged curve.
+const SPECTRUM_PERCENTILES = Array.from({ length: 61 }, (_, k) => 100 * (1 - 10 ** (-k / 10)));
+
+/**
+ * A dense percentile spectrum of a series: points up to the percentile its count resolves, then
+ * the exact maximum at rank n (percentile 100·(1 − 1/n)), where HdrHistogram plots put it.
+ *
+ * @example
+ * ```ts
+ * const s = new Series(false);
+ * for (let i = 1; i <= 1000; i++) s.record(i / 100);
+ * spectrumOf(s).at(-1); // [99.9, 10]: the maximum, at rank n
+ * ```
+ */
+export function spectrumOf(series: Series): SpectrumPoint[] {
+  const n = series.count;
+  if (n === 0) return [];
+  const out: SpectrumPoint[] = [[0, series.minUs / 1000]];
+  const maxP = n > 1 ? 100 * (1 - 1 / n) : 0;
+  for (const p of SPECTRUM_PERCENTILES.slice(1)) {
+    if (p >= maxP) break;
+    out.push([p, Math.min(series.hist.getValueAtPercentile(p), series.maxUs) / 1000]);
+  }
+  if (maxP > 0) out.push([maxP, series.maxUs / 1000]);
+  return out;
+}
+
+/** Points over time beyond which seconds are grouped into windows: a day is 86,400 seconds. */
+export const MAX_TIME_POINTS = 1800;
+
+/**
+ * Per-second figures, or for a run longer than MAX_TIME_POINTS seconds, per window of k seconds,
+ * merged exactly from the per-second histograms (a page stays small and a chart readable).
+ */
+function timeSeries(acc: Accumulator): { perSecond: SecondStats[]; windowS?: number } {
+  const keys = [...acc.seconds.keys()];
+  const span = keys.length ? keys.reduce((a, b) => Math.max(a, b)) + 1 : 0;
+  if (span <= MAX_TIME_POINTS) return { perSecond: acc.perSecond() };
+  const k = Math.ceil(span / MAX_TIME_POINTS);
+  return { perSecond: acc.perSecond(k), windowS: k };
+}
+
+/** Extra inputs of `reportRunFromAccumulator` beyond the common ones. */
+export interface RunExtras {
+  end?: Record<string, unknown>;
+  notes?: string[];
+  merged?: boolean;
+  /** Seconds of measurement for the achieved rate. @default meta.duration_s, else the span of send times */
+  durationS?: number;
+}
+
+/**
+ * Fills a `ReportRun` from an Accumulator (one file's, or several merged). Does not destroy it.
+ *
+ * @example
+ * ```ts
+ * const acc = new Accumulator("01_steady");
+ * acc.add({ ok: true, latency_ms: 5.2, lag_ms: 0.05, t_ms: 0 });
+ * const run = reportRunFromAccumulator("a.txt", "01_steady", acc, { rate: 1 });
+ * acc.destroy();
+ * run.summary.latency?.p50; // 5.2
+ * ```
+ */
+export function reportRunFromAccumulator(
+  name: string,
+  test: TestName,
+  acc: Accumulator,
+  meta?: Record<string, unknown>,
+  verdicts?: ReportVerdict[],
+  extras: RunExtras = {},
+): ReportRun {
+  const summary = acc.summary(extras.durationS ?? finite(meta?.duration_s));
+  const spectrum: Spectra = {};
+  if (test === "01_steady") {
+    for (const k of ["latency", "service", "lag", "df"] as const) {
+      if (acc[k].count) spectrum[k] = spectrumOf(acc[k]);
+    }
+  } else {
+    for (const k of ["connect", "first_rpc", "total"] as const) {
+      const s = acc.phases.get(k);
+      if (s?.count) spectrum[k] = spectrumOf(s);
+    }
+  }
+  const notes = [...(extras.notes ?? [])];
+  const lagNote = generatorLagNote(summary, extras.end);
+  if (lagNote) notes.push(lagNote);
+  return {
+    name,
+    test,
+    meta,
+    end: extras.end,
+    summary,
+    ...(test === "01_steady" ? timeSeries(acc) : { perSecond: [] }),
+    spectrum,
+    attempts: test === "02_coldconn" ? [...acc.attempts] : undefined,
+    verdicts,
+    notes,
+    merged: extras.merged,
+  };
+}
+
+/**
+ * A generator that fell behind its schedule inflates every response time; the report must say
+ * so rather than blame the server. Same rule as smft's run verdict (`lagGenerated`).
+ */
+function generatorLagNote(s: Summary, end?: Record<string, unknown>): string | undefined {
+  if (s.test !== "01_steady") return undefined;
+  if (s.lag && lagGenerated(s.lag.p99)) {
+    return `Generator lag p99 is ${s.lag.p99.toFixed(2)} ms (max ${s.lag.max.toFixed(2)} ms): ` +
+      `the load generator fell behind its schedule, so response times include its own delay. ` +
+      `Service time (done − issued) excludes it.`;
+  }
+  if (end?.valid === false) {
+    return "smft judged this run invalid (achieved rate off target or generator lag): treat " +
+      "its latencies with care.";
+  }
+  return undefined;
+}
+
+/**
+ * The rate a file's host was asked for: its share when the load was split over hosts.
+ *
+ * @example
+ * ```ts
+ * targetRate(run); // 500 for meta { rate: 1000, host_rate: 500 }
+ * ```
+ */
+export function targetRate(r: ReportRun): number | undefined {
+  return finite(r.meta?.host_rate) ?? finite(r.meta?.rate);
+}
+
+/** The segments a cold connection's time is split into, bottom of its bar first. */
+export type SegmentKey = "dns" | "tcp" | "tls" | "h2" | "rest" | "first_rpc";
+
+/**
+ * Phase durations from the cumulative times of one attempt (clamped at 0 against clock noise).
+ *
+ * @example
+ * ```ts
+ * phaseSegments({ dns: 0.1, tcp: 0.4, connect: 3.3, first_rpc: 6.1 });
+ * // { dns: 0.1, tcp: 0.3, tls: 0, h2: 0, rest: 2.9, first_rpc: 6.1 } (give or take rounding)
+ * ```
+ */
+export function phaseSegments(p: Partial<Record<Phase, number>>): Record<SegmentKey, number> {
+  let before = 0;
+  const seg = {} as Record<SegmentKey, number>;
+  for (const k of ["dns", "tcp", "tls", "h2"] as const) {
+    const v = p[k];
+    seg[k] = v === undefined ? 0 : Math.max(0, v - before);
+    if (v !== undefined) before = Math.max(before, v);
+  }
+  seg.rest = p.connect === undefined ? 0 : Math.max(0, p.connect - before);
+  seg.first_rpc = p.first_rpc ?? 0;
+  return seg;
+}

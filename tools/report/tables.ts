@@ -1,0 +1,379 @@
+/**
+ * The report's HTML tables and text blocks: overviews, statistics, phase durations, failures,
+ * run metadata, SLO verdicts and notes. Pure: runs in, HTML fragments out (every text escaped).
+ *
+ * Private to `tools/report/`.
+ *
+ * @internal
+ * @module
+ */
+import type { Stat } from "../../smft/histogram.ts";
+import type { Summary } from "../../smft/summary.ts";
+import { finite, type Phase } from "../../smft/results_format.ts";
+import { esc, f1, f2, int, isoUtc, msCell, runColor, SEGMENTS, str } from "./_format.ts";
+import { phaseSegments, type ReportRun, targetRate } from "./model.ts";
+
+const STAT_COLS = ["count", "mean", "min", "p50", "p90", "p95", "p99", "p99.9", "max"];
+const statCells = (st: Stat | undefined): string =>
+  st
+    ? [
+      int(st.count),
+      f2(st.mean),
+      f2(st.min),
+      f2(st.p50),
+      f2(st.p90),
+      f2(st.p95),
+      f2(st.p99),
+      f2(st.p999),
+      f2(st.max),
+    ]
+      .map((v) => `<td class="n">${v}</td>`).join("")
+    : `<td class="n" colspan="9">–</td>`;
+
+function runCell(r: ReportRun, i: number): string {
+  return `<td class="run"><span class="swatch" style="background:${runColor(r, i)}"></span>${
+    esc(r.name)
+  }</td>`;
+}
+
+/** A run's rows of a table, its name once (spanning them) rather than on every row. */
+function grouped(r: ReportRun, i: number, cells: string[]): string[] {
+  return cells.map((c, j) =>
+    j === 0
+      ? `<tr class="first">${
+        runCell(r, i).replace("<td", `<td rowspan="${cells.length}"`)
+      }${c}</tr>`
+      : `<tr>${c}</tr>`
+  );
+}
+
+function sloCell(r: ReportRun): string {
+  if (!r.verdicts?.length) return `<td class="c muted">–</td>`;
+  const failed = r.verdicts.filter((v) => !v.pass).length;
+  return failed === 0
+    ? `<td class="c"><span class="badge pass">PASS</span></td>`
+    : `<td class="c"><span class="badge fail">FAIL</span> <span class="muted">${failed}/${r.verdicts.length}</span></td>`;
+}
+
+function errorsText(s: Summary): string {
+  if (s.failed === 0) return "0";
+  const codes = Object.entries(s.byCode).filter(([k]) => k !== "OK").sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${esc(k)} ${int(v)}`).join(", ");
+  return `<span class="bad">${int(s.failed)}</span> <span class="codes">${codes}</span>`;
+}
+
+/** The summary table of steady runs: rates, success, errors, response time, SLO. */
+export function steadyOverview(runs: ReportRun[]): string {
+  const rows = runs.map((r, i) => {
+    const s = r.summary;
+    const l = s.latency;
+    const target = targetRate(r);
+    const rate = s.achievedRate === undefined ? "–" : f1(s.achievedRate);
+    return `<tr>${runCell(r, i)}<td>${esc(str(r.meta?.target) ?? "–")}</td>` +
+      `<td class="n">${target === undefined ? "–" : int(target)}</td><td class="n">${rate}</td>` +
+      `<td class="n">${int(s.total)}</td><td class="n">${successPct(s)}</td><td>${
+        errorsText(s)
+      }</td>` +
+      `<td class="n">${msCell(l?.p50)}</td><td class="n">${msCell(l?.p90)}</td>` +
+      `<td class="n strong">${msCell(l?.p99)}</td><td class="n">${msCell(l?.p999)}</td>` +
+      `<td class="n">${msCell(l?.max)}</td>${sloCell(r)}</tr>`;
+  });
+  return `<div class="scroll"><table class="overview"><thead><tr><th rowspan="2">results file</th>` +
+    `<th rowspan="2">target</th><th class="c grp" colspan="2">rate (requests/s)</th>` +
+    `<th class="n" rowspan="2">requests</th><th class="n" rowspan="2">success</th>` +
+    `<th rowspan="2">errors</th><th class="c grp" colspan="5">response time (ms)</th>` +
+    `<th class="c" rowspan="2">SLO</th></tr><tr><th class="n">target</th><th class="n">achieved</th>` +
+    `<th class="n">p50</th><th class="n">p90</th><th class="n">p99</th><th class="n">p99.9</th>` +
+    `<th class="n">max</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
+    `<p class="caption">Response time of successful calls, measured from when each request should ` +
+    `have been sent (no coordinated omission). Full statistics further down.</p>`;
+}
+
+/** The summary table of cold-connection runs: attempts, success, phase times, SLO. */
+export function coldOverview(runs: ReportRun[]): string {
+  const rows = runs.map((r, i) => {
+    const s = r.summary;
+    const p = s.phases ?? {};
+    return `<tr>${runCell(r, i)}<td>${esc(str(r.meta?.target) ?? "–")}</td>` +
+      `<td class="n">${int(s.total)}</td><td class="n">${successPct(s)}</td><td>${
+        errorsText(s)
+      }</td>` +
+      `<td class="n">${msCell(p.connect?.p50)}</td><td class="n">${msCell(p.connect?.p99)}</td>` +
+      `<td class="n">${msCell(p.first_rpc?.p50)}</td><td class="n">${
+        msCell(p.first_rpc?.p99)
+      }</td>` +
+      `<td class="n">${msCell(p.total?.p50)}</td><td class="n strong">${
+        msCell(p.total?.p99)
+      }</td>` +
+      `<td class="n">${msCell(p.total?.max)}</td><td class="n">${msCell(p.total?.mean)}</td>${
+        sloCell(r)
+      }</tr>`;
+  });
+  return `<div class="scroll"><table class="overview"><thead><tr><th rowspan="2">results file</th><th rowspan="2">target</th>` +
+    `<th class="n" rowspan="2">attempts</th><th class="n" rowspan="2">success</th><th rowspan="2">errors</th>` +
+    `<th class="c grp" colspan="2">connect ms</th><th class="c grp" colspan="2">first RPC ms</th>` +
+    `<th class="c grp" colspan="4">connect + first RPC ms</th><th class="c" rowspan="2">SLO</th></tr>` +
+    `<tr><th class="n">p50</th><th class="n">p99</th><th class="n">p50</th><th class="n">p99</th>` +
+    `<th class="n">p50</th><th class="n">p99</th><th class="n">max</th><th class="n">mean</th></tr>` +
+    `</thead><tbody>${rows.join("")}</tbody></table></div>`;
+}
+
+const successPct = (s: Summary): string =>
+  `<span class="${s.failed ? "bad" : ""}">${
+    s.successPct === 100 ? "100" : s.successPct.toFixed(2)
+  } %</span>`;
+
+/** Full statistics of every steady measure (response, service, df, lag), per run. */
+export function steadyStatsTable(runs: ReportRun[]): string {
+  const kinds: [keyof Summary, string][] = [
+    ["latency", "response time (ok)"],
+    ["latencyAll", "response time (all outcomes)"],
+    ["service", "service time"],
+    ["df", "df handling"],
+    ["lag", "generator lag"],
+  ];
+  const rows = runs.flatMap((r, i) =>
+    grouped(
+      r,
+      i,
+      kinds.filter(([k]) => r.summary[k]).map(([k, label]) =>
+        `<td>${label}</td>${statCells(r.summary[k] as Stat)}`
+      ),
+    )
+  );
+  return `<table class="stats"><thead><tr><th>results file</th><th>measure (ms)</th>` +
+    STAT_COLS.map((c) => `<th class="n">${c}</th>`).join("") +
+    `</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+const PHASE_LABELS: Record<Phase, string> = {
+  dns: "DNS resolved",
+  tcp: "TCP connected",
+  tls: "TLS handshake done",
+  h2: "HTTP/2 settings received",
+  connect: "channel ready (connect)",
+  first_rpc: "first RPC (own duration)",
+  total: "connect + first RPC",
+};
+
+/** Percentiles of the cumulative phase times of cold connections, per run. */
+export function coldPhaseTable(runs: ReportRun[]): string {
+  const rows = runs.flatMap((r, i) => {
+    const p = r.summary.phases ?? {};
+    return grouped(
+      r,
+      i,
+      (Object.keys(PHASE_LABELS) as Phase[]).filter((k) => p[k]).map((k) =>
+        `<td>${PHASE_LABELS[k]}</td>${statCells(p[k])}`
+      ),
+    );
+  });
+  return `<table class="stats"><thead><tr><th>results file</th><th>phase (ms from attempt start)</th>` +
+    STAT_COLS.map((c) => `<th class="n">${c}</th>`).join("") +
+    `</tr></thead><tbody>${rows.join("")}</tbody></table>` +
+    `<p class="caption">DNS, TCP, TLS and HTTP/2 are cumulative: the time from the start of the ` +
+    `attempt until that phase finished. First RPC is the first call's own duration.</p>`;
+}
+
+/**
+ * Per-phase durations of successful attempts (the segments of the bars), from the attempt rows:
+ * the summary holds cumulative times only. Nearest-rank percentiles of the exact values.
+ */
+export function coldDurationTable(runs: ReportRun[]): string {
+  const rows = runs.flatMap((r, i) => {
+    const ok = (r.attempts ?? []).filter((a) => a.ok).map((a) => phaseSegments(a.phases));
+    if (ok.length === 0) return [];
+    return grouped(
+      r,
+      i,
+      SEGMENTS.filter((seg) => ok.some((v) => v[seg.key] > 0)).map((seg) => {
+        const v = ok.map((o) => o[seg.key]).sort((a, b) => a - b);
+        const at = (p: number) => v[Math.max(1, Math.ceil((p / 100) * v.length)) - 1];
+        const mean = v.reduce((a, b) => a + b, 0) / v.length;
+        const cells = [int(v.length), f2(mean), f2(v[0]), f2(at(50)), f2(at(90)), f2(at(95))]
+          .concat([f2(at(99)), f2(at(99.9)), f2(v[v.length - 1])]);
+        return `<td><span class="swatch" style="background:${seg.color}"></span>${seg.label}</td>` +
+          cells.map((c) => `<td class="n">${c}</td>`).join("");
+      }),
+    );
+  });
+  if (rows.length === 0) return "";
+  return `<table class="stats"><thead><tr><th>results file</th><th>phase duration (ms)</th>` +
+    STAT_COLS.map((c) => `<th class="n">${c}</th>`).join("") +
+    `</tr></thead><tbody>${rows.join("")}</tbody></table>` +
+    `<p class="caption">How long each phase itself took (the segments of the bars above), over ` +
+    `the successful attempts the report holds.</p>`;
+}
+
+/** Failed attempts by status and by the phase they reached; empty when none failed. */
+export function coldFailures(runs: ReportRun[]): string {
+  const count = (o: Record<string, number>) =>
+    Object.entries(o).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${esc(k)} ${int(v)}`).join(", ");
+  const rows = runs.filter((r) => r.summary.failed > 0).map((r, i) => {
+    const codes = Object.fromEntries(Object.entries(r.summary.byCode).filter(([k]) => k !== "OK"));
+    return `<tr>${runCell(r, i)}<td class="n bad">${int(r.summary.failed)}</td>` +
+      `<td>${count(codes)}</td><td>${count(r.summary.failedByPhase ?? {}) || "–"}</td></tr>`;
+  });
+  return rows.length
+    ? `<h3>Failed attempts</h3><table class="stats narrow"><thead><tr><th>results file</th>` +
+      `<th class="n">failed</th><th>status codes</th><th>phase reached when it failed</th></tr></thead>` +
+      `<tbody>${rows.join("")}</tbody></table>`
+    : "";
+}
+
+/** A finite number to one decimal, else undefined. */
+function oneDecimal(v: unknown): string | undefined {
+  const n = finite(v);
+  return n === undefined ? undefined : f1(n);
+}
+
+/** Metadata rows: label and how to read it from (meta, end). */
+const META_ROWS: [
+  string,
+  (m: Record<string, unknown>, e: Record<string, unknown>) => string | undefined,
+][] = [
+  ["test", (m) => str(m.test)],
+  ["target", (m) => str(m.target)],
+  ["server name (SNI)", (m) => str(m.server_name)],
+  ["TLS mode", (m) => str(m.tls_mode)],
+  ["TLS version", (m) => str(obj(m.tls).version)],
+  ["TLS cipher", (m) => str(obj(m.tls).cipher)],
+  ["ALPN", (m) => str(obj(m.tls).alpn)],
+  ["server certificate", (m) => str(obj(m.tls).peer_subject)],
+  ["rate (requests/s)", (m) => str(m.rate)],
+  ["rate from this host (requests/s)", (m) => str(m.host_rate)],
+  ["duration (s)", (m) => str(m.duration_s)],
+  ["warm-up (s)", (m) => str(m.warmup_s)],
+  ["deadline (ms)", (m) => str(m.deadline_ms)],
+  ["attempts", (m) => m.attempts === null ? "until duration" : str(m.attempts)],
+  ["TLS resumption", (m) => str(m.resumption)],
+  ["payload (bytes)", (m) => str(m.payload_bytes)],
+  ["planned requests", (m) => str(m.planned_requests)],
+  [
+    "started (UTC)",
+    (m) => {
+      const t = finite(m.start_epoch_ms);
+      return t === undefined ? undefined : isoUtc(new Date(t));
+    },
+  ],
+  ["load host", (m) => str(m.host)],
+  ["shard", (m) => str(m.shard)],
+  ["tool", (m) => str(m.tool)],
+  ["Deno", (m) => str(m.deno)],
+  ["grpc-js", (m) => str(m.grpc_js)],
+  ["results written", (_, e) => str(e.count)],
+  ["sent (measured)", (_, e) => str(e.sent)],
+  ["elapsed (s)", (_, e) => oneDecimal(e.elapsed_s)],
+  [
+    "achieved rate (file's #END)",
+    (_, e) => oneDecimal(e.achieved_rps),
+  ],
+  ["interrupted", (_, e) => str(e.interrupted)],
+  ["generator kept schedule (valid)", (_, e) => str(e.valid)],
+  ["generator CPU (s)", (_, e) => str(e.cpu_s)],
+  ["generator peak RSS (MB)", (_, e) => str(e.rss_max_mb)],
+];
+const KNOWN_META = new Set([
+  "test",
+  "target",
+  "server_name",
+  "tls_mode",
+  "tls",
+  "rate",
+  "duration_s",
+  "warmup_s",
+  "deadline_ms",
+  "attempts",
+  "resumption",
+  "payload_bytes",
+  "start_epoch_ms",
+  "host",
+  "shard",
+  "tool",
+  "deno",
+  "grpc_js",
+  "host_rate",
+  "planned_requests",
+  "measure_start_epoch_ms",
+]);
+
+function obj(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v)
+    ? v as Record<string, unknown>
+    : {};
+}
+
+/** Each file's `#META` and `#END` facts side by side, unknown fields included. */
+export function metaTable(runs: ReportRun[]): string {
+  const files = runs.filter((r) => !r.merged);
+  const rows: string[] = [];
+  for (const [label, get] of META_ROWS) {
+    const vals = files.map((r) => get(r.meta ?? {}, r.end ?? {}));
+    if (vals.every((v) => v === undefined)) continue;
+    rows.push(`<tr><th>${label}</th>${vals.map((v) => `<td>${esc(v ?? "–")}</td>`).join("")}</tr>`);
+  }
+  // Fields this report does not know yet still belong in the record.
+  const extra = [...new Set(files.flatMap((r) => Object.keys(r.meta ?? {})))].filter((k) =>
+    !KNOWN_META.has(k)
+  );
+  for (const k of extra.sort()) {
+    const vals = files.map((r) => r.meta?.[k]);
+    rows.push(
+      `<tr><th>${esc(k)}</th>${
+        vals.map((v) => `<td>${esc(v === undefined ? "–" : str(v) ?? JSON.stringify(v))}</td>`)
+          .join("")
+      }</tr>`,
+    );
+  }
+  if (rows.length === 0) {
+    return `<p class="muted">No run metadata (seed-format files carry none).</p>`;
+  }
+  return `<table class="meta"><thead><tr><th></th>${
+    files.map((r, i) => runCell(r, i).replace("<td", "<th").replace("</td>", "</th>")).join("")
+  }</tr></thead>` +
+    `<tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The SLO verdicts of each judged run, with PASS and FAIL badges; empty when none. */
+export function verdictBlock(runs: ReportRun[]): string {
+  const withV = runs.filter((r) => r.verdicts?.length);
+  if (withV.length === 0) return "";
+  const items = withV.map((r) =>
+    `<div class="verdicts"><h3>${esc(r.name)}</h3><ul class="plain">` +
+    r.verdicts!.map((v) =>
+      `<li><span class="badge ${v.pass ? "pass" : "fail"}">${v.pass ? "PASS" : "FAIL"}</span> ${
+        esc(v.text)
+      }</li>`
+    ).join("") + `</ul></div>`
+  );
+  return `<section><h2>SLO verdicts</h2><div class="verdict-grid">${
+    items.join("")
+  }</div></section>`;
+}
+
+/** The "read with care" notes of every run; empty when there are none. */
+export function notesBlock(runs: ReportRun[]): string {
+  const items = runs.flatMap((r) =>
+    (r.notes ?? []).map((n) => `<li><b>${esc(r.name)}</b>: ${esc(n)}</li>`)
+  );
+  return items.length
+    ? `<div class="notes"><h3>Read with care</h3><ul>${items.join("")}</ul></div>`
+    : "";
+}
+
+/** The banner saying whether every SLO clause passed; empty when nothing was judged. */
+export function sloBanner(runs: ReportRun[]): string {
+  const judged = runs.filter((r) => r.verdicts?.length);
+  if (judged.length === 0) return "";
+  const failed = judged.filter((r) => r.verdicts!.some((v) => !v.pass));
+  const clauses = (r: ReportRun) => {
+    const n = r.verdicts!.length;
+    const bad = r.verdicts!.filter((v) => !v.pass).length;
+    return `${esc(r.name)} (${bad} of ${n} clause${n === 1 ? "" : "s"} failed)`;
+  };
+  return failed.length === 0
+    ? `<div class="banner pass">SLO met: every clause passed for ${
+      judged.map((r) => esc(r.name)).join(", ")
+    }.</div>`
+    : `<div class="banner fail">SLO not met: ${failed.map(clauses).join(", ")}.</div>`;
+}
