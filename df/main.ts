@@ -8,6 +8,7 @@ import { loadTls, TlsFileError } from "../certs/tls.ts";
 import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/shared/version.ts";
 import { dfHelp, resolveDfOptions } from "./options.ts";
 import { startDf } from "./server.ts";
+import { CauseLog } from "./log.ts";
 
 function fail(message: string): never {
   console.error(`df: ${message}`);
@@ -43,15 +44,33 @@ async function main(): Promise<void> {
     );
   }
 
+  // Connection events, one line per cause per interval (df/log.ts).
+  const log = new CauseLog({
+    intervalMs: o.logIntervalMs,
+    emit: (line) => console.error(line),
+    now: performance.now(),
+  });
+  // 0: every event gets its own line at once (no timer needed).
+  const logTimer = o.logIntervalMs > 0
+    ? setInterval(() => log.tick(performance.now()), o.logIntervalMs)
+    : undefined;
   const df = await startDf({
     host: o.host,
     port: o.port,
     delayMs: o.delayMs,
     tlsMode: o.tlsMode,
     tls: material,
+    limits: {
+      maxStreams: o.maxStreams,
+      maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+      maxConnections: o.maxConnections,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      maxBufferedBytes: o.maxBufferedBytes,
+    },
     onEvent: (e) => {
-      if (e.type === "refused") console.error(`df: refused ${e.peer}: ${e.reason}`);
-      else console.error(`df: ${e.message}`);
+      if (e.type === "error") console.error(`df: ${e.message}`);
+      else log.record({ kind: e.type, peer: e.peer, cause: e.reason }, performance.now());
     },
   }).catch((e) => fail((e as Error).message));
 
@@ -66,20 +85,35 @@ async function main(): Promise<void> {
       versionLine("df")
     }`,
   );
+  const l = df.limits;
+  console.error(
+    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; handshake ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client`,
+  );
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => stop(sig));
   const signal = await stopped;
   console.error(`df: ${signal}: stopping, letting calls in flight finish (up to ${o.graceMs} ms)`);
   await df.close(o.graceMs);
+  clearInterval(logTimer);
+  log.flush(performance.now());
   const s = df.stats;
   const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
-  const refused = Object.entries(s.refusedByReason).map(([k, v]) => `${k}: ${v}`).join("; ");
+  const byCause = (r: Record<string, number>) =>
+    Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join("; ");
+  const refused = byCause(s.refusedByReason);
+  const closedN = Object.values(s.closedByReason).reduce((a, b) => a + b, 0);
+  const closed = byCause(s.closedByReason);
+  const { connectionClosed, cancelledByClient } = s.heldDropped;
   const peers = Object.entries(s.connectionsByPeer).map(([k, v]) => `${k}=${v}`).join(" ");
   console.log(
     `df stopped: calls=${s.calls} (${codes}) connections=${s.connectionsAccepted} refused=${s.handshakesRefused}${
       refused ? ` (${refused})` : ""
-    }${peers ? ` peers: ${peers}` : ""}`,
+    } closed=${closedN}${closed ? ` (${closed})` : ""} held-dropped=${
+      connectionClosed + cancelledByClient
+    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient})${
+      peers ? ` peers: ${peers}` : ""
+    }`,
   );
   Deno.exit(0);
 }

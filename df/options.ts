@@ -13,6 +13,7 @@ import {
   text,
   TLS_MODE_OPTION,
 } from "../smft/shared/config.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 
 /** df's option table; `--help` is generated from it. */
 export const DF_OPTIONS = {
@@ -72,6 +73,63 @@ export const DF_OPTIONS = {
     parse: int(0, 600_000),
     meta: "<ms>",
     help: "on SIGINT/SIGTERM, let calls in flight finish for up to this long",
+  },
+  maxStreams: {
+    flag: "max-streams",
+    env: "DF_MAX_STREAMS",
+    default: DEFAULT_LIMITS.maxStreams,
+    parse: int(1, 2 ** 31 - 1),
+    meta: "<n>",
+    help: "concurrent streams per connection, advertised in SETTINGS; more are refused",
+  },
+  maxConnectionsPerAddress: {
+    flag: "max-conns-per-address",
+    env: "DF_MAX_CONNS_PER_ADDRESS",
+    default: DEFAULT_LIMITS.maxConnectionsPerAddress,
+    parse: int(1, 1_000_000),
+    meta: "<n>",
+    help: "open connections from one client address; more are closed at once",
+  },
+  maxConnections: {
+    flag: "max-conns",
+    env: "DF_MAX_CONNS",
+    default: DEFAULT_LIMITS.maxConnections,
+    parse: int(1, 1_000_000),
+    meta: "<n>",
+    help: "open connections in all; more are closed at once",
+  },
+  handshakeTimeoutMs: {
+    flag: "handshake-timeout-ms",
+    env: "DF_HANDSHAKE_TIMEOUT_MS",
+    default: DEFAULT_LIMITS.handshakeTimeoutMs,
+    parse: int(1, 600_000),
+    meta: "<ms>",
+    help: "close a connection whose TLS handshake is not done this long after it was accepted",
+  },
+  idleTimeoutMs: {
+    flag: "idle-timeout-ms",
+    env: "DF_IDLE_TIMEOUT_MS",
+    default: DEFAULT_LIMITS.idleTimeoutMs,
+    parse: int(0, 86_400_000),
+    meta: "<ms>",
+    help: "close a connection with no call in progress for this long (0: never)",
+  },
+  maxBufferedBytes: {
+    flag: "max-buffered-bytes",
+    env: "DF_MAX_BUFFERED_BYTES",
+    default: DEFAULT_LIMITS.maxBufferedBytes,
+    parse: int(64 * 1024, 2 ** 31 - 1),
+    meta: "<bytes>",
+    help: "close a connection whose client leaves more than this many answer bytes unread",
+  },
+  logIntervalMs: {
+    flag: "log-interval-ms",
+    env: "DF_LOG_INTERVAL_MS",
+    default: 10_000,
+    parse: int(0, 3_600_000),
+    meta: "<ms>",
+    help:
+      "repeats of a connection log cause are written as one counted line per interval (0: a line per event)",
   },
   allowInsecure: {
     flag: "allow-insecure",

@@ -3,13 +3,14 @@
  * call for a precise delay and reporting its own handling time in trailing metadata.
  *
  * df owns the listening socket and hands each accepted TCP connection to grpc-js through a
- * connection injector: that is how it counts connections and knows each peer's address, which
- * it needs to log refused handshakes.
+ * connection injector: that is how it counts connections, knows each peer's address, and
+ * enforces its limits on one misbehaving client (df/limits.ts) before grpc-js sees a byte.
  *
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
 import * as net from "node:net";
+import type * as http2 from "node:http2";
 import type * as tls from "node:tls";
 import {
   HANDLING_METADATA_KEY,
@@ -19,6 +20,8 @@ import {
 } from "../proto/score.ts";
 import { serverCredentials, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
 import { createHold } from "./hold.ts";
+import { refusalReason } from "./causes.ts";
+import { admitConnection, connectionVerdict, DEFAULT_LIMITS, type DfLimits } from "./limits.ts";
 
 /** What df needs to start. */
 export interface DfOptions {
@@ -30,13 +33,18 @@ export interface DfOptions {
   delayMs: number;
   tlsMode: TlsMode;
   tls: TlsMaterial;
+  /** Limits against a misbehaving client; unset ones take {@link DEFAULT_LIMITS}. */
+  limits?: Partial<DfLimits>;
   /** Called for connection events; df's main turns them into log lines. */
   onEvent?: (e: DfEvent) => void;
 }
 
 /** Something worth a log line. */
 export type DfEvent =
+  /** A connection refused before or during its handshake, or at a connection limit. */
   | { type: "refused"; peer: string; reason: string }
+  /** An established connection df closed (the client does not read, idle). */
+  | { type: "closed"; peer: string; reason: string }
   | { type: "error"; message: string };
 
 /** Counters, live. */
@@ -45,8 +53,13 @@ export interface DfStats {
   byCode: Record<string, number>;
   connectionsAccepted: number;
   connectionsOpen: number;
+  /** Connections refused: at a limit, or before their handshake finished. */
   handshakesRefused: number;
   refusedByReason: Record<string, number>;
+  /** Established connections df closed, by cause. */
+  closedByReason: Record<string, number>;
+  /** Held calls whose wait was cut short: their connection closed, or the client cancelled. */
+  heldDropped: { connectionClosed: number; cancelledByClient: number };
   /** Connections accepted per peer address (the first 100 addresses seen). */
   connectionsByPeer: Record<string, number>;
 }
@@ -56,66 +69,41 @@ export interface RunningDf {
   host: string;
   port: number;
   stats: DfStats;
+  /** The limits in force. */
+  limits: DfLimits;
   /** Stops accepting, lets calls in flight finish for up to `graceMs`, then closes. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** TLS alerts (rustls names) a client sends when it does not accept the server's certificate. */
-const CERTIFICATE_ALERTS = [
-  "UnknownCA",
-  "CertificateExpired",
-  "BadCertificate",
-  "UnsupportedCertificate",
-  "CertificateUnknown",
-  "CertificateRevoked",
-  "AccessDenied",
-];
-
-/** Reasons a handshake was refused, in words an operator can act on. */
-export function refusalReason(message: string): string {
-  const m = message.toLowerCase();
-  // An alert df *received* is the client refusing df, not df refusing the client: without this,
-  // "received fatal alert: CertificateExpired" (df's own certificate expired) would be logged as
-  // "client certificate expired".
-  const alert = /received fatal alert: (\w+)/i.exec(message)?.[1];
-  if (alert) {
-    return CERTIFICATE_ALERTS.includes(alert)
-      ? `the client does not accept df's certificate (alert ${alert})`
-      : `the client aborted the handshake (alert ${alert})`;
-  }
-  if (m.includes("no certificates") || m.includes("certificaterequired")) {
-    return "no client certificate";
-  }
-  if (m.includes("tls12") || m.includes("protocol version") || m.includes("protocolversion")) {
-    return "client does not offer TLS 1.3";
-  }
-  if (m.includes("unknownissuer") || m.includes("unknown ca") || m.includes("unknown issuer")) {
-    return "client certificate from an unknown CA";
-  }
-  if (m.includes("expired")) return "client certificate expired";
-  if (m.includes("notvalidyet") || m.includes("not yet valid")) {
-    return "client certificate not yet valid";
-  }
-  if (m.includes("purpose") || m.includes("extendedkeyusage") || m.includes("invalidpurpose")) {
-    return "client certificate not valid for client authentication";
-  }
-  if (m.includes("socket hang up") || m.includes("econnreset")) {
-    // Deno's rustls server drops the reason when it rejects a client certificate.
-    return "client certificate rejected (unknown CA, expired, not yet valid, or not for client auth) or connection dropped";
-  }
-  if (m.includes("corrupt") || m.includes("invalid content type") || m.includes("wrong version")) {
-    return "not a TLS handshake (plaintext or garbage)";
-  }
-  return message;
+/** One accepted TCP connection, as df tracks it. */
+interface Conn {
+  raw: net.Socket;
+  /** The TLS socket on top of `raw`, once its handshake finished. */
+  tls?: tls.TLSSocket;
+  peer: string;
+  address: string;
+  acceptedAt: number;
+  secure: boolean;
+  /** Streams open. */
+  active: number;
+  lastActive: number;
+  /** Why df closed it, once it has. */
+  closedCause?: string;
+  /** Its cause has been counted and reported. */
+  reported: boolean;
 }
 
-function peerOf(socket: net.Socket): string {
-  const a = socket.remoteAddress ?? "?";
-  return `${a.includes(":") ? `[${a}]` : a}:${socket.remotePort ?? "?"}`;
+/** How often connections are checked against the time and buffer limits. */
+const SWEEP_MS = 100;
+
+function peerOf(address: string | undefined, port: number | undefined): string {
+  const a = address ?? "?";
+  return `${a.includes(":") ? `[${a}]` : a}:${port ?? "?"}`;
 }
 
 /** Starts df; resolves once it listens. Throws with a one-line message if it cannot bind. */
 export async function startDf(o: DfOptions): Promise<RunningDf> {
+  const limits: DfLimits = { ...DEFAULT_LIMITS, ...o.limits };
   const stats: DfStats = {
     calls: 0,
     byCode: {},
@@ -123,6 +111,8 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     connectionsOpen: 0,
     handshakesRefused: 0,
     refusedByReason: {},
+    closedByReason: {},
+    heldDropped: { connectionClosed: 0, cancelledByClient: 0 },
     connectionsByPeer: {},
   };
   const count = (code: string) => {
@@ -135,7 +125,37 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   let onIdle: (() => void) | undefined;
   await hold.ready();
 
-  const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+  /** Open connections by `remoteAddress:remotePort`, the form grpc-js's `getPeer()` returns. */
+  const conns = new Map<string, Conn>();
+  const openByAddress = new Map<string, number>();
+  const keyOf = (address: string | undefined, port: number | undefined) => `${address}:${port}`;
+
+  const refuse = (c: { peer: string }, reason: string) => {
+    stats.handshakesRefused++;
+    stats.refusedByReason[reason] = (stats.refusedByReason[reason] ?? 0) + 1;
+    o.onEvent?.({ type: "refused", peer: c.peer, reason });
+  };
+  /** Closes a connection for `reason`, counted and reported once. */
+  const closeFor = (c: Conn, reason: string) => {
+    if (c.closedCause) return;
+    c.closedCause = reason;
+    if (!c.secure) {
+      c.reported = true;
+      refuse(c, reason);
+    } else {
+      c.reported = true;
+      stats.closedByReason[reason] = (stats.closedByReason[reason] ?? 0) + 1;
+      o.onEvent?.({ type: "closed", peer: c.peer, reason });
+    }
+    c.tls?.destroy();
+    c.raw.destroy();
+  };
+
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    // Advertised in df's SETTINGS; nghttp2 refuses streams above it.
+    "grpc.max_concurrent_streams": limits.maxStreams,
+  });
   server.addService(scoreService, {
     GetScore(
       call: grpc.ServerUnaryCall<JsonVector, ScoreResponse>,
@@ -155,9 +175,31 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
         return;
       }
       inflight++;
-      hold.hold(received, () => {
+      // The hold keeps only this small record; a call whose client is gone is let go at once
+      // (its stream and session can be collected), and the timer's entry fires as a no-op.
+      let pending: { call: typeof call; callback: typeof callback } | undefined = {
+        call,
+        callback,
+      };
+      const conn = conns.get(call.getPeer());
+      const release = () => {
+        pending = undefined;
         if (--inflight === 0) onIdle?.();
-        if (call.cancelled) {
+      };
+      call.once("cancelled", () => {
+        if (!pending) return;
+        const gone = !conn || conn.raw.destroyed || conn.closedCause !== undefined ||
+          conn.tls?.destroyed === true;
+        if (gone) stats.heldDropped.connectionClosed++;
+        else stats.heldDropped.cancelledByClient++;
+        count("CANCELLED");
+        release();
+      });
+      hold.hold(received, () => {
+        const p = pending;
+        if (!p) return;
+        release();
+        if (p.call.cancelled) {
           count("CANCELLED");
           return;
         }
@@ -167,47 +209,123 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
           String(Math.round((performance.now() - received) * 1000)),
         );
         count("OK");
-        callback(null, { score: Math.random() }, trailer);
+        p.callback(null, { score: Math.random() }, trailer);
       });
     },
   });
 
   const injector = server.createConnectionInjector(serverCredentials(o.tlsMode, o.tls));
+  // grpc-js keeps the (TLS or plaintext) HTTP/2 server it made for the injector private; df
+  // listens on it for handshake errors, finished handshakes and sessions.
+  const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> })
+    .http2Servers;
+  const h2Server = servers ? [...servers.keys()].at(-1) : undefined;
+  if (!h2Server) throw new Error("grpc-js internals changed: cannot observe connections");
   if (o.tlsMode !== "insecure") {
-    // grpc-js keeps the TLS server it made for the injector private; its handshake errors are
-    // the only record of a refused peer, so listen on it.
-    const servers = (server as unknown as { http2Servers?: Map<tls.Server, unknown> })
-      .http2Servers;
-    const tlsServer = servers ? [...servers.keys()].at(-1) : undefined;
-    if (!tlsServer) throw new Error("grpc-js internals changed: cannot observe TLS handshakes");
-    tlsServer.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+    h2Server.on("secureConnection", (socket: tls.TLSSocket) => {
+      const c = conns.get(keyOf(socket.remoteAddress, socket.remotePort));
+      if (!c) return;
+      c.secure = true;
+      c.tls = socket;
+      c.lastActive = performance.now();
+    });
+    h2Server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
       const raw = (socket as unknown as { _parent?: net.Socket })._parent ?? socket;
-      const reason = refusalReason(err.message);
-      stats.handshakesRefused++;
-      stats.refusedByReason[reason] = (stats.refusedByReason[reason] ?? 0) + 1;
-      o.onEvent?.({ type: "refused", peer: peerOf(raw), reason });
+      const c = conns.get(keyOf(raw.remoteAddress, raw.remotePort)) ??
+        [...conns.values()].find((x) => x.raw === raw);
+      if (c?.reported) return;
+      const reason = c?.closedCause ?? refusalReason(err.message, {
+        // Node types it as an Error; Deno (like Node at run time) leaves the code string.
+        authorizationError: String(socket.authorizationError ?? "") || undefined,
+        bytesRead: raw.bytesRead,
+      });
+      if (c) c.reported = true;
+      refuse(c ?? { peer: peerOf(raw.remoteAddress, raw.remotePort) }, reason);
     });
   }
+  h2Server.on("session", (session: http2.ServerHttp2Session) => {
+    const s = session.socket;
+    const c = conns.get(keyOf(s?.remoteAddress, s?.remotePort));
+    if (!c) return;
+    c.lastActive = performance.now();
+    session.on("stream", (stream: http2.ServerHttp2Stream) => {
+      c.active++;
+      stream.once("close", () => {
+        c.active--;
+        c.lastActive = performance.now();
+      });
+    });
+  });
 
-  const sockets = new Set<net.Socket>();
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of conns.values()) {
+      if (c.closedCause) continue;
+      const verdict = connectionVerdict(
+        {
+          acceptedAt: c.acceptedAt,
+          secure: c.secure,
+          bytesRead: c.raw.bytesRead,
+          active: c.active,
+          lastActive: c.lastActive,
+          buffered: (c.tls?.writableLength ?? 0) + c.raw.writableLength,
+        },
+        now,
+        limits,
+      );
+      if (verdict) closeFor(c, verdict);
+    }
+  }, SWEEP_MS);
+
   const listener = net.createServer({ noDelay: true }, (socket) => {
+    const address = socket.remoteAddress ?? "?";
+    const peer = peerOf(socket.remoteAddress, socket.remotePort);
+    socket.on("error", () => {/* reported through tlsClientError or the session */});
+    const refusal = admitConnection(
+      { total: conns.size, fromAddress: openByAddress.get(address) ?? 0 },
+      limits,
+    );
+    if (refusal) {
+      refuse({ peer }, refusal);
+      socket.destroy();
+      return;
+    }
     stats.connectionsAccepted++;
     stats.connectionsOpen++;
-    const addr = socket.remoteAddress ?? "?";
     const byPeer = stats.connectionsByPeer;
-    if (addr in byPeer || Object.keys(byPeer).length < 100) byPeer[addr] = (byPeer[addr] ?? 0) + 1;
-    sockets.add(socket);
+    if (address in byPeer || Object.keys(byPeer).length < 100) {
+      byPeer[address] = (byPeer[address] ?? 0) + 1;
+    }
+    const now = performance.now();
+    const c: Conn = {
+      raw: socket,
+      peer,
+      address,
+      acceptedAt: now,
+      secure: o.tlsMode === "insecure",
+      active: 0,
+      lastActive: now,
+      reported: false,
+    };
+    const key = keyOf(socket.remoteAddress, socket.remotePort);
+    conns.set(key, c);
+    openByAddress.set(address, (openByAddress.get(address) ?? 0) + 1);
     socket.once("close", () => {
       stats.connectionsOpen--;
-      sockets.delete(socket);
+      // The TLS layer reports a refused handshake when its socket closes: look the connection
+      // up a little later.
+      setTimeout(() => conns.delete(key), 1000);
+      const n = (openByAddress.get(address) ?? 1) - 1;
+      if (n > 0) openByAddress.set(address, n);
+      else openByAddress.delete(address);
     });
-    socket.on("error", () => {/* reported through tlsClientError or the session */});
     injector.injectConnection(socket);
   });
 
   await new Promise<void>((resolve, reject) => {
     listener.once("error", (e: NodeJS.ErrnoException) => {
       hold.close();
+      clearInterval(sweep);
       reject(
         new Error(
           e.code === "EADDRINUSE"
@@ -241,13 +359,14 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
           };
         });
       }
+      clearInterval(sweep);
       server.forceShutdown();
       injector.destroy();
-      for (const s of sockets) s.destroy();
+      for (const c of conns.values()) c.raw.destroy();
       hold.close();
     })();
     return closing;
   };
 
-  return { host: o.host, port, stats, close };
+  return { host: o.host, port, stats, limits, close };
 }

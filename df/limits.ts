@@ -1,0 +1,124 @@
+/**
+ * df's limits against a misbehaving client, their defaults, and the pure decisions made with
+ * them (admit a connection or not; is a connection idle; has a client stopped reading).
+ *
+ * The defaults are chosen so that no legitimate load test fails on them (see df/README.md,
+ * "Limits"): the seed's 2,000 calls/s over one channel with a 1 s deadline has ~12 streams in
+ * flight while df keeps up and up to ~2,000 owed when df stalls for a whole deadline.
+ *
+ * @module
+ */
+
+/** The limits df enforces. */
+export interface DfLimits {
+  /**
+   * Concurrent streams per connection, advertised in HTTP/2 SETTINGS
+   * (`SETTINGS_MAX_CONCURRENT_STREAMS`); a client that opens more has them refused
+   * (REFUSED_STREAM, then GOAWAY). A compliant client (grpc-js, grpc-go, nghttp2) never exceeds
+   * it: it queues further calls on its side, so nothing fails. df at 2,000/s needs ~12; a stall
+   * of a whole 1 s deadline owes ~2,000, of which 256 wait on the wire and the rest in the
+   * client. Measured: a flood up to a limit of 1,024-4,096 stalls df for ~1 s (other clients'
+   * calls miss a 1 s deadline); 256 does not. Go's HTTP/2 server uses 250, nginx 128.
+   * @default 256
+   */
+  maxStreams: number;
+  /**
+   * Open connections from one client address; more are closed at once. Above the 551 that the
+   * fault tests open from one address, with room for several load generators behind one NAT.
+   * @default 1024
+   */
+  maxConnectionsPerAddress: number;
+  /** Open connections in all; more are closed at once. @default 4096 */
+  maxConnections: number;
+  /**
+   * A connection that has not finished its TLS handshake this long after it was accepted is
+   * closed (slowloris). A handshake takes ~2 ms on loopback and 2-3 round trips on any network.
+   * @default 10000
+   */
+  handshakeTimeoutMs: number;
+  /** A connection with no call in progress for this long is closed (0: never). @default 300000 */
+  idleTimeoutMs: number;
+  /**
+   * Bytes of answers waiting to be sent to one client that does not read them; above it the
+   * connection is closed. ~25,000 answers: 12 s of the seed's 2,000/s, on top of the kernel's
+   * socket buffers (several MB on loopback).
+   * @default 4194304
+   */
+  maxBufferedBytes: number;
+}
+
+/** The defaults (also the option table's defaults, in df/options.ts). */
+export const DEFAULT_LIMITS: Readonly<DfLimits> = {
+  maxStreams: 256,
+  maxConnectionsPerAddress: 1024,
+  maxConnections: 4096,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 300_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+};
+
+/** Why a connection was refused at accept, or `undefined` to admit it. */
+export function admitConnection(
+  open: { total: number; fromAddress: number },
+  limits: Pick<DfLimits, "maxConnections" | "maxConnectionsPerAddress">,
+): string | undefined {
+  if (open.total >= limits.maxConnections) {
+    return `limit reached: ${limits.maxConnections} connections open in all`;
+  }
+  if (open.fromAddress >= limits.maxConnectionsPerAddress) {
+    return `limit reached: ${limits.maxConnectionsPerAddress} connections open from this address`;
+  }
+  return undefined;
+}
+
+/** What df knows about one connection when it checks it. */
+export interface ConnectionState {
+  /** `performance.now()` when it was accepted. */
+  acceptedAt: number;
+  /** The TLS handshake finished (always true in insecure mode). */
+  secure: boolean;
+  /** Bytes received so far on the TCP connection. */
+  bytesRead: number;
+  /** Calls in progress (streams open). */
+  active: number;
+  /** `performance.now()` when the last call ended, or the handshake finished. */
+  lastActive: number;
+  /** Bytes written by df and not yet taken by the kernel. */
+  buffered: number;
+}
+
+/** Why df closes a connection now, or `undefined` to leave it open. */
+export function connectionVerdict(
+  c: ConnectionState,
+  now: number,
+  limits: Pick<DfLimits, "handshakeTimeoutMs" | "idleTimeoutMs" | "maxBufferedBytes">,
+): string | undefined {
+  if (!c.secure) {
+    if (now - c.acceptedAt < limits.handshakeTimeoutMs) return undefined;
+    const s = formatSeconds(limits.handshakeTimeoutMs);
+    return c.bytesRead === 0
+      ? `no handshake started within ${s}`
+      : `handshake timed out (not finished within ${s})`;
+  }
+  if (c.buffered > limits.maxBufferedBytes) {
+    return `the client does not read its answers (over ${
+      formatBytes(limits.maxBufferedBytes)
+    } unsent)`;
+  }
+  if (limits.idleTimeoutMs > 0 && c.active === 0 && now - c.lastActive >= limits.idleTimeoutMs) {
+    return `idle for ${formatSeconds(limits.idleTimeoutMs)}`;
+  }
+  return undefined;
+}
+
+/** `10000` -> `"10 s"`, `250` -> `"0.25 s"`. */
+export function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/** `4194304` -> `"4 MiB"`, `1536` -> `"1.5 KiB"`. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${Number((n / 1024 / 1024).toFixed(1))} MiB`;
+  if (n >= 1024) return `${Number((n / 1024).toFixed(1))} KiB`;
+  return `${n} B`;
+}
