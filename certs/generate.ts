@@ -14,6 +14,17 @@ import { join, resolve } from "node:path";
 
 /** Common name of the CA made by {@link generateCerts}. */
 export const CA_CN = "smft-latency-test-ca";
+
+/**
+ * The common name of a new test CA: {@link CA_CN}, the day it was made and 6 random hex digits,
+ * e.g. `smft-latency-test-ca 2026-11-28 3f9a0c`, so that an error naming a CA can tell two of
+ * them apart (every CA the certs task made used to be called the same).
+ */
+export function uniqueCaName(now: Date = new Date()): string {
+  const rnd = crypto.getRandomValues(new Uint8Array(3));
+  const hex = [...rnd].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${CA_CN} ${now.toISOString().slice(0, 10)} ${hex}`;
+}
 /** Common name of the server certificate. */
 export const SERVER_CN = "localhost";
 /** Common name of the client certificate. */
@@ -55,6 +66,11 @@ export interface GenerateOptions {
   sans?: string[];
   /** Replace existing files. @default {false} */
   force?: boolean;
+  /**
+   * Whether the caller asked for something existing files may not have (`--san`, `--days`,
+   * `--rsa` given): without `force`, existing files are then refused, not kept. @default {false}
+   */
+  explicit?: boolean;
 }
 
 /** What {@link generateCerts} did. */
@@ -89,10 +105,19 @@ export async function generateCerts(opts: GenerateOptions): Promise<GenerateResu
     if (await exists(join(outDir, name))) existing.push(name);
   }
   const base = { outDir, files, existing, sans };
-  if (existing.length > 0 && !opts.force) return { ...base, written: false };
+  if (existing.length > 0 && !opts.force) {
+    if (opts.explicit) {
+      throw new CertsError(
+        `${outDir} already holds ${existing.join(", ")}: the settings asked for ` +
+          "(--san, --days, --rsa) need new certificates; add --force to replace them " +
+          "(a new CA too: copy ca.crt and the client files to every load host again)",
+      );
+    }
+    return { ...base, written: false };
+  }
 
   await withTempDir(async (tmp) => {
-    const ca = await makeCa(tmp, "ca", CA_CN, days, rsaBits);
+    const ca = await makeCa(tmp, "ca", uniqueCaName(), days, rsaBits);
     const server = await makeLeaf(tmp, "server", ca, {
       cn: SERVER_CN,
       kind: "server",

@@ -10,8 +10,9 @@ import { CertsError, FILE_NAMES, generateCerts, MAX_DAYS, RSA_BITS } from "./gen
 
 const USAGE = `Usage: deno task certs [options]
 
-Makes a test CA, a server certificate (CN localhost) and a client certificate (CN smft-client)
-with openssl: ca.crt/ca.key, server.crt/server.key, client.crt/client.key.
+Makes a test CA (named "smft-latency-test-ca <date> <6 random hex digits>", unique), a server
+certificate (CN localhost) and a client certificate (CN smft-client) with openssl:
+ca.crt/ca.key, server.crt/server.key, client.crt/client.key.
 
 Options:
   --out DIR      output folder, relative to the current directory (default: certs)
@@ -20,7 +21,9 @@ Options:
   --san NAME     extra server SAN: DNS:name, IP:addr or a bare name/address;
                  repeatable, comma separated lists accepted
                  (always present: DNS:localhost, IP:127.0.0.1, IP:::1)
-  --force        replace existing files (otherwise existing files are kept)
+  --force        replace existing files; without it, existing files are kept when
+                 nothing new is asked, and refused (exit 1) when --san, --days
+                 or --rsa asks for certificates the existing ones may not be
   -h, --help     show this help
 `;
 
@@ -51,6 +54,9 @@ export async function main(args: string[]): Promise<number> {
       rsaBits: values.rsa === undefined ? undefined : parseWhole("--rsa", values.rsa),
       sans: values.san,
       force: values.force,
+      // Asking for SANs, a validity or a key type is asking for certificates that have them:
+      // kept files would silently lack them.
+      explicit: values.san.length > 0 || args.some((a) => /^--(days|rsa)(=|$)/.test(a)),
     });
     if (!result.written) {
       console.log(

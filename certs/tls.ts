@@ -154,3 +154,26 @@ export function clientCredentials(mode: TlsMode, m: TlsMaterial): grpc.ChannelCr
     ? grpc.credentials.createInsecure()
     : grpc.credentials.createFromSecureContext(clientSecureContext(mode, m));
 }
+
+/**
+ * How an error names the CA that issued df's certificate and the CAs in `TLS_CA`: by subject, and
+ * where a subject in `TLS_CA` is the same as the issuer's (two test CAs of one name), by SHA-256
+ * fingerprint too, so the message never reads "issued by X, not by the CA in TLS_CA (X)".
+ *
+ * @example
+ * ```ts
+ * caMismatch("CN=a", [ca]); // "issued by CN=a, not by the CA in TLS_CA (CN=b)"
+ * caMismatch("CN=a", [caNamedA]);
+ * // "issued by another CA named CN=a, not by the CA in TLS_CA of that name (SHA-256 5F:3A:…)"
+ * ```
+ */
+export function caMismatch(issuer: string, cas: X509Certificate[]): string {
+  const name = (c: X509Certificate) => c.subject.replace(/\n/g, ", ");
+  const iss = issuer.replace(/\n/g, ", ");
+  const same = cas.filter((c) => name(c) === iss);
+  if (same.length === 0) {
+    return `issued by ${iss}, not by the CA in TLS_CA (${cas.map(name).join("; ")})`;
+  }
+  const fps = cas.map((c) => `${name(c)}, SHA-256 ${c.fingerprint256}`).join("; ");
+  return `issued by another CA named ${iss}, not by the CA in TLS_CA of that name (${fps})`;
+}

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     console.log(`df ${TOOL_VERSION}`);
     return;
   }
+  for (const w of cfg.warnings) console.error(`df: WARNING: ${w}`);
   if (o.tlsMode === "insecure" && !o.allowInsecure) {
     throw new ConfigError(
       "TLS_MODE=insecure serves plaintext; add --allow-insecure (or DF_ALLOW_INSECURE=1) to mean it",

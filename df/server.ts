@@ -349,15 +349,22 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       // drains itself: refuse new calls, wait for held ones, then close everything.
       draining = true;
       listener.close();
+      const deadline = performance.now() + graceMs;
       if (inflight > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, graceMs);
           onIdle = () => {
             clearTimeout(timer);
-            // Let the last responses leave before the sockets close.
-            setTimeout(resolve, 20);
+            resolve();
           };
         });
+      }
+      // An answered call is not yet sent: wait until every stream has closed (its trailers
+      // left), within the grace period, before the sockets go.
+      while (
+        performance.now() < deadline && [...conns.values()].some((c) => c.active > 0)
+      ) {
+        await new Promise((r) => setTimeout(r, 5));
       }
       clearInterval(sweep);
       server.forceShutdown();

@@ -8,8 +8,8 @@ import * as grpc from "@grpc/grpc-js";
 import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
-import { clientSecureContext, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
-import { type ConnectionTrace, watchContext } from "./tap.ts";
+import { caMismatch, clientSecureContext, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
+import { type ConnectionTrace, installTap, watchContext, withTrace } from "./tap.ts";
 
 /** Where and how to connect. */
 export interface Target {
@@ -44,7 +44,11 @@ export function openChannel(t: Target, extra: grpc.ChannelOptions = {}): Channel
     ...extra,
   };
   if (t.tlsMode === "insecure") {
-    return { client: new grpc.Client(targetString(t), grpc.credentials.createInsecure(), options) };
+    installTap();
+    return {
+      client: new grpc.Client(targetString(t), grpc.credentials.createInsecure(), options),
+      trace: {},
+    };
   }
   if (t.serverName !== t.host) options["grpc.ssl_target_name_override"] = t.serverName;
   const ctx = clientSecureContext(t.tlsMode, t.tls);
@@ -60,11 +64,117 @@ export function waitReady(client: grpc.Client, timeoutMs: number): Promise<void>
   });
 }
 
+/** Why a connection failed, from its trace, and whether trying again could help. */
+export interface ConnectCause {
+  text: string;
+  /** Retrying cannot succeed (refused, unknown name, a certificate problem, ...): fail at once. */
+  certain: boolean;
+}
+
+/** TLS errors that say the other side does not speak TLS at all (a plaintext df). */
+const NOT_TLS =
+  /InvalidContentType|corrupt message|wrong version number|record overflow|packet length too long|InvalidMessage/i;
+
+/**
+ * What the trace says about a failed connection, in words, or undefined when it says nothing
+ * (still connecting, or timed out with no error seen).
+ */
+export function connectCause(
+  trace: ConnectionTrace | undefined,
+  t: { host: string; port: number; tlsMode: TlsMode },
+): ConnectCause | undefined {
+  if (!trace) return undefined;
+  if (trace.dnsError && trace.tcpStart === undefined) {
+    const certain = /ENOTFOUND|ENODATA|EAI_NONAME|not known|No address/i.test(trace.dnsError);
+    return { text: `cannot resolve ${t.host}: ${trace.dnsError}`, certain };
+  }
+  if (trace.tcpErrorCode || trace.tcpError) {
+    const at = trace.tcpTarget ?? targetString(t);
+    switch (trace.tcpErrorCode) {
+      case "ECONNREFUSED":
+        return {
+          text: `connection refused by ${at}: df is not running there, or not on port ${t.port}`,
+          certain: true,
+        };
+      case "EHOSTUNREACH":
+      case "ENETUNREACH":
+      case "EADDRNOTAVAIL":
+        return { text: `${at} cannot be reached (${trace.tcpErrorCode})`, certain: true };
+      default:
+        return { text: `TCP connect to ${at} failed: ${trace.tcpError}`, certain: false };
+    }
+  }
+  if (refusedAfterHandshake(trace) && trace.closedBeforeSettings) {
+    return {
+      text: "df closed the connection after the TLS handshake, before HTTP/2 SETTINGS: " +
+        `client certificate refused?${trace.tlsError ? ` (${trace.tlsError})` : ""}`,
+      certain: true,
+    };
+  }
+  if (trace.tlsError && trace.tlsDone === undefined) {
+    if (NOT_TLS.test(trace.tlsError)) {
+      return {
+        text:
+          `TLS handshake failed: ${trace.tlsError}: df does not answer in TLS on port ${t.port}` +
+          " (a plaintext df, TLS_MODE=insecure?)",
+        certain: true,
+      };
+    }
+    const certain = isCertificateVerifyError(trace.tlsError) ||
+      /ProtocolVersion|Tls12|protocol version|certificate|alert/i.test(trace.tlsError);
+    return { text: `TLS handshake failed: ${trace.tlsError}`, certain };
+  }
+  if (t.tlsMode === "insecure" && trace.tcpDone !== undefined && trace.closedBeforeSettings) {
+    return {
+      text: "df closed the connection before HTTP/2 SETTINGS: smft speaks plaintext " +
+        "(TLS_MODE=insecure); is df serving TLS on this port?",
+      certain: true,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Connects a channel and resolves when it is ready; rejects at once when the connection failed
+ * for a reason that retrying cannot change ({@link connectCause}), else after `timeoutMs` with
+ * the last reason seen. The error's `cause` is the {@link ConnectCause}.
+ */
+export function connectOrFail(
+  ch: Channel,
+  t: { host: string; port: number; tlsMode: TlsMode },
+  timeoutMs: number,
+): Promise<void> {
+  const channel = ch.client.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const state = withTrace(ch.trace, () => channel.getConnectivityState(true));
+      if (state === grpc.connectivityState.READY) return resolve();
+      if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
+        const cause = connectCause(ch.trace, t);
+        if (cause?.certain) return reject(new Error(cause.text, { cause }));
+      }
+      if (Date.now() >= deadline) {
+        const cause = connectCause(ch.trace, t);
+        return reject(new Error(cause?.text ?? "no connection before the deadline", { cause }));
+      }
+      channel.watchConnectivityState(state, deadline, () => check());
+    };
+    check();
+  });
+}
+
 /**
  * The reason a channel could not connect, from grpc-js's message and the trace. A socket error
  * counts as a handshake failure only while the handshake was still under way.
  */
-export function connectFailure(message: string, trace?: ConnectionTrace): string {
+export function connectFailure(
+  message: string,
+  trace?: ConnectionTrace,
+  t?: { host: string; port: number; tlsMode: TlsMode },
+): string {
+  const cause = t ? connectCause(trace, t) : undefined;
+  if (cause) return cause.text;
   if (refusedAfterHandshake(trace)) {
     return "df closed the connection after the TLS handshake, before HTTP/2 SETTINGS: " +
       `client certificate refused? (${trace?.tlsError ?? message})`;
@@ -150,11 +260,7 @@ export function serverCertificateProblems(
     }
   });
   if (cas.length > 0 && !signed) {
-    problems.push(
-      `df's certificate (${subject}) is issued by ${
-        cert.issuer.replace(/\n/g, ", ")
-      }, not by the CA in TLS_CA (${cas.map((c) => c.subject.replace(/\n/g, ", ")).join("; ")})`,
-    );
+    problems.push(`df's certificate (${subject}) is ${caMismatch(cert.issuer, cas)}`);
   }
   const named = isIP(serverName) ? cert.checkIP(serverName) : cert.checkHost(serverName);
   if (!named) {

@@ -121,3 +121,29 @@ Deno.test("serverCertificateProblems() names each problem of df's certificate", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("connectCause() names a refused connect, an unknown name and a plaintext df, and knows they are certain", async () => {
+  const { connectCause } = await import("./channel.ts");
+  const t = { host: "localhost", port: 41101, tlsMode: "mtls" as const };
+  const refused = connectCause({
+    tcpStart: 1,
+    tcpErrorCode: "ECONNREFUSED",
+    tcpError: "connect ECONNREFUSED 127.0.0.1:41101",
+    tcpTarget: "127.0.0.1:41101",
+  }, t);
+  assert.deepEqual(refused, {
+    text: "connection refused by 127.0.0.1:41101: df is not running there, or not on port 41101",
+    certain: true,
+  });
+  const dns = connectCause({ dnsError: "getaddrinfo ENOTFOUND nosuch.invalid" }, t);
+  assert.equal(dns?.certain, true);
+  assert.match(dns!.text, /^cannot resolve localhost: getaddrinfo ENOTFOUND/);
+  const plain = connectCause({
+    tcpStart: 1,
+    tcpDone: 2,
+    tlsError: "received corrupt message of type InvalidContentType",
+  }, t);
+  assert.equal(plain?.certain, true);
+  assert.match(plain!.text, /df does not answer in TLS on port 41101/);
+  assert.equal(connectCause({ tcpStart: 1 }, t), undefined, "still connecting: nothing to say");
+});

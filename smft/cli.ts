@@ -21,6 +21,8 @@ import type { Target } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
 import { runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
 import { formatRunVerdict } from "./verdict.ts";
+import { ResultsPathError, ResultsWriteError, ResultsWriter } from "./record.ts";
+import type { RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "./summary.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
@@ -40,8 +42,31 @@ ${SMFT_COMMANDS_USAGE}
 Run "smft <command> --help" for its options. "smft --version" prints the version.
 `;
 
-/** Exit codes, most serious first. */
-const EXIT = { ok: 0, config: 1, slo: 2, invalid: 3, interrupted: 130 } as const;
+/**
+ * Exit codes. One precedence, the first that applies: interrupted 130, write error 4, bad
+ * configuration or df unreachable 1, INVALID and an SLO failed 5, INVALID 3, SLO failed 2, ok 0.
+ * A CI gate can tell an SLO failure (2) from a generator that fell behind (3) and from both (5).
+ */
+export const EXIT = {
+  ok: 0,
+  config: 1,
+  slo: 2,
+  invalid: 3,
+  writeError: 4,
+  invalidAndSlo: 5,
+  interrupted: 130,
+} as const;
+
+/** The exit code of finished runs (see {@link EXIT}). */
+export function exitCode(
+  o: { interrupted: boolean; invalid: boolean; sloFailed: boolean },
+): number {
+  if (o.interrupted) return EXIT.interrupted;
+  if (o.invalid && o.sloFailed) return EXIT.invalidAndSlo;
+  if (o.invalid) return EXIT.invalid;
+  if (o.sloFailed) return EXIT.slo;
+  return EXIT.ok;
+}
 
 function fail(message: string): never {
   console.error(`smft: ${message}`);
@@ -66,7 +91,9 @@ function prepare(c: CommonConfig) {
   }
   const material = loadTls(c.tlsMode, { ca: c.ca, cert: c.cert, key: c.key }, "client");
   const display = stderrProgress(c.quiet);
-  for (const w of material.warnings) logLine(display, `smft: WARNING: ${w}`);
+  for (const w of [...(c.envWarnings ?? []), ...material.warnings]) {
+    logLine(display, `smft: WARNING: ${w}`);
+  }
   if (c.tlsMode === "insecure") {
     logLine(
       display,
@@ -88,12 +115,48 @@ function measuringLine(rate: number, durationS: number): string {
   return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
 }
 
-/** Prints SLO verdicts; returns the exit code they call for. */
-function sloCode(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): number {
-  if (!clauses.length) return EXIT.ok;
+/** Prints SLO verdicts; returns whether a clause failed. */
+function sloFailed(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): boolean {
+  if (!clauses.length) return false;
   const verdicts = judgeSlo(summary, clauses);
   console.log(formatVerdicts(verdicts));
-  return verdicts.some((v) => !v.pass) ? EXIT.slo : EXIT.ok;
+  return verdicts.some((v) => !v.pass);
+}
+
+/** Says where the file went and what was moved to make room (one line each). */
+function placementLines(
+  display: ReturnType<typeof stderrProgress>,
+  r: RunResult,
+  intended: string,
+): void {
+  const p = r.placement;
+  if (p.movedAside) {
+    logLine(display, `smft: kept the earlier ${p.movedAside.from} as ${p.movedAside.to}`);
+  }
+  if (p.replaced) logLine(display, `smft: replaced the earlier ${p.replaced} (--overwrite)`);
+  if (r.interrupted) {
+    logLine(
+      display,
+      `smft: interrupted: ${r.end.count} result lines kept in ${p.path}${
+        p.path !== intended ? ` (${intended} holds an earlier run and is left as it was)` : ""
+      }`,
+    );
+  }
+}
+
+/**
+ * Claims each results file before anything is sent (one writer per path, and a full disk or a
+ * file where a folder should be is said now): all of them, or none.
+ */
+function reserveAll(paths: string[], test: "01_steady" | "02_coldconn"): ResultsWriter[] {
+  const writers: ResultsWriter[] = [];
+  try {
+    for (const p of paths) writers.push(ResultsWriter.reserve(p, test));
+  } catch (e) {
+    for (const w of writers) w.discard();
+    throw e;
+  }
+  return writers;
 }
 
 async function steady(args: string[]): Promise<number> {
@@ -106,7 +169,11 @@ async function steady(args: string[]): Promise<number> {
   const { clauses, display, target, signal } = prepare(c);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
-  let code: number = EXIT.ok;
+  let invalid = false;
+  let sloFail = false;
+  let interrupted = false;
+  const paths = c.rates.map((rate) => resultsPath(c.out, ladder ? rate : undefined, c.shard));
+  const writers = reserveAll(paths, "01_steady");
   logLine(
     display,
     `smft steady -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) rate ${
@@ -115,37 +182,45 @@ async function steady(args: string[]): Promise<number> {
       versionLine("smft")
     }`,
   );
-  for (const rate of c.rates) {
-    if (signal.aborted) break;
-    const out = resultsPath(c.out, ladder ? rate : undefined, c.shard);
-    const r = await runSteady({
-      target,
-      rate,
-      durationS: c.durationS,
-      warmupS: c.warmupS,
-      deadlineMs: c.deadlineMs,
-      connectTimeoutMs: c.connectTimeoutMs,
-      payload: c.payload,
-      out,
-      shard: c.shard,
-      startAt: c.startAt,
-      signal,
-      onMeasureStart: () => logLine(display, measuringLine(rate, c.durationS)),
-      onProgress: (p) => display.update(formatProgress(p, ladder ? `[${rate}/s] ` : "")),
-    });
-    display.done();
-    results.push(r);
-    const tls = r.meta.tls;
-    console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
-    if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
-    console.log(formatSummary(r.summary));
-    console.log(formatRunVerdict(r.verdict));
-    code = Math.max(code, sloCode(clauses, r.summary));
-    if (!r.verdict.valid) code = Math.max(code, EXIT.invalid);
-    if (r.interrupted) code = EXIT.interrupted;
+  try {
+    for (const [k, rate] of c.rates.entries()) {
+      if (signal.aborted) break;
+      const out = paths[k];
+      const r = await runSteady({
+        writer: writers[k],
+        overwrite: c.overwrite,
+        target,
+        rate,
+        durationS: c.durationS,
+        warmupS: c.warmupS,
+        deadlineMs: c.deadlineMs,
+        connectTimeoutMs: c.connectTimeoutMs,
+        payload: c.payload,
+        out,
+        shard: c.shard,
+        startAt: c.startAt,
+        signal,
+        onMeasureStart: () => logLine(display, measuringLine(rate, c.durationS)),
+        onProgress: (p) => display.update(formatProgress(p, ladder ? `[${rate}/s] ` : "")),
+      });
+      display.done();
+      results.push(r);
+      placementLines(display, r, out);
+      const tls = r.meta.tls;
+      console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
+      if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
+      console.log(formatSummary(r.summary));
+      console.log(formatRunVerdict(r.verdict));
+      if (sloFailed(clauses, r.summary)) sloFail = true;
+      if (!r.verdict.valid && !r.interrupted) invalid = true;
+      if (r.interrupted) interrupted = true;
+    }
+  } finally {
+    // Files of rates that never ran (interrupted, or an error) are released.
+    for (const w of writers.slice(results.length)) w.discard();
   }
   if (ladder && results.length > 1) console.log("\n" + ladderTable(results));
-  return code;
+  return exitCode({ interrupted, invalid, sloFailed: sloFail });
 }
 
 async function coldconn(args: string[]): Promise<number> {
@@ -157,34 +232,47 @@ async function coldconn(args: string[]): Promise<number> {
   const c: ColdConfig = resolved.config;
   const { clauses, display, target, signal } = prepare(c);
   const out = resultsPath(c.out, undefined, c.shard);
+  const [writer] = reserveAll([out], "02_coldconn");
   logLine(
     display,
     `smft coldconn -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) ${c.rate} attempts/s ${
       c.attempts !== undefined ? `x ${c.attempts}` : `for ${c.durationS} s`
     }; a new channel and a full TLS handshake per attempt; ${versionLine("smft")}`,
   );
-  const r = await runColdconn({
-    target,
-    rate: c.rate,
-    durationS: c.durationS,
-    attempts: c.attempts,
-    deadlineMs: c.deadlineMs,
-    out,
-    shard: c.shard,
-    startAt: c.startAt,
-    signal,
-    onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
-    onProgress: (p) => display.update(formatProgress(p)),
-  });
+  let r: Awaited<ReturnType<typeof runColdconn>>;
+  try {
+    r = await runColdconn({
+      writer,
+      overwrite: c.overwrite,
+      payload: c.payload,
+      target,
+      rate: c.rate,
+      durationS: c.durationS,
+      attempts: c.attempts,
+      deadlineMs: c.deadlineMs,
+      out,
+      shard: c.shard,
+      startAt: c.startAt,
+      signal,
+      onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
+      onProgress: (p) => display.update(formatProgress(p)),
+    });
+  } catch (e) {
+    writer.discard();
+    throw e;
+  }
   display.done();
+  placementLines(display, r, out);
   console.log(`\n== 02_coldconn -> ${r.file}`);
   console.log(formatSummary(r.summary));
   if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
   console.log(formatRunVerdict(r.verdict));
-  let code = sloCode(clauses, r.summary);
-  if (!r.verdict.valid) code = Math.max(code, EXIT.invalid);
-  if (r.interrupted) code = EXIT.interrupted;
-  return code;
+  const sloFail = sloFailed(clauses, r.summary);
+  return exitCode({
+    interrupted: r.interrupted,
+    invalid: !r.verdict.valid && !r.interrupted,
+    sloFailed: sloFail,
+  });
 }
 
 function ladderTable(results: SteadyResult[]): string {
@@ -242,7 +330,14 @@ async function dispatch(args: string[]): Promise<number> {
 /** Runs `smft <command> ...` and exits with its code; configuration errors are one line. */
 export function smftMain(args: string[]): Promise<never> {
   return dispatch(args).then((code) => Deno.exit(code), (e) => {
-    if (e instanceof ConfigError || e instanceof TlsFileError || e instanceof UnreachableError) {
+    if (e instanceof ResultsWriteError) {
+      console.error(`smft: ${e.message}`);
+      Deno.exit(EXIT.writeError);
+    }
+    if (
+      e instanceof ConfigError || e instanceof TlsFileError || e instanceof UnreachableError ||
+      e instanceof ResultsPathError
+    ) {
       fail(e.message);
     }
     fail(`unexpected error: ${(e as Error).stack ?? e}`);

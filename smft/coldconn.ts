@@ -19,8 +19,9 @@ import { defaultPayload, type Shard } from "./options.ts";
 import { PreciseTimer } from "./shared/precise_timer.ts";
 import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
-import type { ConnectionTrace } from "./tap.ts";
-import { r3 } from "./results_format.ts";
+import { type ConnectionTrace, withTrace } from "./tap.ts";
+import { handlingTime, r3, statusName } from "./results_format.ts";
+import type { ResultsWriter } from "./record.ts";
 import { type Done, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
 import type { Progress } from "./open_loop.ts";
 import type { ColdLine, Meta } from "./results_format.ts";
@@ -38,6 +39,12 @@ export interface ColdRun {
   /** Deadline of each attempt: connect and call together. */
   deadlineMs: number;
   out: string;
+  /** The results file, reserved before anything was sent. */
+  writer?: ResultsWriter;
+  /** Replace an earlier complete file instead of moving it aside. */
+  overwrite?: boolean;
+  /** The request JSON (default: the 64-feature vector). */
+  payload?: string;
   shard: Shard;
   startAt?: number;
   signal?: AbortSignal;
@@ -51,7 +58,10 @@ export interface ColdResult extends RunResult {
   maxOverlap: number;
 }
 
-/** How far an attempt got: the first phase it did not complete. */
+/**
+ * How far an attempt got: the first phase it did not complete. `t_dns_ms` (`tcpStart`) is set
+ * when the TCP connect is tried, so a refused connect is `tcp`; no connect tried is `dns`.
+ */
 export function failedPhase(t: ConnectionTrace, ready: boolean): string {
   if (ready) return "rpc";
   if (t.tcpStart === undefined) return "dns";
@@ -62,11 +72,16 @@ export function failedPhase(t: ConnectionTrace, ready: boolean): string {
 }
 
 /** Ends when the channel is READY, fails, or the deadline passes. */
-function connect(client: grpc.Client, deadline: number): Promise<"ready" | "failed" | "deadline"> {
+function connect(
+  client: grpc.Client,
+  trace: ConnectionTrace,
+  deadline: number,
+): Promise<"ready" | "failed" | "deadline"> {
   const channel = client.getChannel();
   return new Promise((resolve) => {
     const check = () => {
-      const state = channel.getConnectivityState(true);
+      // Inside the attempt's trace scope: its TCP connect and name lookup are recorded on it.
+      const state = withTrace(trace, () => channel.getConnectivityState(true));
       if (state === grpc.connectivityState.READY) return resolve("ready");
       if (state === grpc.connectivityState.TRANSIENT_FAILURE) return resolve("failed");
       if (state === grpc.connectivityState.SHUTDOWN) return resolve("failed");
@@ -93,9 +108,9 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
   const durationS = run.attempts !== undefined ? run.attempts / hostRate : run.durationS;
   const { plan, startEpochMs } = makePlan({ ...run, durationS, warmupS: 0 });
   const total = run.attempts ?? totalRequests(plan);
-  const payload = encodeJsonVector(defaultPayload());
+  const payload = encodeJsonVector(run.payload ?? defaultPayload());
   const meta: Meta = {
-    ...runMeta({ test: "02_coldconn", ...run, durationS, startEpochMs }),
+    ...runMeta({ test: "02_coldconn", ...run, durationS, startEpochMs, attempts: run.attempts }),
     attempts: run.attempts ?? null,
     planned_attempts: total,
     // Every attempt has new credentials and its own SecureContext: nothing to resume.
@@ -136,7 +151,7 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     };
     let totalMs: number | undefined;
     try {
-      const state = await connect(client, deadline);
+      const state = await connect(client, trace, deadline);
       const ready = performance.now();
       let status: grpc.StatusObject | undefined;
       if (state === "ready") {
@@ -154,21 +169,21 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
         });
       }
       const done = performance.now();
-      const success = status?.code === grpc.status.OK;
+      // The status came from the server: a malformed one is an error, never OK or "NaN".
+      const st = status ? statusName(status.code) : undefined;
+      const success = st?.ok === true;
       line.ok = success;
       if (!success) {
         const phase = failedPhase(trace, state === "ready");
         line.phase = phase;
-        line.code = status
-          ? grpc.status[status.code]
-          : state === "deadline"
-          ? "DEADLINE_EXCEEDED"
-          : "UNAVAILABLE";
-        line.error = phase === "tls" && trace.tlsError
+        line.code = st ? st.code : state === "deadline" ? "DEADLINE_EXCEEDED" : "UNAVAILABLE";
+        line.error = phase === "tls" && trace.tlsError && trace.tlsDone === undefined
           ? await explain(trace.tlsError)
           : phase === "rpc"
-          ? status?.details ?? "call failed"
-          : connectFailure(`channel ${state}`, trace);
+          ? st?.malformed
+            ? `malformed status code ${String(status?.code)} (${status?.details})`
+            : status?.details ?? "call failed"
+          : connectFailure(`channel ${state}`, trace, run.target);
       }
       if (state === "ready") {
         line.t_connect_ms = r3(ready - start);
@@ -187,8 +202,9 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
       line.resumed = trace.resumed;
       line.peer_subject = trace.peerSubject;
       line.overlap = overlap;
-      const dfUs = status?.metadata?.get(HANDLING_METADATA_KEY)[0];
-      if (dfUs !== undefined) line.df_ms = Number(dfUs) / 1000;
+      const df = handlingTime(status?.metadata?.get(HANDLING_METADATA_KEY));
+      line.df_ms = df.df_ms;
+      line.df_bad = df.df_bad;
     } catch (e) {
       line.phase ??= "unknown";
       line.code ??= "UNKNOWN";
@@ -203,6 +219,8 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
   const result = await runTest<ColdLine>({
     test: "02_coldconn",
     out: run.out,
+    writer: run.writer,
+    overwrite: run.overwrite,
     meta,
     plan,
     total,

@@ -7,6 +7,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import { createHash, randomBytes } from "node:crypto";
 import type { Plan } from "./schedule.ts";
 import { Accumulator, type Summary } from "./summary.ts";
 import type { Shard } from "./options.ts";
@@ -15,7 +16,7 @@ import type { ConnectionTrace } from "./tap.ts";
 import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
-import { ResultsWriter } from "./record.ts";
+import { type Placement, ResultsWriter } from "./record.ts";
 import { achievedRate, judgeRun, type RunVerdict } from "./verdict.ts";
 import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
 
@@ -30,6 +31,38 @@ export interface RunResult {
   end: End;
   /** Most requests (or attempts) in flight at once. */
   maxInflight: number;
+  /** Where the file ended up, and an earlier file moved aside or replaced. */
+  placement: Placement;
+}
+
+/**
+ * The run id written in `#META`: the same for every shard of one run. With a shared `--start-at`
+ * it is derived from the shared plan (start instant, rate, shard count, test, target, duration,
+ * warm-up), so hosts that were given the same plan agree without talking; without one it is
+ * random. 12 hex digits.
+ */
+export function runId(o: {
+  test: TestName;
+  target: string;
+  rate: number;
+  shardCount: number;
+  durationS: number;
+  warmupS?: number;
+  attempts?: number;
+  startAt?: number;
+}): string {
+  if (o.startAt === undefined) return randomBytes(6).toString("hex");
+  const plan = JSON.stringify([
+    o.test,
+    o.target,
+    o.startAt,
+    o.rate,
+    o.shardCount,
+    o.durationS,
+    o.warmupS ?? 0,
+    o.attempts ?? null,
+  ]);
+  return createHash("sha256").update(plan).digest("hex").slice(0, 12);
 }
 
 /** Builds the plan; `startAt` (epoch ms) maps onto the monotonic clock. */
@@ -67,8 +100,21 @@ export function runMeta(o: {
   deadlineMs: number;
   startEpochMs: number;
   trace?: ConnectionTrace;
+  startAt?: number;
+  warmupS?: number;
+  attempts?: number;
 }): Meta {
   return {
+    run_id: runId({
+      test: o.test,
+      target: targetString(o.target),
+      rate: o.rate,
+      shardCount: o.shard.count,
+      durationS: o.durationS,
+      warmupS: o.warmupS,
+      attempts: o.attempts,
+      startAt: o.startAt,
+    }),
     test: o.test,
     target: targetString(o.target),
     server_name: o.target.serverName,
@@ -78,7 +124,7 @@ export function runMeta(o: {
     duration_s: o.durationS,
     deadline_ms: o.deadlineMs,
     start_epoch_ms: o.startEpochMs,
-    tls: o.trace
+    tls: o.trace && o.target.tlsMode !== "insecure"
       ? {
         version: o.trace.tlsVersion,
         cipher: o.trace.cipher,
@@ -127,6 +173,10 @@ export interface Done<L> {
 export interface TestSpec<L extends SteadyLine | ColdLine> {
   test: TestName;
   out: string;
+  /** The results file, reserved before the run sent anything (else reserved here). */
+  writer?: ResultsWriter;
+  /** Replace an earlier complete file instead of moving it aside. */
+  overwrite?: boolean;
   meta: Meta;
   plan: Plan;
   /** This host's requests (or attempts), warm-up included. */
@@ -162,7 +212,14 @@ export interface TestSpec<L extends SteadyLine | ColdLine> {
 export async function runTest<L extends SteadyLine | ColdLine>(
   spec: TestSpec<L>,
 ): Promise<RunResult> {
-  const writer = ResultsWriter.open(spec.out, spec.test, spec.meta);
+  const writer = spec.writer ?? ResultsWriter.reserve(spec.out, spec.test);
+  writer.begin(spec.meta);
+  // A write error stops the run like a signal would; the run then ends with that error.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (spec.signal?.aborted) stop.abort();
+  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  writer.onFail = () => stop.abort();
   const acc = new Accumulator(spec.test);
   const meter = new ResourceMeter();
   const { firstMeasured } = spec;
@@ -171,10 +228,10 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     total: spec.total,
     firstMeasured,
     clock: spec.clock,
-    signal: spec.signal,
+    signal: stop.signal,
     launch: (j, intended, issued) =>
       spec.launch(j, intended, issued, loop).then((done) => {
-        if (j >= firstMeasured) {
+        if (j >= firstMeasured && !writer.failed) {
           writer.line(JSON.stringify(done.line));
           acc.add(done.line);
         }
@@ -194,6 +251,9 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     },
   });
   const totals = await loop.run();
+  spec.signal?.removeEventListener("abort", onAbort);
+  if (writer.failed) throw writer.failed;
+  const interrupted = spec.signal?.aborted ?? false;
   const measureStart = spec.plan.t0 + spec.plan.warmupMs;
   const achieved = achievedRate(
     totals.measuredSent,
@@ -202,29 +262,39 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     spec.hostRate,
   );
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
-  const verdict = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0);
+  const verdict = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0, {
+    calls: totals.measuredSent,
+    interrupted,
+  });
+  const clamped = acc.clampedValues();
   const end: End = {
     count: writer.lines,
     ok: acc.ok,
     errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
-    interrupted: totals.interrupted,
+    interrupted,
     planned: spec.total - firstMeasured,
     sent: totals.measuredSent,
     elapsed_s: r3(achieved.windowS),
     achieved_rps: r3(achieved.rate),
     valid: verdict.valid,
+    verdict_calls: totals.measuredSent,
+    lag_judged: verdict.lagJudged,
+    verdict_reasons: verdict.reasons,
+    bad_trailers: acc.badTrailers,
+    ...(clamped > 0 ? { clamped_values: clamped } : {}),
     ...meter.figures(),
     ...spec.endFields(acc, totals),
   };
-  writer.finish(end);
+  const placement = writer.finish(end, { overwrite: spec.overwrite });
   return {
-    file: spec.out,
+    file: placement.path,
     summary,
     acc,
     verdict,
-    interrupted: totals.interrupted,
+    interrupted,
     meta: spec.meta,
     end,
     maxInflight: totals.maxInflight,
+    placement,
   };
 }

@@ -19,11 +19,13 @@ export function initHistograms(): void {
   }
 }
 
+const HIGHEST_TRACKABLE_US_VALUE = 60_000_000;
+
 const BUILD: hdr.BuildRequest = {
   bitBucketSize: 32,
   autoResize: true,
   lowestDiscernibleValue: 1,
-  highestTrackableValue: 60_000_000,
+  highestTrackableValue: HIGHEST_TRACKABLE_US_VALUE,
   numberOfSignificantValueDigits: 3,
 };
 
@@ -97,12 +99,24 @@ export const PERCENTILE_DEFINITION =
   "above the true value, and never above the exact maximum. `mean`, `min` and `max` are exact " +
   "(kept beside the histogram).";
 
-/** A histogram with exact count, sum, min and max kept beside it. */
+/** The largest value, in µs, a histogram holds (60 s); larger values are clamped to it. */
+export const HIGHEST_TRACKABLE_US: number = HIGHEST_TRACKABLE_US_VALUE;
+
+/**
+ * A histogram with exact count, sum, min and max kept beside it. `record` never throws: a value
+ * that is not a finite number is skipped (counted in `skipped`), one above
+ * {@link HIGHEST_TRACKABLE_US} is recorded as that (counted in `clamped`). Values come from
+ * untrusted places (a server's trailer, a results file): one of them must not end a run.
+ */
 export class Series {
   readonly hist: Histogram;
   sumUs = 0;
   minUs = Infinity;
   maxUs = 0;
+  /** Values above the highest trackable value, recorded as it. */
+  clamped = 0;
+  /** Values that were not finite numbers, not recorded. */
+  skipped = 0;
 
   constructor(wasm = true) {
     this.hist = newHistogram(wasm);
@@ -112,9 +126,17 @@ export class Series {
     return this.hist.totalCount;
   }
 
-  /** Records a millisecond value. */
+  /** Records a millisecond value (see the class text for values out of range). */
   record(ms: number): void {
-    const us = toMicros(ms);
+    if (typeof ms !== "number" || !Number.isFinite(ms)) {
+      this.skipped++;
+      return;
+    }
+    let us = toMicros(ms);
+    if (us > HIGHEST_TRACKABLE_US) {
+      us = HIGHEST_TRACKABLE_US;
+      this.clamped++;
+    }
     this.hist.recordValue(us);
     this.sumUs += us;
     if (us < this.minUs) this.minUs = us;
@@ -127,6 +149,8 @@ export class Series {
     this.sumUs += other.sumUs;
     this.minUs = Math.min(this.minUs, other.minUs);
     this.maxUs = Math.max(this.maxUs, other.maxUs);
+    this.clamped += other.clamped;
+    this.skipped += other.skipped;
   }
 
   stat(): Stat {
@@ -139,6 +163,8 @@ export class Series {
     this.sumUs = 0;
     this.minUs = Infinity;
     this.maxUs = 0;
+    this.clamped = 0;
+    this.skipped = 0;
   }
 
   destroy(): void {

@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   ConfigError,
@@ -51,6 +52,86 @@ const shard: Parser<Shard> = (raw) => {
   return { index, count };
 };
 
+/**
+ * `--host`: a host name or an IP address, nothing else. A URL, a `host:port` or a path is refused
+ * with what to do instead: grpc-js would otherwise read `127.0.0.1:41101` with `--port` as
+ * `127.0.0.1:41101:41101` and time out after the connect timeout.
+ */
+export const hostName: Parser<string> = (raw) => {
+  const h = raw.trim();
+  if (h === "") throw new Error("expected a host name or an IP address, not an empty string");
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(h);
+  if (scheme) {
+    throw new Error(
+      `expected a host name or an IP address, not a URL: drop "${scheme[1]}://"` +
+        " (TLS is set by --tls-mode; the port by --port/DF_PORT)",
+    );
+  }
+  const unbracketed = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+  if (isIP(unbracketed)) return unbracketed;
+  const hostPort = /^(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(h);
+  if (hostPort) {
+    throw new Error(
+      `expected a host without a port: give the port with --port/DF_PORT (e.g. DF_HOST=${
+        hostPort[1]
+      } DF_PORT=${hostPort[2]})`,
+    );
+  }
+  if (
+    h.length > 253 ||
+    !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
+      .test(h)
+  ) {
+    throw new Error(
+      "expected a host name (letters, digits, '-', '.') or an IP address, e.g. df.example or 10.0.0.5",
+    );
+  }
+  return h;
+};
+
+/**
+ * How much one smft process is allowed to plan, and why. Calls in flight are bounded by this
+ * host's rate × the deadline (a call that never answers is held until its deadline): each holds
+ * grpc-js and HTTP/2 state. Measured here (2026-11-28, Deno 2.9.3, 2 cores): 12,000 steady calls
+ * held in flight by a slow df used no more memory than 12,000 fast ones (~300 MiB peak, i.e. at
+ * most ~25 KiB each), so 50,000 calls in flight stay near 1.2 GiB. A rate of 1,000,000/s with a
+ * 1 s deadline plans 1,000,000 calls in flight (~25 GiB) and died out of memory (issue 11). One
+ * process issues at most ~3,000 calls/s (~0.35 ms of CPU per call), so a host rate above 20,000/s
+ * can only be INVALID: split it with --shard over several load hosts. A cold-connection attempt
+ * holds a socket and a TLS state (a file descriptor each, `ulimit -n` is often 1024): at most
+ * 1,000 in flight and 500 attempts/s per host.
+ */
+export const PLAN_LIMITS = {
+  steady: { maxHostRate: 20_000, maxInflight: 50_000, unit: "calls" },
+  coldconn: { maxHostRate: 500, maxInflight: 1_000, unit: "attempts" },
+} as const;
+
+/**
+ * Refuses a plan that cannot fit one process ({@link PLAN_LIMITS}), naming the limit and why.
+ */
+export function checkPlan(cmd: Command, hostRate: number, deadlineMs: number, label: string): void {
+  const l = PLAN_LIMITS[cmd];
+  if (hostRate > l.maxHostRate) {
+    throw new ConfigError(
+      `${label}: ${hostRate}/s on this host is above smft's limit of ${l.maxHostRate}/s per host ` +
+        `(one process issues ~${
+          cmd === "steady" ? "3,000 calls" : "a few hundred handshakes"
+        }/s; ` +
+        `beyond the limit the plan cannot be kept and holds up to rate x deadline ${l.unit} in ` +
+        `memory): split the rate with --shard k/n over several load hosts`,
+    );
+  }
+  const inflight = Math.ceil(hostRate * deadlineMs / 1000);
+  if (inflight > l.maxInflight) {
+    throw new ConfigError(
+      `${label}: ${hostRate}/s x deadline ${deadlineMs} ms allows ${inflight} ${l.unit} in ` +
+        `flight, above smft's limit of ${l.maxInflight} (each holds memory${
+          cmd === "coldconn" ? " and a socket" : ", ~25 KiB"
+        }): lower --deadline-ms or the rate, or use --shard`,
+    );
+  }
+}
+
 /** `--start-at`: epoch milliseconds or an ISO 8601 time. */
 const startAt: Parser<number> = (raw) => {
   const t = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Date.parse(raw.trim());
@@ -72,7 +153,7 @@ function commonOptions(cmd: Command) {
       flag: "host",
       env: "DF_HOST",
       default: "localhost",
-      parse: text("a host name or address"),
+      parse: hostName,
       meta: "<host>",
       help: "df's host",
     }),
@@ -84,13 +165,17 @@ function commonOptions(cmd: Command) {
       meta: "<port>",
       help: "df's port",
     }),
+    // coldconn has its own variable: N_RPS is steady's rate (the seed's .env sets N_RPS=500
+    // "for 01_steady only"), and 500 handshakes a second is not a cold-connection test.
     rps: opt<number[]>({
       flag: "rps",
-      env: "N_RPS",
+      env: steady ? "N_RPS" : "COLD_RPS",
       default: [steady ? 500 : 1],
       parse: rates,
-      meta: "<n[,n...]>",
-      help: steady ? "requests per second; a list runs each rate in turn" : "attempts per second",
+      meta: steady ? "<n[,n...]>" : "<n>",
+      help: steady
+        ? "requests per second; a list runs each rate in turn"
+        : "attempts per second (N_RPS, steady's rate, is ignored)",
     }),
     duration: opt<number>({
       flag: "duration",
@@ -171,6 +256,13 @@ function commonOptions(cmd: Command) {
       meta: "<k/n>",
       help: "send shard k of n of the total rate (several load hosts)",
     }),
+    overwrite: opt<boolean>({
+      flag: "overwrite",
+      env: "OVERWRITE",
+      default: false,
+      boolean: true,
+      help: "replace an earlier complete results file (default: move it aside, named by its start)",
+    }),
     quiet: opt<boolean>({
       flag: "quiet",
       env: "QUIET",
@@ -225,6 +317,7 @@ function steadyOptions() {
 }
 
 function coldconnOptions() {
+  const s = steadyOptions();
   return {
     ...commonOptions("coldconn"),
     attempts: opt<number | undefined>({
@@ -232,10 +325,25 @@ function coldconnOptions() {
       env: "N_ATTEMPTS",
       parse: int(1, 10_000_000),
       meta: "<n>",
-      help: "stop after this many attempts instead of --duration",
+      help: "stop after this many attempts (this host's) instead of --duration",
     }),
+    payload: {
+      ...s.payload,
+      help: "request JSON of each attempt's call (default: a 64-feature vector)",
+    },
+    payloadFile: s.payloadFile,
   };
 }
+
+/**
+ * steady's options that coldconn does not take, and why (flags only: their variables may sit in
+ * a shared `.env` for steady and are ignored by coldconn).
+ */
+const NOT_FOR_COLDCONN: Record<string, string> = {
+  warmup: "coldconn has no warm-up: every attempt is a new connection and is measured",
+  "connect-timeout-ms":
+    "coldconn has no separate connect timeout: --deadline-ms bounds each attempt, connect + call",
+};
 
 function jsonText(raw: string): string {
   try {
@@ -266,6 +374,10 @@ export interface CommonConfig {
   shard: Shard;
   quiet: boolean;
   durationS: number;
+  /** Replace an earlier complete results file instead of moving it aside. */
+  overwrite: boolean;
+  /** Lines about the `.env` file to print (e.g. a misspelt key). */
+  envWarnings?: string[];
 }
 
 /** `smft steady`, resolved. */
@@ -281,6 +393,8 @@ export interface SteadyConfig extends CommonConfig {
 export interface ColdConfig extends CommonConfig {
   rate: number;
   attempts?: number;
+  /** Request JSON of each attempt's call. */
+  payload: string;
 }
 
 /** A default request: a realistic feature vector, the same bytes every call. */
@@ -347,6 +461,7 @@ function resolveCommon(
     shard: (shardSource === "default" ? shardFromJob(env) : undefined) ?? v.shard,
     quiet: v.quiet,
     durationS: v.duration,
+    overwrite: v.overwrite,
   };
   if (c.startAt !== undefined && c.startAt <= now) {
     throw new ConfigError(
@@ -372,8 +487,25 @@ export function resolveSteady(
   const r = resolveOptions(OPTIONS.steady, { args, env, envFiles: envFiles() });
   if (r.help) return { help: true };
   const v = r.values;
-  let payload = v.payload ?? defaultPayload();
-  const payloadFile = v.payloadFile;
+  const common = resolveCommon(v, r.sources.shard, env, now);
+  const label = r.sources.rps === "flag" ? "--rps" : "N_RPS";
+  for (const rate of v.rps) checkPlan("steady", rate / common.shard.count, v.deadlineMs, label);
+  return {
+    help: false,
+    config: {
+      ...common,
+      envWarnings: r.warnings,
+      rates: v.rps,
+      warmupS: v.warmup,
+      connectTimeoutMs: v.connectTimeoutMs,
+      payload: readPayload(v.payload, v.payloadFile),
+    },
+  };
+}
+
+/** The request JSON: `--payload`, else the file `--payload-file`, else the default vector. */
+function readPayload(inline: string | undefined, payloadFile: string | undefined): string {
+  let payload = inline ?? defaultPayload();
   if (payloadFile !== undefined) {
     try {
       payload = readFileSync(payloadFile, "utf8");
@@ -390,16 +522,7 @@ export function resolveSteady(
       throw new ConfigError(`PAYLOAD_FILE ${payloadFile}: not valid JSON`);
     }
   }
-  return {
-    help: false,
-    config: {
-      ...resolveCommon(v, r.sources.shard, env, now),
-      rates: v.rps,
-      warmupS: v.warmup,
-      connectTimeoutMs: v.connectTimeoutMs,
-      payload,
-    },
-  };
+  return payload;
 }
 
 /** Resolves `smft coldconn`. */
@@ -408,19 +531,31 @@ export function resolveColdconn(
   env: Record<string, string | undefined>,
   now = Date.now(),
 ): Resolution<ColdConfig> {
+  for (const a of args) {
+    if (a === "--") break;
+    const flag = /^--([^=]+)/.exec(a)?.[1];
+    if (flag && NOT_FOR_COLDCONN[flag]) {
+      throw new ConfigError(`--${flag} is a steady option: ${NOT_FOR_COLDCONN[flag]}`);
+    }
+  }
   const r = resolveOptions(OPTIONS.coldconn, { args, env, envFiles: envFiles() });
   if (r.help) return { help: true };
   const v = r.values;
   const list = v.rps;
+  const label = r.sources.rps === "flag" ? "--rps" : "COLD_RPS";
   if (list.length !== 1) {
-    throw new ConfigError("N_RPS: coldconn takes one attempt rate, not a list");
+    throw new ConfigError(`${label}: coldconn takes one attempt rate, not a list`);
   }
+  const common = resolveCommon(v, r.sources.shard, env, now);
+  checkPlan("coldconn", list[0] / common.shard.count, v.deadlineMs, label);
   return {
     help: false,
     config: {
-      ...resolveCommon(v, r.sources.shard, env, now),
+      ...common,
+      envWarnings: r.warnings,
       rate: list[0],
       attempts: v.attempts,
+      payload: readPayload(v.payload, v.payloadFile),
     },
   };
 }
@@ -452,8 +587,22 @@ t_first_rpc_ms (ready to response) and t_total_ms, all from the attempt's start.
 Usage: deno task ${cmd} [options]    (or ./smft ${cmd} [options])
 
 Settings come from flags, then the environment, then a .env file (--env-file, else smft/.env,
-else ./.env), then defaults. Exit codes: 0 ok, 1 bad configuration or df unreachable,
-2 an SLO clause failed, 3 the run is invalid (generator fell behind), 130 interrupted.
+else ./.env), then defaults.${
+    cmd === "coldconn"
+      ? "\ncoldconn reads its rate from --rps or COLD_RPS (default 1/s), never from N_RPS (steady's)."
+      : ""
+  }
+
+Exit codes (the first that applies):
+  130  interrupted (SIGINT/SIGTERM); the file is kept, marked interrupted
+  4    a results file could not be written during the run (disk full, ...): the .partial
+       keeps every whole line
+  1    bad configuration, results path unusable, or df unreachable at start
+  5    the run is INVALID (the generator fell behind) and an SLO clause failed
+  3    the run is INVALID, SLO clauses passed or none given
+  2    an SLO clause failed in a VALID run
+  0    a VALID run, every SLO clause passed
+Both verdicts are always printed. A lag p99 is judged on 100 measured calls or more.
 
 Options:
 ${formatOptions(OPTIONS[cmd])}

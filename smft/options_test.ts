@@ -58,3 +58,29 @@ Deno.test("options: results files are named per rate and per shard", () => {
   );
   assert.equal(resultsPath("noext", undefined, { index: 1, count: 2 }), "noext_shard1of2");
 });
+
+Deno.test("hostName() takes a name or an address and explains a URL, a host:port or junk", async () => {
+  const { hostName } = await import("./options.ts");
+  assert.equal(hostName("df.example"), "df.example");
+  assert.equal(hostName("10.0.0.5"), "10.0.0.5");
+  assert.equal(hostName("::1"), "::1");
+  assert.equal(hostName("[::1]"), "::1");
+  assert.throws(
+    () => hostName("127.0.0.1:41101"),
+    /without a port: .*DF_HOST=127\.0\.0\.1 DF_PORT=41101/,
+  );
+  assert.throws(() => hostName("https://df.example"), /not a URL: drop "https:\/\/"/);
+  assert.throws(() => hostName("df example"), /expected a host name/);
+  assert.throws(() => hostName(""), /not an empty string/);
+});
+
+Deno.test("checkPlan() refuses a plan that cannot fit one process, naming the limit", async () => {
+  const { checkPlan } = await import("./options.ts");
+  assert.throws(() => checkPlan("steady", 1_000_000, 1000, "N_RPS"), /limit of 20000\/s per host/);
+  assert.throws(
+    () => checkPlan("steady", 10_000, 10_000, "--rps"),
+    /100000 calls in flight, above smft's limit of 50000/,
+  );
+  checkPlan("steady", 5000, 1000, "--rps");
+  assert.throws(() => checkPlan("coldconn", 100, 20_000, "COLD_RPS"), /2000 attempts in flight/);
+});

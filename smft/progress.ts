@@ -6,16 +6,27 @@
  */
 import type { Progress } from "./open_loop.ts";
 
+/**
+ * A figure of the last second, or `-` when that second had none: the loop reports 0 for a second
+ * without a successful result (a real latency never rounds to 0.00 ms), and 0.00 would read as a
+ * measurement.
+ */
+function figure(v: number, none: boolean): string {
+  return none ? "-" : v.toFixed(2);
+}
+
 /** Formats one progress report (pure). */
 export function formatProgress(p: Progress, label = ""): string {
   const pct = p.totalS > 0 ? Math.min(100, (p.elapsedS / p.totalS) * 100) : 0;
+  const noValue = p.p50 === 0 && p.p99 === 0;
+  const noLag = p.rate === 0 && p.lagP99 === 0;
   return `${label}${p.phase.padEnd(8)} ${p.elapsedS.toFixed(0).padStart(4)}/${
     p.totalS.toFixed(0)
   } s ${pct.toFixed(0).padStart(3)}% | ${p.rate.toFixed(0).padStart(5)}/s | in flight ${
     String(p.inflight).padStart(4)
-  } | ok ${p.ok} err ${p.errors} | p50 ${p.p50.toFixed(2)} p99 ${p.p99.toFixed(2)} ms | lag p99 ${
-    p.lagP99.toFixed(2)
-  } ms`;
+  } | ok ${p.ok} err ${p.errors} | p50 ${figure(p.p50, noValue)} p99 ${
+    figure(p.p99, noValue)
+  } ms | lag p99 ${figure(p.lagP99, noLag)} ms`;
 }
 
 /** A progress sink for stderr. */

@@ -34,8 +34,10 @@ export interface SteadyLine {
   lag_ms: number;
   /** Intended send time, from the start of measurement. */
   t_ms: number;
-  /** df's own handling time, from its `df-handling-us` trailer, when it sent one. */
+  /** df's own handling time, from its `df-handling-us` trailer, when it sent a valid one. */
   df_ms?: number;
+  /** A `df-handling-us` trailer that was not a valid time (raw text, cut to 40 characters). */
+  df_bad?: string;
   /** The status details when not OK. */
   error?: string;
 }
@@ -64,6 +66,8 @@ export interface ColdLine {
   /** Other attempts in progress when this one started. */
   overlap?: number;
   df_ms?: number;
+  /** A `df-handling-us` trailer that was not a valid time (raw text, cut to 40 characters). */
+  df_bad?: string;
   /** Intended start, from the start of the run. */
   t_ms: number;
   /** Start − intended. */
@@ -80,6 +84,11 @@ export interface TlsFacts {
 
 /** `#META`: the run's settings and where it ran, written before the first result. */
 export interface Meta {
+  /**
+   * The same for every shard of one run: a hash of the shared plan with `--start-at`, random
+   * without it (12 hex digits).
+   */
+  run_id: string;
   test: TestName;
   /** `host:port` of df. */
   target: string;
@@ -128,6 +137,16 @@ export interface End {
   achieved_rps: number;
   /** The generator kept its schedule (see `verdict.ts`). */
   valid: boolean;
+  /** Measured calls (or attempts) the verdict rests on. */
+  verdict_calls?: number;
+  /** Whether lag p99 was judged (false: fewer calls than `RUN_RULES.minCallsForLag`). */
+  lag_judged?: boolean;
+  /** Why the run is not valid (empty when it is). */
+  verdict_reasons?: string[];
+  /** Result lines whose `df-handling-us` trailer was malformed or out of range (`df_bad`). */
+  bad_trailers?: number;
+  /** Values recorded at the histograms' highest trackable value (60 s) instead of their own. */
+  clamped_values?: number;
   cpu_s: number;
   rss_max_mb: number;
   /** Compressed base64 HdrHistograms in µs, keyed `latency_us`, `t_connect_us`, .... */
@@ -156,4 +175,69 @@ export function r3(ms: number): number {
 /** `v` when it is a finite number, else undefined: how readers take a number field. */
 export function finite(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+/** The largest `df-handling-us` smft accepts: 60 s, the histograms' highest trackable value. */
+export const MAX_HANDLING_US = 60_000_000;
+
+/**
+ * df's handling time from its `df-handling-us` trailer, which is untrusted: a decimal integer
+ * of microseconds from 0 to {@link MAX_HANDLING_US} gives `df_ms`; anything else (negative, a
+ * fraction, `abc`, `99999999999999999999`, several values) gives `df_bad`, the raw text cut to 40
+ * characters, and no `df_ms`.
+ *
+ * @example
+ * ```ts
+ * handlingTime(["5011"]); // { df_ms: 5.011 }
+ * handlingTime(["-3"]); // { df_bad: "-3" }
+ * handlingTime([]); // {}
+ * ```
+ */
+export function handlingTime(values: readonly unknown[] | undefined): {
+  df_ms?: number;
+  df_bad?: string;
+} {
+  if (!values || values.length === 0) return {};
+  const raw = values.map((v) => typeof v === "string" ? v : String(v)).join(",");
+  if (values.length === 1 && /^\d{1,8}$/.test(raw) && Number(raw) <= MAX_HANDLING_US) {
+    return { df_ms: Number(raw) / 1000 };
+  }
+  return { df_bad: raw.slice(0, 40) };
+}
+
+/** gRPC status names by code, 0 to 16. */
+const STATUS_NAMES = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+] as const;
+
+/**
+ * The name of a status code as grpc-js gave it; a code that is not an integer from 0 to 16
+ * (grpc-js gives `NaN` for a `grpc-status` of `abc`) is `INTERNAL` (as grpc-go calls a
+ * malformed status), never OK and never "NaN".
+ */
+export function statusName(code: number): { ok: boolean; code?: string; malformed: boolean } {
+  if (Number.isInteger(code) && code >= 0 && code <= 16) {
+    return code === 0 ? { ok: true, malformed: false } : {
+      ok: false,
+      code: STATUS_NAMES[code],
+      malformed: false,
+    };
+  }
+  return { ok: false, code: "INTERNAL", malformed: true };
 }

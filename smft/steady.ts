@@ -18,15 +18,16 @@ import { PreciseTimer } from "./shared/precise_timer.ts";
 import { totalRequests, warmupRequests } from "./schedule.ts";
 import {
   type Channel,
-  connectFailure,
+  type ConnectCause,
+  connectOrFail,
   explainTlsError,
+  isCertificateVerifyError,
   openChannel,
-  refusedAfterHandshake,
   type Target,
   targetString,
-  waitReady,
 } from "./channel.ts";
-import { r3 } from "./results_format.ts";
+import { handlingTime, r3, statusName } from "./results_format.ts";
+import type { ResultsWriter } from "./record.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
 import { type Done, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
@@ -44,6 +45,10 @@ export interface SteadyRun {
   connectTimeoutMs: number;
   payload: string;
   out: string;
+  /** The results file, reserved before anything was sent. */
+  writer?: ResultsWriter;
+  /** Replace an earlier complete file instead of moving it aside. */
+  overwrite?: boolean;
   shard: Shard;
   /** Epoch ms at which the schedule starts; default: as soon as the channel is ready. */
   startAt?: number;
@@ -73,15 +78,23 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const timer = new PreciseTimer();
   try {
     await timer.ready();
+    const t0 = performance.now();
     try {
-      await waitReady(client, run.connectTimeoutMs);
+      await connectOrFail(channel, run.target, run.connectTimeoutMs);
     } catch (e) {
       const trace = channel.trace;
+      const cause = (e as Error).cause as ConnectCause | undefined;
+      const after = `after ${(performance.now() - t0).toFixed(0)} ms`;
+      // A certificate or TLS-version failure gets its explanation (what is wrong with df's
+      // certificate, or that df does not offer TLS 1.3); other causes are named as they are.
+      const why = trace?.tlsError && trace.tlsDone === undefined &&
+          (isCertificateVerifyError(trace.tlsError) ||
+            /ProtocolVersion|Tls12|protocol version/i.test(trace.tlsError))
+        ? await explainTlsError(trace.tlsError, run.target)
+        : (e as Error).message;
       throw new UnreachableError(
-        `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${
-          trace?.tlsError && !refusedAfterHandshake(trace)
-            ? await explainTlsError(trace.tlsError, run.target)
-            : connectFailure((e as Error).message, trace)
+        `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${why}${
+          cause?.certain ? ` (${after}, certain: not retried)` : ""
         }`,
       );
     }
@@ -105,7 +118,7 @@ async function measure(
   const firstMeasured = warmupRequests(plan);
   const measureStart = plan.t0 + plan.warmupMs;
   const meta: Meta = {
-    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace }),
+    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace, warmupS: run.warmupS }),
     warmup_s: run.warmupS,
     measure_start_epoch_ms: startEpochMs + plan.warmupMs,
     payload_bytes: payload.length,
@@ -140,6 +153,8 @@ async function measure(
   return await runTest<SteadyLine>({
     test: "01_steady",
     out: run.out,
+    writer: run.writer,
+    overwrite: run.overwrite,
     meta,
     plan,
     total,
@@ -174,17 +189,24 @@ export function steadyLine(
   done: number,
   measureStart: number,
 ): SteadyLine {
-  const ok = st.code === grpc.status.OK;
-  const dfUs = st.metadata?.get(HANDLING_METADATA_KEY)[0];
+  // Everything here came from the server: a bad status or trailer is data, never a crash.
+  const status = statusName(st.code);
+  const ok = status.ok;
+  const df = handlingTime(st.metadata?.get(HANDLING_METADATA_KEY));
   // Undefined fields are left out of the JSON; the order is the seed's (ok, code, latency_ms).
   return {
     ok,
-    code: ok ? undefined : grpc.status[st.code] ?? String(st.code),
+    code: status.code,
     latency_ms: r3(done - intended),
     service_ms: r3(done - issued),
     lag_ms: r3(issued - intended),
     t_ms: r3(intended - measureStart),
-    df_ms: dfUs === undefined ? undefined : Number(dfUs) / 1000,
-    error: ok ? undefined : st.details,
+    df_ms: df.df_ms,
+    df_bad: df.df_bad,
+    error: ok
+      ? undefined
+      : status.malformed
+      ? `malformed status code ${String(st.code)} (${st.details})`
+      : st.details,
   };
 }

@@ -64,6 +64,23 @@ export interface Summary {
   durationS?: number;
   /** Results per second over the measurement. */
   achievedRate?: number;
+  /** The most frequent failure reasons (`phase: error`, or `code: error`), most first. */
+  topReasons?: { reason: string; count: number }[];
+  /** Lines whose `df-handling-us` trailer was malformed or out of range. */
+  badTrailers?: number;
+}
+
+/** A failure's error text with what changes from one failure to the next (times) taken out. */
+export function reasonKey(r: UntrustedLine): string {
+  const what = typeof r.phase === "string"
+    ? r.phase
+    : typeof r.code === "string"
+    ? r.code
+    : "UNKNOWN";
+  const error = typeof r.error === "string"
+    ? r.error.replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "").replace(/\s+/g, " ").slice(0, 300)
+    : "";
+  return error ? `${what}: ${error}` : what;
 }
 
 /**
@@ -89,6 +106,12 @@ export class Accumulator {
   readonly attempts: AttemptRow[] = [];
   /** Largest intended send offset seen (ms from start of measurement). */
   lastTMs = 0;
+  /** Lines whose `df-handling-us` trailer was malformed or out of range (`df_bad`). */
+  badTrailers = 0;
+  /** Failures by reason ({@link reasonKey}); at most `MAX_REASONS` distinct ones, the rest "other". */
+  readonly reasons = new Map<string, number>();
+
+  static readonly MAX_REASONS = 100;
   /** Per-second series cost memory; tools that only need totals turn them off. */
   readonly keepSeries: boolean;
 
@@ -109,6 +132,8 @@ export class Accumulator {
     this.byCode[code] = (this.byCode[code] ?? 0) + 1;
     const t = finite(r.t_ms);
     if (t !== undefined && t > this.lastTMs) this.lastTMs = t;
+    if (r.df_bad !== undefined) this.badTrailers++;
+    if (!ok) this.#countReason(reasonKey(r), 1);
     if (this.test === "01_steady") this.#addSteady(r, ok, t);
     else this.#addCold(r, ok, t);
   }
@@ -163,6 +188,19 @@ export class Accumulator {
     }
   }
 
+  #countReason(key: string, n: number): void {
+    if (!this.reasons.has(key) && this.reasons.size >= Accumulator.MAX_REASONS) key = "other";
+    this.reasons.set(key, (this.reasons.get(key) ?? 0) + n);
+  }
+
+  /** Values recorded at the histograms' highest trackable value instead of their own. */
+  clampedValues(): number {
+    let n = this.latency.clamped + this.latencyAll.clamped + this.service.clamped +
+      this.lag.clamped + this.df.clamped;
+    for (const s of this.phases.values()) n += s.clamped;
+    return n;
+  }
+
   /** Adds everything `other` collected (another file of the same test). */
   merge(other: Accumulator): void {
     if (other.test !== this.test) {
@@ -170,6 +208,8 @@ export class Accumulator {
     }
     this.total += other.total;
     this.ok += other.ok;
+    this.badTrailers += other.badTrailers;
+    for (const [k, v] of other.reasons) this.#countReason(k, v);
     addCounts(this.byCode, other.byCode);
     addCounts(this.failedByPhase, other.failedByPhase);
     addCounts(this.tlsVersions, other.tlsVersions);
@@ -256,6 +296,11 @@ export class Accumulator {
       successPct: this.total === 0 ? 0 : (this.ok / this.total) * 100,
       byCode: { ...this.byCode },
     };
+    if (failed > 0) {
+      s.topReasons = [...this.reasons.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)
+        .map(([reason, count]) => ({ reason, count }));
+    }
+    if (this.badTrailers > 0) s.badTrailers = this.badTrailers;
     // Without a stated duration, the last intended send time is one interval short of the span.
     const span = durationS ??
       (this.lastTMs > 0 && this.total > 1
@@ -360,6 +405,15 @@ export function formatSummary(s: Summary): string {
     const tls = Object.entries(s.tlsVersions ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");
     if (tls) out.push(`TLS versions: ${tls}`);
     if (s.lag) out.push(statLine("Generator lag (intended to start)", s.lag));
+  }
+  if (s.topReasons?.length) {
+    out.push(`Top failure reasons (of ${s.failed}):`);
+    for (const r of s.topReasons) out.push(`  ${String(r.count).padStart(7)} x ${r.reason}`);
+  }
+  if (s.badTrailers) {
+    out.push(
+      `Malformed df-handling-us trailers: ${s.badTrailers} (recorded as absent, see df_bad)`,
+    );
   }
   if (s.achievedRate !== undefined) {
     out.push(`Achieved rate: ${s.achievedRate.toFixed(1)}/s over ${s.durationS!.toFixed(1)} s`);

@@ -9,6 +9,8 @@
 import net from "node:net";
 import tls from "node:tls";
 import http2 from "node:http2";
+import dns from "node:dns";
+import { AsyncLocalStorage } from "node:async_hooks";
 
 /** What one connection went through; times are `performance.now()` values. */
 export interface ConnectionTrace {
@@ -30,6 +32,54 @@ export interface ConnectionTrace {
   peerSubject?: string;
   /** The TLS error, if the handshake failed. */
   tlsError?: string;
+  /** The name lookup failed: its error, e.g. `getaddrinfo ENOTFOUND nosuch.invalid`. */
+  dnsError?: string;
+  /** The TCP connect failed: the OS error code (`ECONNREFUSED`) and message. */
+  tcpErrorCode?: string;
+  tcpError?: string;
+  /** Address the last TCP connect was made to, `host:port`. */
+  tcpTarget?: string;
+  /** The connection closed before the server's HTTP/2 SETTINGS arrived (any TLS mode). */
+  closedBeforeSettings?: boolean;
+  /** TCP connects tried (reconnects included). */
+  tcpAttempts?: number;
+}
+
+/**
+ * The trace of the connection being made in the current asynchronous context. grpc-js opens its
+ * TCP socket (`net.connect`) and looks names up without anything that names the channel; a
+ * connect started inside {@link withTrace} carries its trace through grpc-js's promise chain, so
+ * a refused connect or a failed lookup is recorded on the right attempt even when attempts
+ * overlap.
+ */
+const scope = new AsyncLocalStorage<ConnectionTrace>();
+
+/** Runs `fn` (which makes a channel connect) so that its connection is recorded on `trace`. */
+export function withTrace<T>(trace: ConnectionTrace | undefined, fn: () => T): T {
+  if (!trace) return fn();
+  installTap();
+  return scope.run(trace, fn);
+}
+
+/** `grpc-status` as the gRPC spec writes it: a decimal code from 0 to 16, nothing else. */
+const CANONICAL_STATUS = /^(?:[0-9]|1[0-6])$/;
+
+/**
+ * A `grpc-status` the server sent that is not a code (`abc`, `0x0`, empty, `99`) would reach
+ * grpc-js as NaN or as OK (`Number("0x0")` is 0); the status is rewritten, before grpc-js reads
+ * it, to INTERNAL (13, as grpc-go calls a malformed status) with the raw text in its details.
+ */
+function checkStatus(headers: http2.IncomingHttpHeaders): void {
+  const raw = headers["grpc-status"];
+  if (raw === undefined) return;
+  const text = Array.isArray(raw) ? raw.join(",") : String(raw);
+  if (!Array.isArray(raw) && CANONICAL_STATUS.test(text)) return;
+  const msg = headers["grpc-message"];
+  const details = `malformed grpc-status ${JSON.stringify(text.slice(0, 40))} from the server${
+    msg ? ` (grpc-message: ${String(msg).slice(0, 200)})` : ""
+  }`;
+  headers["grpc-status"] = "13";
+  headers["grpc-message"] = encodeURIComponent(details);
 }
 
 const TCP_START = Symbol("smft.tcpStart");
@@ -56,6 +106,14 @@ export function installTap(): void {
   if (installed) return;
   installed = true;
   const mutableNet = net as { connect: typeof net.connect };
+  const mutableLookup = dns.promises as { lookup: typeof dns.promises.lookup };
+  const lookup = dns.promises.lookup;
+  mutableLookup.lookup = function (this: unknown, ...args: unknown[]) {
+    const trace = scope.getStore();
+    const p = (lookup as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+    if (trace) p.catch((e: Error) => trace.dnsError ??= e.message);
+    return p;
+  } as typeof dns.promises.lookup;
   const mutableTls = tls as { connect: typeof tls.connect };
   const mutableHttp2 = http2 as { connect: typeof http2.connect };
   const netConnect = net.connect;
@@ -67,6 +125,26 @@ export function installTap(): void {
     const socket = (netConnect as (...a: unknown[]) => Stamped).apply(this, args);
     socket[TCP_START] = started;
     socket.once("connect", () => socket[TCP_DONE] = performance.now());
+    // The connect attempt is recorded now, before it can fail: a refused connect is a `tcp`
+    // failure, not `dns`.
+    const trace = scope.getStore();
+    if (trace) {
+      const to = args[0] as { host?: string; port?: number } | undefined;
+      trace.tcpStart = started;
+      trace.tcpDone = undefined;
+      trace.tcpErrorCode = undefined;
+      trace.tcpError = undefined;
+      trace.tcpAttempts = (trace.tcpAttempts ?? 0) + 1;
+      if (to && typeof to === "object" && to.host !== undefined) {
+        trace.tcpTarget = `${to.host.includes(":") ? `[${to.host}]` : to.host}:${to.port}`;
+      }
+      socket.once("connect", () => trace.tcpDone = socket[TCP_DONE] ?? performance.now());
+      socket.once("error", (e: Error & { code?: string }) => {
+        if (trace.tcpDone !== undefined) return;
+        trace.tcpErrorCode = e.code;
+        trace.tcpError = e.message;
+      });
+    }
     return socket;
   } as typeof net.connect;
 
@@ -82,7 +160,7 @@ export function installTap(): void {
     const socket = (tlsConnect as (...a: unknown[]) => tls.TLSSocket & Stamped).apply(this, args);
     if (trace) {
       const raw = opts.socket as Stamped | undefined;
-      trace.tcpStart = raw?.[TCP_START];
+      trace.tcpStart = raw?.[TCP_START] ?? trace.tcpStart;
       trace.tcpDone = raw?.[TCP_DONE] ?? performance.now();
       if (raw?.remoteAddress) trace.remote = `${raw.remoteAddress}:${raw.remotePort}`;
       socket[TRACE] = trace;
@@ -109,8 +187,26 @@ export function installTap(): void {
     const socket = opts?.createConnection?.(new URL(String(args[0])), opts) as
       | Stamped
       | undefined;
-    const trace = socket?.[TRACE];
-    if (trace) session.once("remoteSettings", () => trace.h2Done ??= performance.now());
+    const trace = socket?.[TRACE] ?? scope.getStore();
+    if (trace) {
+      let settings = false;
+      session.once("remoteSettings", () => {
+        settings = true;
+        trace.h2Done ??= performance.now();
+      });
+      session.once("close", () => {
+        if (!settings) trace.closedBeforeSettings = true;
+      });
+    }
+    // Every status a server sends is checked before grpc-js reads it (trailers, or the headers
+    // of a trailers-only response): listeners added here run before grpc-js's own.
+    const request = session.request;
+    session.request = function (this: http2.ClientHttp2Session, ...a: unknown[]) {
+      const stream = (request as (...x: unknown[]) => http2.ClientHttp2Stream).apply(this, a);
+      stream.on("response", checkStatus);
+      stream.on("trailers", checkStatus);
+      return stream;
+    } as typeof session.request;
     return session;
   } as typeof http2.connect;
 }

@@ -11,6 +11,13 @@ export const RUN_RULES = {
   rateTolerance: 0.01,
   /** Generator lag p99 below this, in ms. */
   lagP99LimitMs: 1,
+  /**
+   * Lag p99 is judged only on at least this many measured calls (or attempts). Below it, p99 is
+   * the slowest call or one of the few slowest (at 20 calls, p99 is the maximum: usually the
+   * first call after start-up), which says nothing about whether the generator keeps its
+   * schedule; the verdict then says "too few calls to judge lag" and judges the rate only.
+   */
+  minCallsForLag: 100,
 } as const;
 
 /** Whether the generator kept its schedule. */
@@ -21,6 +28,17 @@ export interface RunVerdict {
   achievedRate: number;
   lagP99: number;
   reasons: string[];
+  /** Measured calls (or attempts) the verdict rests on; undefined when not given. */
+  calls?: number;
+  /** Whether the lag rule was applied (false: too few calls). */
+  lagJudged: boolean;
+  /** The run was stopped by a signal: the verdict covers the part that ran. */
+  interrupted: boolean;
+}
+
+/** Whether `calls` measured calls are enough to judge lag p99 ({@link RUN_RULES}). */
+export function lagJudgeable(calls: number): boolean {
+  return calls >= RUN_RULES.minCallsForLag;
 }
 
 /**
@@ -32,8 +50,27 @@ export interface RunVerdict {
  * judgeRun(1000, 1000, 1.2).reasons; // ["lag p99 1.20 ms (limit 1 ms)"]
  * ```
  */
-export function judgeRun(targetRate: number, achievedRate: number, lagP99: number): RunVerdict {
+export function judgeRun(
+  targetRate: number,
+  achievedRate: number,
+  lagP99: number,
+  opts: { calls?: number; interrupted?: boolean } = {},
+): RunVerdict {
   const reasons: string[] = [];
+  const interrupted = opts.interrupted === true;
+  if (opts.calls === 0) {
+    reasons.push("no measured calls");
+    return {
+      valid: false,
+      targetRate,
+      achievedRate,
+      lagP99,
+      reasons,
+      calls: 0,
+      lagJudged: false,
+      interrupted,
+    };
+  }
   const off = Math.abs(achievedRate - targetRate) / targetRate;
   if (off > RUN_RULES.rateTolerance) {
     reasons.push(
@@ -42,10 +79,20 @@ export function judgeRun(targetRate: number, achievedRate: number, lagP99: numbe
       } % off, limit ${RUN_RULES.rateTolerance * 100} %)`,
     );
   }
-  if (lagGenerated(lagP99)) {
+  const lagJudged = opts.calls === undefined || lagJudgeable(opts.calls);
+  if (lagJudged && lagGenerated(lagP99)) {
     reasons.push(`lag p99 ${lagP99.toFixed(2)} ms (limit ${RUN_RULES.lagP99LimitMs} ms)`);
   }
-  return { valid: reasons.length === 0, targetRate, achievedRate, lagP99, reasons };
+  return {
+    valid: reasons.length === 0,
+    targetRate,
+    achievedRate,
+    lagP99,
+    reasons,
+    calls: opts.calls,
+    lagJudged,
+    interrupted,
+  };
 }
 
 /** Whether a lag p99 breaks the rule: the figures then include the generator's own delay. */
@@ -55,13 +102,30 @@ export function lagGenerated(lagP99: number): boolean {
 
 /** The verdict as one line. */
 export function formatRunVerdict(v: RunVerdict): string {
+  const on = v.calls === undefined ? "" : `; on ${v.calls} measured calls`;
+  const lag = v.lagJudged
+    ? `lag p99 ${v.lagP99.toFixed(3)} ms`
+    : `too few calls to judge lag (${v.calls} < ${RUN_RULES.minCallsForLag}; slowest lag ${
+      v.lagP99.toFixed(3)
+    } ms, not judged)`;
+  if (v.interrupted) {
+    if (v.calls === 0) return "INTERRUPTED before the first measured call: nothing to judge";
+    return `INTERRUPTED: stopped by a signal${on}; the part that ran ${
+      v.valid
+        ? `kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
+          v.targetRate.toFixed(1)
+        }/s, ${lag})`
+        : `is INVALID (${v.reasons.join("; ")})`
+    }`;
+  }
+  if (v.calls === 0) return "INVALID: no measured calls";
   return v.valid
     ? `VALID: the generator kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
       v.targetRate.toFixed(1)
-    }/s, lag p99 ${v.lagP99.toFixed(3)} ms)`
-    : `INVALID: the generator fell behind (${
-      v.reasons.join("; ")
-    }); these figures include its own delay`;
+    }/s, ${lag}${on})`
+    : `INVALID: the generator fell behind (${v.reasons.join("; ")}${
+      v.lagJudged ? "" : `; ${lag}`
+    }${on}); these figures include its own delay`;
 }
 
 /**

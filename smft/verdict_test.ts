@@ -28,3 +28,29 @@ Deno.test("judgeRun() is VALID within 1 % and under 1 ms of lag p99, INVALID wit
   assert.match(formatRunVerdict(laggy), /^INVALID: the generator fell behind \(lag p99 1\.00 ms/);
   assert.match(formatRunVerdict(judgeRun(500, 500, 0.1)), /^VALID: /);
 });
+
+Deno.test("judgeRun() judges lag only on 100 calls or more, and says how many calls it rests on", () => {
+  const short = judgeRun(20, 20, 35, { calls: 20 });
+  assert.equal(short.valid, true, "one slow first call does not make a 20-call run INVALID");
+  assert.equal(short.lagJudged, false);
+  assert.match(
+    formatRunVerdict(short),
+    /^VALID: .*too few calls to judge lag \(20 < 100; slowest lag 35\.000 ms, not judged\); on 20 measured calls\)$/,
+  );
+  const enough = judgeRun(100, 100, 1.5, { calls: 100 });
+  assert.equal(enough.valid, false);
+  assert.match(formatRunVerdict(enough), /lag p99 1\.50 ms \(limit 1 ms\); on 100 measured calls/);
+  // The rate is still judged on a short run.
+  assert.equal(judgeRun(20, 15, 0.1, { calls: 15 }).valid, false);
+});
+
+Deno.test("formatRunVerdict() says interrupted, not 'fell behind', for a stopped run", () => {
+  const none = judgeRun(50, 0, 0, { calls: 0, interrupted: true });
+  assert.equal(
+    formatRunVerdict(none),
+    "INTERRUPTED before the first measured call: nothing to judge",
+  );
+  const some = formatRunVerdict(judgeRun(50, 50, 0.2, { calls: 40, interrupted: true }));
+  assert.match(some, /^INTERRUPTED: stopped by a signal; on 40 measured calls/);
+  assert.doesNotMatch(some, /fell behind/);
+});

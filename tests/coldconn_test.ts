@@ -101,7 +101,7 @@ Deno.test("coldconn records a refused client certificate as a failed attempt wit
     assert.match(String(l.error), /client certificate refused/);
     assert.equal(typeof l.t_tls_ms, "number");
   }
-  assert.match(df.stderr, /refused 127\.0\.0\.1:\d+: client certificate rejected/);
+  assert.match(df.stderr, /refused 127\.0\.0\.1:\d+: client certificate not accepted/);
 });
 
 Deno.test("coldconn keeps its schedule and records failures while df is down", async () => {

@@ -3,7 +3,14 @@
  * names the value and what is expected, and exit code 1. Table-driven over all options.
  */
 import assert from "node:assert/strict";
-import { DF_PERMISSIONS, run, SMFT_PERMISSIONS, smftEnv, testCerts } from "./helpers.ts";
+import {
+  DF_PERMISSIONS,
+  emptyEnvFile,
+  run,
+  SMFT_PERMISSIONS,
+  smftEnv,
+  testCerts,
+} from "./helpers.ts";
 import { DF, SMFT, V8_FLAGS } from "../tools/programs.ts";
 
 type Case = [name: string, env: Record<string, string>, args: string[], expected: RegExp];
@@ -122,7 +129,7 @@ const SMFT_CASES: Case[] = [
 
 const COLDCONN_CASES: Case[] = [
   ["--attempts zero", {}, ["--attempts", "0"], /--attempts="0": expected an integer from 1/],
-  ["N_RPS a list", { N_RPS: "1,2" }, [], /N_RPS: coldconn takes one attempt rate/],
+  ["COLD_RPS a list", { COLD_RPS: "1,2" }, [], /COLD_RPS: coldconn takes one attempt rate/],
 ];
 
 async function expectOneLineError(cmd: string[], env: Record<string, string>, expected: RegExp) {
@@ -162,6 +169,8 @@ Deno.test("smft coldconn names its own bad settings in one line and exits 1", as
 Deno.test("df names every bad setting in one line and exits 1", async (t) => {
   const c = await testCerts();
   const base = {
+    // The user's own df/.env must not decide these cases.
+    ENV_FILE: await emptyEnvFile(),
     TLS_CA: c.caCrt,
     TLS_CERT: c.serverCrt,
     TLS_KEY: c.serverKey,

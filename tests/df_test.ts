@@ -6,7 +6,14 @@ import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { createCa, issueCert } from "../certs/generate.ts";
 import { HANDLING_METADATA_KEY } from "../proto/score.ts";
-import { DF_PERMISSIONS, run, scoreClient, startDfProcess, testCerts } from "./helpers.ts";
+import {
+  DF_PERMISSIONS,
+  emptyEnvFile,
+  run,
+  scoreClient,
+  startDfProcess,
+  testCerts,
+} from "./helpers.ts";
 
 Deno.test("df answers GetScore over mTLS with a score in [0, 1) and its handling time", async () => {
   const df = await startDfProcess({ DELAY_MS: "5" });
@@ -157,6 +164,8 @@ Deno.test("df survives 20 rounds of a fresh channel carrying 200 concurrent call
 Deno.test("df rejects bad configuration with one line and exit code 1", async (t) => {
   const certs = await testCerts();
   const base = {
+    // The user's own df/.env must not decide these cases.
+    ENV_FILE: await emptyEnvFile(),
     TLS_CA: certs.caCrt,
     TLS_CERT: certs.serverCrt,
     TLS_KEY: certs.serverKey,

@@ -37,6 +37,8 @@ export function testCerts(): Promise<CertFiles> {
 export async function dfEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const c = await testCerts();
   return {
+    // Never the user's df/.env or ./.env: a test's settings are its own.
+    ENV_FILE: await emptyEnvFile(),
     TLS_CA: c.caCrt,
     TLS_CERT: c.serverCrt,
     TLS_KEY: c.serverKey,
@@ -51,6 +53,8 @@ export async function dfEnv(extra: Record<string, string> = {}): Promise<Record<
 export async function smftEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const c = await testCerts();
   return {
+    // Never the user's smft/.env or ./.env: a test's settings are its own.
+    ENV_FILE: await emptyEnvFile(),
     TLS_CA: c.caCrt,
     TLS_CERT: c.clientCrt,
     TLS_KEY: c.clientKey,
@@ -437,4 +441,70 @@ export async function tlsHandshake(
   });
   clearTimeout(timer);
   return r;
+}
+
+let emptyEnv: Promise<string> | undefined;
+
+/**
+ * An empty `.env` file, made once per test process: `ENV_FILE` points df and smft at it, so that
+ * a user's own `df/.env`, `smft/.env` or `./.env` never changes what a test runs.
+ */
+export function emptyEnvFile(): Promise<string> {
+  emptyEnv ??= Deno.makeTempFile({ prefix: "tests-empty-", suffix: ".env" });
+  return emptyEnv;
+}
+
+/** What a {@link startFakeDf} answers to call number `i` (0-based): raw trailer values. */
+export type FakeAnswer = (i: number) => Record<string, string>;
+
+/** A fake df listening on loopback, and how many calls it answered. */
+export interface FakeDf {
+  port: number;
+  calls: () => number;
+  close: () => Promise<void>;
+}
+
+/**
+ * A misbehaving df: a `node:http2` server over TLS 1.3 with the test certificates (client
+ * certificate required) that answers every call with an empty message and the trailers `answer`
+ * gives, verbatim (e.g. `grpc-status: abc`, `df-handling-us: 99999999999999999999`). It plays a
+ * server smft must not trust; the real df never sends these.
+ */
+export async function startFakeDf(answer: FakeAnswer): Promise<FakeDf> {
+  const http2 = await import("node:http2");
+  const c = await testCerts();
+  let calls = 0;
+  const server = http2.createSecureServer({
+    ca: readFileSync(c.caCrt),
+    cert: readFileSync(c.serverCrt),
+    key: readFileSync(c.serverKey),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.3",
+    ALPNProtocols: ["h2"],
+  });
+  server.on("stream", (stream: import("node:http2").ServerHttp2Stream) => {
+    const i = calls++;
+    stream.on("data", () => {});
+    stream.on("end", () => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, {
+        waitForTrailers: true,
+      });
+      stream.on("wantTrailers", () => stream.sendTrailers(answer(i)));
+      // One empty protobuf message: flag 0, length 0.
+      stream.end(new Uint8Array(5));
+    });
+  });
+  server.on("error", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    calls: () => calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        setTimeout(resolve, 2000);
+      }),
+  };
 }

@@ -49,14 +49,31 @@ function meta(test: string, extra: Record<string, unknown>): Record<string, unkn
  */
 export async function writeSteadyFile(
   path: string,
-  opts: { seed?: number; extraMs?: number } = {},
+  opts: {
+    seed?: number;
+    extraMs?: number;
+    /** Requests per second. @default 200 */
+    rate?: number;
+    /** Seconds of measurement. @default 10 */
+    seconds?: number;
+    /** Mean of an exponential queueing delay added to a share `queueShare` of calls (a busy server). */
+    queueMs?: number;
+    queueShare?: number;
+    /** smft's verdict in #END, with its reasons. @default true */
+    valid?: boolean;
+    reasons?: string[];
+    /** Added to the start instant (runs of a ladder start one after another). */
+    startOffsetMs?: number;
+  } = {},
 ) {
   const rand = seededRandom(opts.seed ?? 1);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const rate = 200;
+  const rate = opts.rate ?? 200;
+  const seconds = opts.seconds ?? 10;
+  const n = rate * seconds;
   const acc = new Accumulator("01_steady", { keepSeries: false });
   const lines: string[] = [];
-  for (let i = 0; i < rate * 10; i++) {
+  for (let i = 0; i < n; i++) {
     const t = (i * 1000) / rate;
     // A stall of the generator: requests due during it go out late (and count that delay).
     const stallEnd = 6312;
@@ -64,11 +81,14 @@ export async function writeSteadyFile(
     const dfMs = 5.005 + rand() * 0.03;
     let service = dfMs + 0.3 + Math.exp(-1.6 + 0.6 * gauss()) + (opts.extraMs ?? 0);
     if (rand() < 0.01) service += 1 + rand() * 3;
+    if (opts.queueMs && rand() < (opts.queueShare ?? 0.05)) {
+      service += -Math.log(1 - rand()) * opts.queueMs;
+    }
     let failure: { code: string; error: string } | undefined;
-    if (i === 1650 || i === 1651) {
+    if (i === Math.round(n * 0.825) || i === Math.round(n * 0.825) + 1) {
       failure = { code: "UNAVAILABLE", error: "Connection dropped" };
       service = 1.2 + rand() * 0.2;
-    } else if (i === 1990) {
+    } else if (i === n - 10) {
       failure = { code: "DEADLINE_EXCEEDED", error: "Deadline exceeded" };
       service = 1000.3;
     }
@@ -88,9 +108,12 @@ export async function writeSteadyFile(
     ok: acc.ok,
     errors: { UNAVAILABLE: 2, DEADLINE_EXCEEDED: 1 },
     interrupted: false,
-    elapsed_s: 10,
-    achieved_rps: 200,
-    valid: true,
+    elapsed_s: seconds,
+    achieved_rps: rate,
+    valid: opts.valid ?? true,
+    ...(opts.valid === false
+      ? { verdict_reasons: opts.reasons ?? ["lag p99 2.40 ms (limit 1 ms)"] }
+      : {}),
     histograms: {
       latency_us: encodeHistogram(acc.latency.hist),
       service_us: encodeHistogram(acc.service.hist),
@@ -100,7 +123,17 @@ export async function writeSteadyFile(
   acc.destroy();
   const head = [
     "#TEST=01_steady",
-    `#META=${JSON.stringify(meta("01_steady", { rate, duration_s: 10 }))}`,
+    `#META=${
+      JSON.stringify(
+        meta("01_steady", {
+          rate,
+          host_rate: rate,
+          duration_s: seconds,
+          planned_requests: n,
+          start_epoch_ms: 1764041234567 + (opts.startOffsetMs ?? 0),
+        }),
+      )
+    }`,
   ];
   await Deno.writeTextFile(path, [...head, ...lines, `#END=${JSON.stringify(end)}`, ""].join("\n"));
 }
@@ -213,6 +246,38 @@ interface RenderStatus {
   errors: number;
   expected: number;
   done: boolean;
+  /** Pairs of legend entries of one chart that look alike, as the page counted them. */
+  clashes: number;
+  /** Per chart id, what each legend entry drew: `colour|line|dash` (from the dumped DOM). */
+  legends: Map<string, string[]>;
+}
+
+/** The legend samples of each chart in a dumped DOM, by chart id. */
+function legendsOf(dom: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const parts = dom.split(/<div class="plot" id="/).slice(1);
+  for (const part of parts) {
+    const id = part.slice(0, part.indexOf('"'));
+    const keys = [
+      ...part.matchAll(
+        /class="u-marker"[^>]*data-key="([^"]*)"|data-key="([^"]*)"[^>]*class="u-marker"/g,
+      ),
+    ]
+      .map((m) => m[1] ?? m[2]);
+    out.set(id, keys);
+  }
+  return out;
+}
+
+/** Every chart drew a legend, and within each no two entries look alike. */
+function assertDistinctLegends(status: RenderStatus) {
+  assert.equal(status.clashes, 0, "the page counted legend entries that look alike");
+  assert.equal(status.legends.size, status.expected, "a chart without its legend");
+  for (const [id, keys] of status.legends) {
+    assert.ok(keys.length > 0, `${id}: no legend samples`);
+    const twice = keys.filter((k, i) => keys.indexOf(k) !== i);
+    assert.deepEqual(twice, [], `${id}: legend entries look alike: ${twice.join(", ")}`);
+  }
 }
 
 function renderStatus(dom: string): RenderStatus {
@@ -224,6 +289,8 @@ function renderStatus(dom: string): RenderStatus {
     errors: Number(attr("data-errors")),
     expected: Number(attr("data-expected")),
     done: attr("data-done") === "1",
+    clashes: Number(attr("data-legend-clashes")),
+    legends: legendsOf(dom),
   };
 }
 
@@ -287,9 +354,10 @@ Deno.test({
       const status = await openInChromium(out, png);
       assert.ok(status.done, "the page script did not finish");
       assert.equal(status.errors, 0, "the page reported script errors");
-      // Latency over time, rate and errors, percentile spectrum.
-      assert.equal(status.expected, 3);
-      assert.ok(status.charts >= 3, `only ${status.charts} of 3 charts drew`);
+      // Latency over time, requests, errors (a panel each), percentile spectrum.
+      assert.equal(status.expected, 4);
+      assert.equal(status.charts, 4, `only ${status.charts} of 4 charts drew`);
+      assertDistinctLegends(status);
       await keep(png, out, "report_steady");
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -315,9 +383,10 @@ Deno.test({
       const status = await openInChromium(out, join(dir, "many.png"));
       assert.ok(status.done, "the page script did not finish");
       assert.equal(status.errors, 0, "the page reported script errors");
-      // Steady: over time, rate, spectrum; cold: attempts, spectrum.
-      assert.equal(status.expected, 5);
-      assert.ok(status.charts >= 5, `only ${status.charts} of 5 charts drew`);
+      // Steady: p50, p99, max over time, requests, errors, spectrum; cold: attempts, spectrum.
+      assert.equal(status.expected, 8);
+      assert.equal(status.charts, 8, `only ${status.charts} of 8 charts drew`);
+      assertDistinctLegends(status);
       await keep(join(dir, "many.png"), out, "report_many");
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -341,8 +410,93 @@ Deno.test({
       assert.ok(status.done, "the page script did not finish");
       assert.equal(status.errors, 0, "the page reported script errors");
       assert.equal(status.expected, 2);
-      assert.ok(status.charts >= 2, `only ${status.charts} of 2 charts drew`);
+      assert.equal(status.charts, 2, `only ${status.charts} of 2 charts drew`);
+      assertDistinctLegends(status);
       await keep(png, out, "report_cold");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** A ladder of four rates against one df: p99 climbs, and the top rate's generator fell behind. */
+async function writeLadder(dir: string): Promise<string[]> {
+  const steps = [
+    { rate: 200, queueMs: 0 },
+    { rate: 400, queueMs: 1 },
+    { rate: 600, queueMs: 6, queueShare: 0.08 },
+    { rate: 800, queueMs: 25, queueShare: 0.2, valid: false },
+  ];
+  const paths: string[] = [];
+  for (const [i, s] of steps.entries()) {
+    const path = join(dir, `01_steady_results_${s.rate}rps.txt`);
+    await writeSteadyFile(path, { seed: 10 + i, seconds: 6, startOffsetMs: i * 8000, ...s });
+    paths.push(path);
+  }
+  return paths;
+}
+
+Deno.test({
+  name:
+    `a ladder report draws latency against rate with the knee, legends all distinct${skipReason}`,
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "report-browser-" });
+    try {
+      const files = await writeLadder(dir);
+      const out = join(dir, "ladder.html");
+      const res = await reportCommand([...files, "--out", out, "--slo", "p99<10ms"]);
+      assert.equal(res.code, 2, res.stderr);
+      const html = await Deno.readTextFile(out);
+      assert.ok(html.includes('id="ladder-0-latency"'), "no ladder chart");
+      assert.match(html, /<b>knee at (200|400)\/s<\/b>/);
+      // Legends name runs by what differs: the rate, not the whole file name.
+      assert.ok(html.includes('"label":"200rps"'), "legends carry the short names");
+      const png = join(dir, "ladder.png");
+      const status = await openInChromium(out, png);
+      assert.ok(status.done, "the page script did not finish");
+      assert.equal(status.errors, 0, "the page reported script errors");
+      // Ladder: latency, achieved, errors; steady: p50, p99, max, requests, errors, spectrum.
+      assert.equal(status.expected, 9);
+      assert.equal(status.charts, 9, `only ${status.charts} of 9 charts drew`);
+      assertDistinctLegends(status);
+      const ladder = status.legends.get("ladder-0-latency")!;
+      assert.ok(ladder.length >= 6, `ladder legend: ${ladder.join(", ")}`);
+      await keep(png, out, "report_ladder");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: `a two-run comparison gives one colour per run and distinct legends${skipReason}`,
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "report-browser-" });
+    try {
+      const a = join(dir, "nightly_df-v1.txt");
+      const b = join(dir, "nightly_df-v2.txt");
+      await writeSteadyFile(a, { seed: 3 });
+      await writeSteadyFile(b, { seed: 4, extraMs: 0.8, startOffsetMs: 86_400_000 });
+      const out = join(dir, "compare.html");
+      const res = await reportCommand([a, b, "--out", out]);
+      assert.equal(res.code, 0, res.stderr);
+      const html = await Deno.readTextFile(out);
+      assert.ok(!html.includes('id="ladder-0-latency"'), "two runs at one rate are no ladder");
+      assert.ok(html.includes('"label":"v1"') && html.includes('"label":"v2"'), "short names");
+      const png = join(dir, "compare.png");
+      const status = await openInChromium(out, png);
+      assert.ok(status.done, "the page script did not finish");
+      assert.equal(status.errors, 0, "the page reported script errors");
+      assert.equal(status.expected, 6);
+      assert.equal(status.charts, 6, `only ${status.charts} of 6 charts drew`);
+      assertDistinctLegends(status);
+      // One colour per run: the p99 panel has exactly two entries, two colours.
+      const p99 = status.legends.get("steady-p99-time")!;
+      assert.equal(p99.length, 2);
+      assert.notEqual(p99[0].split("|")[0], p99[1].split("|")[0]);
+      await keep(png, out, "report_compare");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -7,7 +7,8 @@
  */
 import { ConfigError } from "../smft/shared/config.ts";
 import { Accumulator } from "../smft/summary.ts";
-import { TEST_NAMES, type TestName } from "../smft/results_format.ts";
+import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
+import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -27,6 +28,27 @@ export interface ResultsFile {
   truncated: boolean;
   /** The seed's bare format: neither `#META` nor `#END`. */
   seedFormat: boolean;
+  /**
+   * Time fields that were not a time (not a number, negative, or above {@link MAX_TIME_MS}):
+   * removed from their line, which still counts; the first few kept with their line numbers.
+   */
+  outOfRange: { count: number; first: { line: number; field: string; value: string }[] };
+  /** Times above the histograms' ceiling (60 s), recorded as 60 s; the first line numbers kept. */
+  clamped: { count: number; first: number[] };
+  /** Lines longer than their limit ({@link MAX_LINE_CHARS}), skipped unread. */
+  tooLong: { count: number; first: { line: number; chars: number }[] };
+  /** Lines after the first `#END` (nothing may follow it): skipped, counted. */
+  afterEnd: { count: number; firstLine?: number };
+}
+
+/** The run's own verdict, as its `#END` gives it. */
+export interface FileVerdict {
+  /** `true` VALID, `false` INVALID, `null` unknown (seed format, or no `#END`). */
+  valid: boolean | null;
+  /** Why it is INVALID, when the writer said (`#END.verdict_reasons`). */
+  reasons: string[];
+  /** The run was stopped early (SIGINT/SIGTERM). */
+  interrupted: boolean;
 }
 
 /** Options of `readResults`. */
@@ -43,12 +65,47 @@ export interface ReadOptions {
 
 /** Malformed lines kept for the report; the rest are only counted. */
 export const MALFORMED_KEPT = 5;
+
+/**
+ * Longest result line read, in characters (64 Ki). smft's longest result line is a failed
+ * coldconn attempt with its error text, well under 2 KiB; a longer line is skipped unread, with
+ * a note, and never held in memory whole.
+ */
+export const MAX_LINE_CHARS = 64 * 1024;
+/**
+ * Longest `#` line (`#META`, `#END`) read, in characters (4 Mi): `#END` carries up to eight
+ * compressed histograms, each a few KiB and at worst some tens of KiB.
+ */
+export const MAX_HEADER_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Largest time a reader takes from a result line, in ms: one week, smft's longest plan
+ * (`T_DURATION_SEC` up to 604,800 s; its longest deadline is 1 h). A time field that is not a
+ * number, is negative, or is larger is not a time: it is removed from its line (the line still
+ * counts, ok or not) and noted with its file and line. Times above the histograms' ceiling (60 s,
+ * `HIGHEST_TRACKABLE_US` in `smft/histogram.ts`) and up to this are recorded as 60 s, and noted:
+ * dropping them would make the high percentiles look better than they were.
+ */
+export const MAX_TIME_MS = 604_800_000;
+
+/** The time fields of result lines (ms), checked against {@link MAX_TIME_MS} before use. */
+export const TIME_FIELDS: readonly string[] = [
+  "latency_ms",
+  "service_ms",
+  "lag_ms",
+  "t_ms",
+  "df_ms",
+  ...PHASES.map((p) => `t_${p}_ms`),
+];
+
+const CEILING_MS = HIGHEST_TRACKABLE_US / 1000;
 /** A kept malformed line is cut to this many characters: one may be megabytes of garbage. */
 const MALFORMED_TEXT_MAX = 120;
 
 /**
  * Reads one results file. Throws `ConfigError` (one line naming the path) when the file is
- * missing, empty or not a results file; malformed result lines are counted, never fatal.
+ * missing, empty or not a results file; malformed result lines, time fields out of range, lines
+ * too long and lines after `#END` are counted and noted, never fatal.
  */
 export async function readResults(path: string, opts: ReadOptions = {}): Promise<ResultsFile> {
   const file = await openResults(path);
@@ -58,6 +115,13 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
   let end: Record<string, unknown> | undefined;
   let lines = 0;
   const malformed = { count: 0, first: [] as { line: number; text: string }[] };
+  const outOfRange = {
+    count: 0,
+    first: [] as { line: number; field: string; value: string }[],
+  };
+  const clamped = { count: 0, first: [] as number[] };
+  const tooLong = { count: 0, first: [] as { line: number; chars: number }[] };
+  const afterEnd: { count: number; firstLine?: number } = { count: 0 };
   const bad = (line: number, text: string) => {
     malformed.count++;
     if (malformed.first.length < MALFORMED_KEPT) {
@@ -74,6 +138,12 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
         if (text.trim() === "") return;
         test = testOf(path, text);
         acc = new Accumulator(test, { keepSeries: opts.keepSeries ?? true });
+        return;
+      }
+      if (end !== undefined) {
+        // A writer writes nothing after #END: what follows is not part of the run.
+        if (text.trim() === "") return;
+        if (afterEnd.count++ === 0) afterEnd.firstLine = lineNo;
         return;
       }
       if (text.charCodeAt(0) === 35 /* # */) {
@@ -95,9 +165,13 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
         if (text.trim() !== "") bad(lineNo, text);
         return;
       }
+      checkTimes(r, lineNo, outOfRange, clamped);
       lines++;
       acc.add(r);
       onResult?.(r, lineNo, path);
+    }, (lineNo, chars) => {
+      tooLong.count++;
+      if (tooLong.first.length < MALFORMED_KEPT) tooLong.first.push({ line: lineNo, chars });
     });
   } catch (e) {
     acc?.destroy();
@@ -118,10 +192,69 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
     malformed,
     truncated,
     seedFormat: meta === undefined && end === undefined,
+    outOfRange,
+    clamped,
+    tooLong,
+    afterEnd,
   };
 }
 
-/** Several results files of one test, and their exact combination. */
+/**
+ * Checks the time fields of a result line: one that is not a time is deleted from `r` (so no
+ * figure uses it) and counted; one above the histograms' ceiling is counted as clamped.
+ */
+function checkTimes(
+  r: Record<string, unknown>,
+  line: number,
+  outOfRange: ResultsFile["outOfRange"],
+  clamped: ResultsFile["clamped"],
+): void {
+  for (const field of TIME_FIELDS) {
+    if (!(field in r)) continue;
+    const v = r[field];
+    if (typeof v === "number" && v >= 0 && v <= MAX_TIME_MS) {
+      // t_ms is a point in time, not recorded in a histogram.
+      if (v > CEILING_MS && field !== "t_ms") {
+        if (clamped.count++ < MALFORMED_KEPT) clamped.first.push(line);
+      }
+      continue;
+    }
+    // null is how some writers say "absent"; it is not a problem.
+    if (v === null) continue;
+    delete r[field];
+    outOfRange.count++;
+    if (outOfRange.first.length < MALFORMED_KEPT) {
+      const value = typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v);
+      outOfRange.first.push({ line, field, value: value.slice(0, 40) });
+    }
+  }
+}
+
+/** The run's own verdict, from its `#END` (`valid`, `verdict_reasons`, `interrupted`). */
+export function verdictOf(f: ResultsFile): FileVerdict {
+  const v = f.end?.valid;
+  const raw = f.end?.verdict_reasons;
+  const reasons = Array.isArray(raw)
+    ? raw.filter((x): x is string => typeof x === "string").map((x) => x.slice(0, 200))
+    : [];
+  return { valid: typeof v === "boolean" ? v : null, reasons, interrupted: interrupted(f) };
+}
+
+/** A verdict as words: `VALID`, `INVALID: the generator fell behind (…)`, or why it is unknown. */
+export function formatFileVerdict(f: ResultsFile): string {
+  const v = verdictOf(f);
+  const stopped = v.interrupted ? " (interrupted: covers only the part that ran)" : "";
+  if (v.valid === true) return `VALID: the generator kept its schedule${stopped}`;
+  if (v.valid === false) {
+    const why = v.reasons.length ? ` (${v.reasons.join("; ")})` : "";
+    return `INVALID: the generator fell behind${why}; these figures include its own delay${stopped}`;
+  }
+  if (f.seedFormat) return "unknown: seed format, the file carries no verdict";
+  if (f.end === undefined) return "unknown: the file has no #END";
+  return "unknown: #END has no valid field";
+}
+
+/** One run: a results file, or the shards of one run merged exactly. */
 export interface ResultsSet {
   test: TestName;
   files: ResultsFile[];
@@ -129,16 +262,24 @@ export interface ResultsSet {
   combined: Accumulator;
   /** Seconds of measurement of the combined run (see `combinedDuration`). */
   durationS?: number;
+  /** Which run this is, in words: `run_id 3f2a…`, `shards of 2 started …`, `seed format`. */
+  identity: string;
+}
+
+/** Every run of several results files, by test, and why files were not merged. */
+export interface ReadRuns {
+  /** Runs in the order their first file was given; a test's runs are together. */
+  runs: ResultsSet[];
+  /** Why files of one test were not merged into one run, one sentence each. */
+  notMerged: string[];
 }
 
 /**
- * Reads several results files (load hosts, or shards of one run) and merges them. All must be of
- * the same test; a file named twice is refused rather than counted twice.
+ * Reads results files of any tests and groups them into runs: files merge only when they are
+ * shards of one run (see {@link groupRuns}); every other file is a run of its own. A file named
+ * twice is refused rather than counted twice.
  */
-export async function readResultsMany(
-  paths: string[],
-  opts: ReadOptions = {},
-): Promise<ResultsSet> {
+export async function readRuns(paths: string[], opts: ReadOptions = {}): Promise<ReadRuns> {
   if (paths.length === 0) throw new ConfigError("no results file given");
   const seen = new Set<string>();
   for (const p of paths) {
@@ -147,25 +288,190 @@ export async function readResultsMany(
   }
   const files: ResultsFile[] = [];
   try {
-    for (const p of paths) {
-      const f = await readResults(p, opts);
-      files.push(f);
-      if (f.test !== files[0].test) {
-        throw new ConfigError(
-          `${p}: ${f.test} results cannot be combined with ${files[0].test} results (${
-            files[0].path
-          })`,
-        );
-      }
-    }
+    for (const p of paths) files.push(await readResults(p, opts));
   } catch (e) {
     for (const f of files) f.acc.destroy();
     throw e;
   }
+  const runs: ResultsSet[] = [];
+  const notMerged: string[] = [];
+  const tests = [...new Set(files.map((f) => f.test))];
+  for (const test of tests) {
+    const g = groupRuns(files.filter((f) => f.test === test));
+    notMerged.push(...g.notMerged);
+    for (const group of g.groups) runs.push(combine(group, opts));
+  }
+  return { runs, notMerged };
+}
+
+/**
+ * Reads the files of one run (shards of one run, or a single file) and merges them. Throws
+ * `ConfigError` saying why when they are of different tests or not shards of one run.
+ */
+export async function readResultsMany(
+  paths: string[],
+  opts: ReadOptions = {},
+): Promise<ResultsSet> {
+  const r = await readRuns(paths, opts);
+  if (r.runs.length === 1) return r.runs[0];
+  const free = () => {
+    for (const run of r.runs) {
+      run.combined.destroy();
+      for (const f of run.files) f.acc.destroy();
+    }
+  };
+  const tests = [...new Set(r.runs.map((x) => x.test))];
+  free();
+  if (tests.length > 1) {
+    const first = r.runs[0].files[0];
+    const other = r.runs.find((x) => x.test !== first.test)!.files[0];
+    throw new ConfigError(
+      `${other.path}: ${other.test} results cannot be combined with ${first.test} results (${first.path})`,
+    );
+  }
+  throw new ConfigError(
+    `${paths.join(", ")}: not shards of one run, so not merged (${r.notMerged.join("; ")})`,
+  );
+}
+
+/** Merges the files of one run. */
+function combine(files: ResultsFile[], opts: ReadOptions): ResultsSet {
   const test = files[0].test;
   const combined = new Accumulator(test, { keepSeries: opts.keepSeries ?? true });
   for (const f of files) combined.merge(f.acc);
-  return { test, files, combined, durationS: combinedDuration(files) };
+  return {
+    test,
+    files,
+    combined,
+    durationS: combinedDuration(files),
+    identity: identityOf(files),
+  };
+}
+
+/** `k/n` of `#META.shard`, when it is one. */
+export function shardOf(f: ResultsFile): { k: number; n: number } | undefined {
+  const m = typeof f.meta?.shard === "string" ? /^(\d+)\/(\d+)$/.exec(f.meta.shard) : null;
+  if (!m) return undefined;
+  const k = Number(m[1]);
+  const n = Number(m[2]);
+  return k >= 1 && k <= n ? { k, n } : undefined;
+}
+
+/** The `#META` fields shards of one run without a `run_id` must share. */
+export const PLAN_FIELDS = ["test", "target", "start_epoch_ms", "rate", "duration_s"] as const;
+
+function runIdOf(f: ResultsFile): string | undefined {
+  const id = f.meta?.run_id;
+  return typeof id === "string" && id !== "" ? id : undefined;
+}
+
+/** The key of the run a file may be a shard of; undefined when it can only stand alone. */
+function shardKey(f: ResultsFile): string | undefined {
+  if (f.seedFormat || f.meta === undefined) return undefined;
+  const id = runIdOf(f);
+  if (id !== undefined) return `run_id ${id}`;
+  const s = shardOf(f);
+  if (s === undefined || s.n < 2) return undefined;
+  const plan = PLAN_FIELDS.map((k) => f.meta?.[k]);
+  if (plan.some((v) => v === undefined || v === null)) return undefined;
+  return JSON.stringify(["plan", s.n, ...plan]);
+}
+
+/**
+ * Splits files of one test into runs. Files merge only when they are shards of one run: the same
+ * `run_id` in `#META` with distinct shards `k/n` of one `n`; or, for files without a `run_id`,
+ * shards `k/n` of the same `n` (> 1) with distinct `k` and the same `test`, `target`,
+ * `start_epoch_ms`, `rate` and `duration_s`. Seed-format files (no `#META`) never merge. Any other
+ * file is a run of its own; `notMerged` says why files stayed apart.
+ */
+export function groupRuns(files: ResultsFile[]): { groups: ResultsFile[][]; notMerged: string[] } {
+  const byKey = new Map<string, ResultsFile[]>();
+  const order: (string | ResultsFile)[] = [];
+  for (const f of files) {
+    const key = shardKey(f);
+    if (key === undefined) {
+      order.push(f);
+      continue;
+    }
+    const g = byKey.get(key);
+    if (g) g.push(f);
+    else {
+      byKey.set(key, [f]);
+      order.push(key);
+    }
+  }
+  const groups: ResultsFile[][] = [];
+  const notMerged: string[] = [];
+  for (const item of order) {
+    if (typeof item !== "string") {
+      groups.push([item]);
+      continue;
+    }
+    const g = byKey.get(item)!;
+    const conflict = shardConflict(g);
+    if (conflict === undefined) groups.push(g);
+    else {
+      notMerged.push(conflict);
+      for (const f of g) groups.push([f]);
+    }
+  }
+  if (groups.length > 1) {
+    for (const g of groups) {
+      notMerged.push(`${g.map((f) => f.path).join(" + ")}: ${identityOf(g)}`);
+    }
+  }
+  return { groups, notMerged };
+}
+
+/** Why files with one key are still not shards of one run (a shard twice, counts that differ). */
+function shardConflict(g: ResultsFile[]): string | undefined {
+  if (g.length < 2) return undefined;
+  const shards = g.map(shardOf);
+  const paths = g.map((f) => f.path).join(", ");
+  if (shards.some((s) => s === undefined)) {
+    return `${paths}: the same run_id, but not every file names its shard k/n: not merged`;
+  }
+  const ns = new Set(shards.map((s) => s!.n));
+  if (ns.size > 1) {
+    return `${paths}: the same run, but shard counts differ (${
+      shards.map((s) => `${s!.k}/${s!.n}`).join(", ")
+    }): not merged`;
+  }
+  const ks = shards.map((s) => s!.k);
+  const twice = ks.find((k, i) => ks.indexOf(k) !== i);
+  if (twice !== undefined) {
+    return `${paths}: shard ${twice}/${
+      shards[0]!.n
+    } appears twice (a copy, or two runs): not merged`;
+  }
+  return undefined;
+}
+
+/** Which run files are, in words. */
+function identityOf(g: ResultsFile[]): string {
+  const f = g[0];
+  if (f.seedFormat) return "seed format (no #META): a run of its own, never merged";
+  if (f.meta === undefined) return "no #META: a run of its own, never merged";
+  const s = shardOf(f);
+  const id = runIdOf(f);
+  const start = typeof f.meta.start_epoch_ms === "number" &&
+      Number.isFinite(f.meta.start_epoch_ms)
+    ? new Date(f.meta.start_epoch_ms).toISOString()
+    : "an unknown time";
+  const plan = `started ${start}, ${f.meta.rate ?? "?"}/s for ${f.meta.duration_s ?? "?"} s`;
+  if (g.length > 1) {
+    const of = `${g.length} of ${s!.n} shards`;
+    return id !== undefined ? `${of} of run_id ${id}` : `${of} of one plan, ${plan}`;
+  }
+  if (id !== undefined) {
+    return `run_id ${id}${s ? `, shard ${s.k}/${s.n}` : ""}`;
+  }
+  if (s === undefined || s.n === 1) {
+    return `a whole run (shard ${s ? "1/1" : "not named"}), ${plan}`;
+  }
+  return `shard ${s.k}/${s.n}, ${plan}${
+    shardKey(f) === undefined ? " (its #META lacks part of the plan)" : ""
+  }`;
 }
 
 /**
@@ -208,6 +514,50 @@ export function notesOf(f: ResultsFile): string[] {
       `${n} malformed line${
         n === 1 ? "" : "s"
       } skipped (not JSON, or no boolean "ok"):${lines}${more}`,
+    );
+  }
+  if (f.outOfRange.count > 0) {
+    const n = f.outOfRange.count;
+    const at = f.outOfRange.first.map((o) => `\n  line ${o.line}: ${o.field} = ${o.value}`)
+      .join("");
+    const more = n > f.outOfRange.first.length
+      ? `\n  … and ${n - f.outOfRange.first.length} more`
+      : "";
+    notes.push(
+      `${n} time value${
+        n === 1 ? "" : "s"
+      } out of range (not a number from 0 to ${MAX_TIME_MS} ms) left out of the figures; their lines still count:${at}${more}`,
+    );
+  }
+  if (f.clamped.count > 0) {
+    const n = f.clamped.count;
+    notes.push(
+      `${n} time value${n === 1 ? "" : "s"} above ${
+        CEILING_MS / 1000
+      } s (the histograms' ceiling) counted as ${
+        CEILING_MS / 1000
+      } s: percentiles that reach them are lower bounds (line${
+        f.clamped.first.length === 1 ? "" : "s"
+      } ${f.clamped.first.join(", ")}${n > f.clamped.first.length ? ", …" : ""})`,
+    );
+  }
+  if (f.tooLong.count > 0) {
+    const n = f.tooLong.count;
+    const at = f.tooLong.first.map((t) => `line ${t.line} (${t.chars} characters)`).join(", ");
+    notes.push(
+      `${n} line${
+        n === 1 ? "" : "s"
+      } longer than ${MAX_LINE_CHARS} characters (${MAX_HEADER_CHARS} for a # line) skipped unread: ${at}${
+        n > f.tooLong.first.length ? ", …" : ""
+      }`,
+    );
+  }
+  if (f.afterEnd.count > 0) {
+    const n = f.afterEnd.count;
+    notes.push(
+      `${n} line${
+        n === 1 ? "" : "s"
+      } after #END (from line ${f.afterEnd.firstLine}) not counted: nothing may follow #END, so the file was written to after its run ended (two writers, or an edit)`,
     );
   }
   if (f.lines === 0) {
@@ -285,17 +635,24 @@ async function openResults(path: string): Promise<Deno.FsFile> {
 /**
  * Calls `fn` with each line (without its `\n`) and its 1-based number. Splits the decoded text
  * itself: measured on a 1,000,000-line file, this is ~25 % faster than `node:readline`, and a
- * callback per line avoids the cost of an async generator per line. Closes the file, also when
- * `fn` throws; errors of `fn` pass through unchanged.
+ * callback per line avoids the cost of an async generator per line. A line longer than its limit
+ * ({@link MAX_LINE_CHARS}; {@link MAX_HEADER_CHARS} for a `#` line) is never held whole: once
+ * past the limit its text is dropped as it arrives, and `tooLong` gets its number and length.
+ * Closes the file, also when `fn` throws; errors of `fn` pass through unchanged.
  */
 async function eachLine(
   path: string,
   file: Deno.FsFile,
   fn: (line: string, n: number) => void,
+  tooLong: (n: number, chars: number) => void,
 ): Promise<void> {
   const reader = file.readable.pipeThrough(new TextDecoderStream()).getReader();
+  const limit = (start: string) =>
+    start.charCodeAt(0) === 35 /* # */ ? MAX_HEADER_CHARS : MAX_LINE_CHARS;
   let rest = "";
   let n = 0;
+  // Characters of the current line dropped so far; -1 when the line is being kept.
+  let skipped = -1;
   try {
     while (true) {
       let chunk: ReadableStreamReadResult<string>;
@@ -305,16 +662,34 @@ async function eachLine(
         throw new ConfigError(`${path}: cannot read (${(e as Error).message})`);
       }
       if (chunk.done) break;
-      const text = rest === "" ? chunk.value : rest + chunk.value;
+      let text = chunk.value;
+      if (skipped >= 0) {
+        const i = text.indexOf("\n");
+        if (i === -1) {
+          skipped += text.length;
+          continue;
+        }
+        tooLong(++n, skipped + i);
+        skipped = -1;
+        text = text.slice(i + 1);
+      }
+      if (rest !== "") text = rest + text;
       let start = 0;
       let i: number;
       while ((i = text.indexOf("\n", start)) !== -1) {
-        fn(text.slice(start, i), ++n);
+        const line = text.slice(start, i);
+        if (line.length > limit(line)) tooLong(++n, line.length);
+        else fn(line, ++n);
         start = i + 1;
       }
       rest = text.slice(start);
+      if (rest.length > limit(rest)) {
+        skipped = rest.length;
+        rest = "";
+      }
     }
-    if (rest !== "") fn(rest, ++n);
+    if (skipped >= 0) tooLong(++n, skipped);
+    else if (rest !== "") fn(rest, ++n);
   } finally {
     // Stops the pipe and closes the file when `fn` threw; a no-op after the last chunk.
     await reader.cancel().catch(() => {});

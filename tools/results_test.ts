@@ -262,9 +262,10 @@ Deno.test("readResultsMany() merges exactly: the summary equals that of the file
         ? JSON.stringify({ ok: false, code: "DEADLINE_EXCEEDED", latency_ms: 1000.5, t_ms: i * 4 })
         : steadyOk(4 + ((i * 53) % 89) / 7, i * 4),
   );
+  const meta = (k: number) => `#META={"run_id":"r","shard":"${k}/2"}`;
   await withFiles({
-    "a.txt": lines("#TEST=01_steady", ...a),
-    "b.txt": lines("#TEST=01_steady", ...b),
+    "a.txt": lines("#TEST=01_steady", meta(1), ...a),
+    "b.txt": lines("#TEST=01_steady", meta(2), ...b),
     "ab.txt": lines("#TEST=01_steady", ...a, ...b),
   }, async (p) => {
     const set = await readResultsMany([p("a.txt"), p("b.txt")]);
@@ -294,13 +295,21 @@ Deno.test("readResultsMany() refuses files of different tests, and a file named 
 });
 
 Deno.test("shards that ran together take the longest duration", async () => {
-  const shard = (d: number) =>
-    lines("#TEST=01_steady", `#META={"duration_s":${d}}`, steadyOk(1, 0), '#END={"count":1}');
-  await withFiles({ "1.txt": shard(10), "2.txt": shard(12), "3.txt": shard(11) }, async (p) => {
-    const set = await readResultsMany([p("1.txt"), p("2.txt"), p("3.txt")]);
-    equal(set.durationS, 12);
-    equal(combinedDuration(set.files), 12);
-    free(...set.files);
-    set.combined.destroy();
-  });
+  const shard = (d: number, k: number) =>
+    lines(
+      "#TEST=01_steady",
+      `#META={"duration_s":${d},"run_id":"r","shard":"${k}/3"}`,
+      steadyOk(1, 0),
+      '#END={"count":1}',
+    );
+  await withFiles(
+    { "1.txt": shard(10, 1), "2.txt": shard(12, 2), "3.txt": shard(11, 3) },
+    async (p) => {
+      const set = await readResultsMany([p("1.txt"), p("2.txt"), p("3.txt")]);
+      equal(set.durationS, 12);
+      equal(combinedDuration(set.files), 12);
+      free(...set.files);
+      set.combined.destroy();
+    },
+  );
 });

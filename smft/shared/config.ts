@@ -58,6 +58,11 @@ export interface Resolved<V> {
   positionals: string[];
   envFile?: string;
   help: boolean;
+  /**
+   * One line each, for the caller to print on stderr (this module prints nothing): keys of the
+   * `.env` file read that look like the suite's settings but are none of them, e.g. `DF_PROT`.
+   */
+  warnings: string[];
 }
 
 /** A command's option table. */
@@ -95,11 +100,17 @@ export function resolveOptions<D extends Defs>(
 
   let envFile: string | undefined;
   let fileEnv: Record<string, string | undefined> = {};
-  const explicit = flags["env-file"] as string | undefined;
+  // ENV_FILE works where a flag named --env-file cannot pass: Node 20 (which runs npx) reads
+  // "--env-file" anywhere on its command line, so `npx deno task df --env-file x` never reaches df.
+  const fromEnv = input.env.ENV_FILE !== undefined && input.env.ENV_FILE !== ""
+    ? input.env.ENV_FILE
+    : undefined;
+  const explicit = (flags["env-file"] as string | undefined) ?? fromEnv;
+  const explicitName = flags["env-file"] !== undefined ? "--env-file" : "ENV_FILE";
   const candidates = explicit !== undefined ? [explicit] : (input.envFiles ?? []);
   for (const path of candidates) {
     if (!existsSync(path)) {
-      if (explicit !== undefined) throw new ConfigError(`--env-file ${path}: file not found`);
+      if (explicit !== undefined) throw new ConfigError(`${explicitName} ${path}: file not found`);
       continue;
     }
     try {
@@ -147,13 +158,115 @@ export function resolveOptions<D extends Defs>(
       }
     }
   }
+  const own = Object.values(defs).flatMap((d) => d.env ? [d.env] : []);
+  const warnings = envFile === undefined
+    ? []
+    : unknownKeys(Object.keys(fileEnv), own).map((u) =>
+      `${envFile}: unknown setting ${u.key}${u.near ? ` (did you mean ${u.near}?)` : ""}: ignored`
+    );
   return {
     values: values as ValuesOf<D>,
     sources: sources as Record<keyof ValuesOf<D>, Source>,
     positionals: parsed.positionals,
     envFile,
     help,
+    warnings,
   };
+}
+
+/**
+ * Every setting df and smft read from the environment or a `.env` file, beside those of the
+ * command being resolved: one `.env` may serve several programs, and a key another program reads
+ * is not a mistake. `tests/env_file_test.ts` checks this list against the option tables.
+ */
+export const SUITE_ENV_KEYS: readonly string[] = [
+  "DF_HOST",
+  "DF_PORT",
+  "DELAY_MS",
+  "TLS_MODE",
+  "TLS_CA",
+  "TLS_CERT",
+  "TLS_KEY",
+  "TLS_SERVER_NAME",
+  "N_RPS",
+  "N_ATTEMPTS",
+  "COLD_RPS",
+  "T_DURATION_SEC",
+  "T_WARMUP_SEC",
+  "DEADLINE_MS",
+  "CONNECT_TIMEOUT_MS",
+  "RESULTS_FILE",
+  "PAYLOAD",
+  "PAYLOAD_FILE",
+  "SLO",
+  "START_AT",
+  "SHARD",
+  "SHARD_COUNT",
+  "JOB_COMPLETION_INDEX",
+  "QUIET",
+  "ENV_FILE",
+  "OVERWRITE",
+  "SMFT_ALLOW_INSECURE",
+  "DF_ALLOW_INSECURE",
+  "DF_GRACE_MS",
+  "DF_HANDSHAKE_TIMEOUT_MS",
+  "DF_IDLE_TIMEOUT_MS",
+  "DF_LOG_INTERVAL_MS",
+  "DF_MAX_BUFFERED_BYTES",
+  "DF_MAX_CONNS",
+  "DF_MAX_CONNS_PER_ADDRESS",
+  "DF_MAX_STREAMS",
+];
+
+/** Prefixes of the suite's settings: an unknown key with one of them is likely a misspelling. */
+const OUR_PREFIXES = ["DF_", "TLS_", "N_", "T_", "SMFT_"];
+
+/**
+ * Keys of a `.env` file that look like the suite's settings but are none: a known prefix, or
+ * within 2 edits of a known setting. Other keys (another program's, say `PATH_PREFIX`) pass.
+ */
+export function unknownKeys(
+  keys: string[],
+  own: string[],
+): { key: string; near?: string }[] {
+  const known = new Set([...own, ...SUITE_ENV_KEYS]);
+  const out: { key: string; near?: string }[] = [];
+  for (const key of keys) {
+    if (known.has(key)) continue;
+    let near: string | undefined;
+    let best = 3;
+    for (const k of known) {
+      const d = editDistance(key, k, best);
+      if (d < best) {
+        best = d;
+        near = k;
+      }
+    }
+    if (near !== undefined || OUR_PREFIXES.some((p) => key.startsWith(p))) out.push({ key, near });
+  }
+  return out;
+}
+
+/** Levenshtein distance of `a` and `b`, or `limit` when it is at least that. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(
+        prev[j] + 1,
+        cur[j - 1] + 1,
+        prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      cur.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin >= limit) return limit;
+    prev = cur;
+  }
+  return Math.min(prev[b.length], limit);
 }
 
 function parseBool(raw: string): boolean {
@@ -181,7 +294,10 @@ export function formatOptions(defs: Defs): string {
     const dflt = shown !== undefined ? ` (default ${shown})` : "";
     return [left, `${d.help}${env}${dflt}`];
   });
-  rows.push(["  --env-file <path>", "read settings from this .env file"]);
+  rows.push([
+    "  --env-file <path>",
+    "read settings from this .env file [ENV_FILE] (through npx, use ENV_FILE=<path>)",
+  ]);
   rows.push(["  -h, --help", "show this help"]);
   const width = Math.max(...rows.map((r) => r[0].length)) + 2;
   return rows.map(([l, r]) => l.padEnd(width) + r).join("\n");

@@ -13,7 +13,10 @@ import { lines } from "../test_files.ts";
  * makes single requests autocorrelated) plus per-request noise with a long tail. `shift` is
  * added to every latency; `shuffle` deals the same latencies out to the requests in another order.
  */
-export function steadyRun(seed: number, opts: { shift?: number; shuffle?: number } = {}): string {
+export function steadyRun(
+  seed: number,
+  opts: { shift?: number; shuffle?: number; shard?: string; valid?: boolean } = {},
+): string {
   const rnd = seededRandom(seed);
   const latencies: number[] = [];
   for (let i = 0; i < 6000; i++) {
@@ -35,11 +38,17 @@ export function steadyRun(seed: number, opts: { shift?: number; shuffle?: number
       t_ms: i * 10,
     })
   );
+  const meta = {
+    rate: 100,
+    duration_s: 60,
+    ...(opts.shard ? { run_id: "b", shard: opts.shard } : {}),
+  };
+  const end = { count: 6000, ...(opts.valid !== undefined ? { valid: opts.valid } : {}) };
   return lines(
     "#TEST=01_steady",
-    '#META={"rate":100,"duration_s":60}',
+    `#META=${JSON.stringify(meta)}`,
     ...body,
-    '#END={"count":6000}',
+    `#END=${JSON.stringify(end)}`,
   );
 }
 

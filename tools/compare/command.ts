@@ -7,7 +7,7 @@
  */
 import { ConfigError, formatOptions, int, resolveOptions } from "../../smft/shared/config.ts";
 import { PERCENTILE_DEFINITION } from "../../smft/histogram.ts";
-import { readResultsMany, type ResultsSet } from "../results.ts";
+import { formatFileVerdict, readResultsMany, type ResultsSet, verdictOf } from "../results.ts";
 import type { TestName } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "../command.ts";
 import {
@@ -37,6 +37,8 @@ export interface RunInfo {
   successPct: number;
   /** Resampling units (seconds, attempts, or blocks of results). */
   blocks: number;
+  /** The run's own verdict (from `#END`): `false` INVALID in any shard, `null` unknown. */
+  valid: boolean | null;
 }
 
 /** One compared percentile. */
@@ -76,7 +78,8 @@ export function compareHelp(): string {
 
 How run B differs from run A in p50, p90 and p99 (B − A, in ms and %), with a 95 % confidence
 interval. A and B are results files of the same test; shards of one run are joined by commas
-(a1.txt,a2.txt) and merged. Steady: the latency of successful calls, resampling whole seconds of
+(a1.txt,a2.txt) and merged (refused, saying why, when they are not shards of one run: see
+summarize --help). A run that smft judged INVALID is compared with a WARNING. Steady: the latency of successful calls, resampling whole seconds of
 each run (requests within a second are not independent). Coldconn: total and connect time of
 successful attempts, resampling attempts.
 
@@ -229,7 +232,22 @@ function compareSets(
     ok: set.combined.ok,
     successPct: set.combined.total ? (set.combined.ok / set.combined.total) * 100 : 0,
     blocks,
+    valid: setValid(set),
   });
+  // A figure of an INVALID run includes the generator's own delay: a difference may be its.
+  const warnings: string[] = [];
+  for (const [name, set] of [["A", a], ["B", b]] as const) {
+    for (const f of set.files) {
+      if (verdictOf(f).valid === false) {
+        warnings.push(
+          `WARNING: ${name} (${f.path}) is an INVALID run: ${
+            formatFileVerdict(f)
+          }; a difference may be the generator's, not df's`,
+        );
+      }
+    }
+  }
+  notes.unshift(...warnings);
   return {
     test: a.test,
     a: info(a, blocksA),
@@ -238,6 +256,12 @@ function compareSets(
     rows,
     notes,
   };
+}
+
+/** `false` when any file of the run is INVALID, `true` when all are VALID, else `null`. */
+function setValid(set: ResultsSet): boolean | null {
+  const v = set.files.map((f) => verdictOf(f).valid);
+  return v.includes(false) ? false : v.every((x) => x === true) ? true : null;
 }
 
 const fix = (v: number | null, sign = false) =>
@@ -252,11 +276,14 @@ export function formatComparison(c: Comparison): string {
   // Attempts are their own resampling unit; seconds (or blocks) are worth counting beside requests.
   const unit = c.bootstrap.unit;
   const blocks = (r: RunInfo) => unit === "attempt" ? "" : `, ${r.blocks} ${unit}s`;
+  const verdict = (r: RunInfo) =>
+    r.valid === false ? ", INVALID" : r.valid === true ? ", VALID" : "";
   const run = (name: string, r: RunInfo) =>
     `${name}: ${r.paths.join(", ")}  (${r.total} ${what}, ${r.successPct.toFixed(1)}% ok${
       blocks(r)
-    })`;
-  const out = [`compare ${c.test}`, run("A", c.a), run("B", c.b), ""];
+    }${verdict(r)})`;
+  const warnings = c.notes.filter((n) => n.startsWith("WARNING:"));
+  const out = [`compare ${c.test}`, run("A", c.a), run("B", c.b), ...warnings, ""];
   const titles: Record<string, string> = {
     latency: "latency of successful calls",
     total: "total time of successful attempts",
@@ -287,6 +314,6 @@ export function formatComparison(c: Comparison): string {
       unit === "second" ? "whole seconds" : unit === "block" ? "blocks" : "the attempts"
     }, seed ${c.bootstrap.seed}.`,
   );
-  for (const n of c.notes) out.push(`note: ${n}`);
+  for (const n of c.notes) if (!n.startsWith("WARNING:")) out.push(`note: ${n}`);
   return out.join("\n");
 }

@@ -142,8 +142,8 @@ Deno.test("compareCommand() says 'too little data' when a run has a single secon
 Deno.test("compareCommand() merges comma-joined shards of one run", async () => {
   await withFiles({
     "a.txt": A,
-    "b1.txt": steadyRun(7, { shift: 2 }),
-    "b2.txt": steadyRun(9, { shift: 2 }),
+    "b1.txt": steadyRun(7, { shift: 2, shard: "1/2" }),
+    "b2.txt": steadyRun(9, { shift: 2, shard: "2/2" }),
   }, async (p) => {
     const j = await compareJson([p("a.txt"), `${p("b1.txt")},${p("b2.txt")}`]);
     deepStrictEqual(j.b as { paths: string[]; total: number; blocks: number }, {
@@ -152,6 +152,7 @@ Deno.test("compareCommand() merges comma-joined shards of one run", async () => 
       ok: 12000,
       successPct: 100,
       blocks: 60,
+      valid: null,
     });
     deepStrictEqual(j.rows.map((r) => r.verdict), ["B slower", "B slower", "B slower"]);
   });

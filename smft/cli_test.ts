@@ -1,0 +1,13 @@
+import assert from "node:assert/strict";
+import { EXIT, exitCode } from "./cli.ts";
+
+Deno.test("exitCode() tells an SLO failure, an INVALID run and both apart; interrupted wins", () => {
+  const c = (interrupted: boolean, invalid: boolean, sloFailed: boolean) =>
+    exitCode({ interrupted, invalid, sloFailed });
+  assert.equal(c(false, false, false), EXIT.ok);
+  assert.equal(c(false, false, true), 2);
+  assert.equal(c(false, true, false), 3);
+  assert.equal(c(false, true, true), 5);
+  assert.equal(c(true, true, true), 130);
+  assert.equal(EXIT.writeError, 4);
+});
