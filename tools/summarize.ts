@@ -1,13 +1,23 @@
 /**
- * `summarize FILE... [--json] [--slo CLAUSES]`: one summary of one or several results files (load
- * hosts that ran together are merged exactly), the notes a reader must see, and SLO verdicts.
+ * `summarize FILE... [--json] [--slo CLAUSES]`: a summary of each run in the results files given
+ * (shards of one run are merged exactly; other files stay separate runs), each run's own verdict,
+ * the notes a reader must see, and SLO verdicts per run.
  * Returns its text; printing is `tools/main.ts`'s job.
  *
  * @module
  */
 import { ConfigError, formatOptions, resolveOptions } from "../smft/shared/config.ts";
 import { PERCENTILE_DEFINITION } from "../smft/histogram.ts";
-import { durationOf, interrupted, notesOf, readResultsMany, type ResultsSet } from "./results.ts";
+import {
+  durationOf,
+  formatFileVerdict,
+  interrupted,
+  notesOf,
+  readRuns,
+  type ResultsFile,
+  type ResultsSet,
+  verdictOf,
+} from "./results.ts";
 import {
   allPass,
   clauseLabel,
@@ -19,6 +29,7 @@ import {
 import { formatSummary, ms, type Summary } from "../smft/summary.ts";
 import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
+import { formatLadder, type Ladder, laddersOf } from "./report/ladder.ts";
 
 /** One file of a summary. */
 export interface FileReport {
@@ -34,6 +45,18 @@ export interface FileReport {
   summary: Summary;
   /** What a reader must know besides the figures (truncation, malformed lines, …). */
   notes: string[];
+  /** The run's own verdict, from its `#END`. */
+  verdict: RunVerdictReport;
+}
+
+/** A run's own verdict (smft's, from `#END`), as data and as words. */
+export interface RunVerdictReport {
+  /** `true` VALID, `false` INVALID, `null` unknown (seed format, or no `#END`). */
+  valid: boolean | null;
+  /** Why INVALID, when the file says (`#END.verdict_reasons`). */
+  reasons: string[];
+  /** `VALID: …`, `INVALID: the generator fell behind (…)`, `unknown: …`. */
+  text: string;
 }
 
 /** A clause's verdict, flat for JSON. */
@@ -52,16 +75,79 @@ export interface VerdictReport {
   line: string;
 }
 
-/** Everything `summarize` says, as data: the `--json` output. */
+/** Everything `summarize` says about one run, as data: the `--json` output for one run. */
 export interface SummaryReport {
   test: TestName;
-  /** All files merged; for one file, that file's summary. */
+  /** All files of the run (its shards) merged; for one file, that file's summary. */
   summary: Summary;
   files: FileReport[];
   slo?: { pass: boolean; verdicts: VerdictReport[] };
+  /** The run's own verdict: INVALID when any of its shards is. */
+  verdict: RunVerdictReport;
+  /** Which run this is (`run_id …`, `2 of 2 shards of …`). */
+  run: string;
 }
 
-/** Builds the report of a set of files; `clauses` adds SLO verdicts on the merged summary. */
+/** What `summarize` says about several runs: the `--json` output when there is more than one. */
+export interface RunsReport {
+  runs: SummaryReport[];
+  /** Why files of one test were not merged, one sentence each. */
+  notMerged: string[];
+  slo?: { pass: boolean };
+  /**
+   * Steady runs of one target at two or more rates, by offered rate, with the knee
+   * (`tools/report/ladder.ts`); absent when there is none.
+   */
+  ladders?: Ladder[];
+}
+
+/** The ladders among runs (steady runs of one target at different rates). */
+export function laddersOfReports(reports: SummaryReport[], withSlo: boolean): Ladder[] {
+  return laddersOf(
+    reports.map((r) => ({
+      name: r.files.map((f) => f.path).join(" + "),
+      files: r.files.map((f) => f.path),
+      meta: r.files[0]?.meta,
+      summary: r.summary,
+      valid: r.verdict.valid,
+      reasons: r.verdict.reasons,
+      slo: r.slo && {
+        pass: r.slo.pass,
+        failed: r.slo.verdicts.filter((v) => !v.pass).map((v) =>
+          v.line.replace(/^FAIL\s+/, "").replace(/\s{2,}/g, " ")
+        ),
+      },
+    })),
+    withSlo,
+  );
+}
+
+function fileVerdict(f: ResultsFile): RunVerdictReport {
+  const v = verdictOf(f);
+  return { valid: v.valid, reasons: v.reasons, text: formatFileVerdict(f) };
+}
+
+/** The verdict of a run of one or several shards: INVALID if any shard is, VALID if all are. */
+function runVerdict(set: ResultsSet): RunVerdictReport {
+  if (set.files.length === 1) return fileVerdict(set.files[0]);
+  const each = set.files.map(fileVerdict);
+  const invalid = set.files.filter((_, i) => each[i].valid === false);
+  if (invalid.length > 0) {
+    return {
+      valid: false,
+      reasons: invalid.flatMap((f, i) => each[i].reasons.map((r) => `${f.path}: ${r}`)),
+      text: `INVALID: ${invalid.length} of ${set.files.length} shards fell behind (${
+        invalid.map((f) => f.path).join(", ")
+      }); these figures include the generator's own delay`,
+    };
+  }
+  if (each.every((v) => v.valid === true)) {
+    return { valid: true, reasons: [], text: "VALID: every shard kept its schedule" };
+  }
+  return { valid: null, reasons: [], text: "unknown: not every shard carries a verdict" };
+}
+
+/** Builds the report of one run; `clauses` adds SLO verdicts on its (merged) summary. */
 export function summarizeSet(set: ResultsSet, clauses?: SloClause[]): SummaryReport {
   const summary = set.combined.summary(set.durationS);
   const files = set.files.map((f): FileReport => ({
@@ -74,8 +160,15 @@ export function summarizeSet(set: ResultsSet, clauses?: SloClause[]): SummaryRep
     ...(f.meta ? { meta: f.meta } : {}),
     summary: set.files.length === 1 ? summary : f.acc.summary(durationOf(f)),
     notes: notesOf(f),
+    verdict: fileVerdict(f),
   }));
-  const report: SummaryReport = { test: set.test, summary, files };
+  const report: SummaryReport = {
+    test: set.test,
+    summary,
+    files,
+    verdict: runVerdict(set),
+    run: set.identity,
+  };
   if (clauses) {
     const verdicts = judgeSlo(summary, clauses);
     report.slo = {
@@ -106,12 +199,16 @@ export function summarizeSet(set: ResultsSet, clauses?: SloClause[]): SummaryRep
   return report;
 }
 
-/** The report as text: the summary, one line per file when there are several, notes, SLO. */
+/**
+ * One run as text: the summary, its verdict, one line per shard when there are several, notes,
+ * SLO. A seed-format file gets the seed's lines only (and notes, SLO): it has no verdict to give.
+ */
 export function formatSummaryReport(r: SummaryReport): string {
   const out: string[] = [];
   const several = r.files.length > 1;
-  if (several) out.push(`${r.files.length} files of ${r.test}, merged:`);
+  if (several) out.push(`${r.files.length} files of ${r.test}, merged (${r.run}):`);
   out.push(formatSummary(r.summary));
+  if (r.files.some((f) => f.format === "new")) out.push(`Run verdict: ${r.verdict.text}`);
   if (several) {
     out.push("", "Per file:");
     for (const f of r.files) out.push(`  ${fileLine(f)}`);
@@ -128,8 +225,68 @@ export function formatSummaryReport(r: SummaryReport): string {
         n === 1 ? "" : "s"
       })`,
     );
+    if (r.verdict.valid === false) {
+      out.push(
+        "note: the SLO was judged on an INVALID run: its latencies include the generator's own delay",
+      );
+    }
   }
   return out.join("\n");
+}
+
+/** Several runs as text: per test with several runs, a table of them side by side and why they
+ * were not merged; then each run in full, under a heading. */
+export function formatRunsReport(r: RunsReport): string {
+  const out: string[] = [];
+  const tests = [...new Set(r.runs.map((x) => x.test))];
+  for (const test of tests) {
+    const runs = r.runs.filter((x) => x.test === test);
+    if (runs.length < 2) continue;
+    if (out.length) out.push("");
+    out.push(
+      `${runs.length} runs of ${test}, not merged: files merge only as shards of one run (the same run_id in #META; without one, shards k/n of one n with the same start, rate, duration and target)`,
+      runsTable(runs),
+      "Why apart:",
+      ...r.notMerged.filter((n) => runs.some((x) => x.files.some((f) => n.includes(f.path))))
+        .map((n) => `  ${n}`),
+    );
+  }
+  for (const l of r.ladders ?? []) out.push("", formatLadder(l));
+  for (const run of r.runs) {
+    if (out.length) out.push("");
+    out.push(`== ${run.test}: ${run.files.map((f) => f.path).join(" + ")}`);
+    out.push(formatSummaryReport(run));
+  }
+  return out.join("\n");
+}
+
+/** Runs side by side, one row each. */
+function runsTable(runs: SummaryReport[]): string {
+  const steady = runs[0].test === "01_steady";
+  const head = ["run", steady ? "requests" : "attempts", "ok %", "p50 ms", "p90 ms", "p99 ms"]
+    .concat(["max ms", "rate/s", "verdict", "files"]);
+  const rows = runs.map((r, i) => {
+    const s = r.summary;
+    const st = steady ? s.latency : s.phases?.total;
+    const f = (v: number | undefined) => v === undefined ? "-" : v.toFixed(2);
+    const verdict = r.verdict.valid === null ? "unknown" : r.verdict.valid ? "VALID" : "INVALID";
+    return [
+      String(i + 1),
+      String(s.total),
+      s.successPct.toFixed(1),
+      f(st?.p50),
+      f(st?.p90),
+      f(st?.p99),
+      f(st?.max),
+      s.achievedRate === undefined ? "-" : s.achievedRate.toFixed(1),
+      verdict,
+      r.files.map((x) => x.path).join(" + "),
+    ];
+  });
+  const width = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) =>
+    "  " + cells.map((c, i) => i === cells.length - 1 ? c : c.padStart(width[i])).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
 }
 
 /** `a.txt: 500 requests, 100.0% ok, p50 5.83ms, p99 8.23ms, rate 500.0/s`. */
@@ -139,9 +296,10 @@ function fileLine(f: FileReport): string {
   const st = steady ? s.latency : s.phases?.total;
   const lat = st ? `p50 ${ms(st.p50)}, p99 ${ms(st.p99)}` : "no successful results";
   const rate = s.achievedRate !== undefined ? `, rate ${s.achievedRate.toFixed(1)}/s` : "";
+  const verdict = f.verdict.valid === false ? ", INVALID" : "";
   return `${f.path}: ${s.total} ${steady ? "requests" : "attempts"}, ${
     s.successPct.toFixed(1)
-  }% ok, ${steady ? "" : "total "}${lat}${rate}`;
+  }% ok, ${steady ? "" : "total "}${lat}${rate}${verdict}`;
 }
 
 const DEFS = {
@@ -150,7 +308,8 @@ const DEFS = {
     flag: "slo",
     meta: "<clauses>",
     parse: parseSlo,
-    help: 'judge the merged summary, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if one fails',
+    help:
+      'judge each run, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if a clause fails in any run',
   },
 };
 
@@ -158,9 +317,13 @@ const DEFS = {
 export function summarizeHelp(): string {
   return `Usage: summarize FILE... [--json] [--slo CLAUSES]
 
-Summarises results files written by smft (01_steady or 02_coldconn), or by the seed's tools.
-Several files of one test (load hosts that ran together) are merged exactly: one summary, then a
-line per file. The achieved rate uses the longest of their durations.
+Summarises results files written by smft (01_steady or 02_coldconn), or by the seed's tools,
+with each run's own verdict (VALID or INVALID, from its #END). Files are merged exactly only when
+they are shards of one run: the same run_id in #META, or (files without one) shards k/n of one n
+with distinct k and the same start_epoch_ms, rate, duration_s, test and target; the merged run's
+rate uses the longest of their durations. Any other files, of one test or several, are separate
+runs: a table of them side by side, why they were not merged, then each run in full. With --json,
+one run gives one object; several give {"runs": [...], "notMerged": [...]}.
 
 Options:
 ${formatOptions(DEFS).split("\n").filter((l) => !l.includes("--env-file")).join("\n")}
@@ -186,7 +349,7 @@ stderr), 2 an SLO clause failed.`;
 
 /** `summarize FILE... [--json] [--slo CLAUSES]`. */
 export async function summarizeCommand(args: string[]): Promise<CommandResult> {
-  let set: ResultsSet | undefined;
+  let sets: ResultsSet[] = [];
   try {
     const cfg = resolveOptions(DEFS, { args, env: {}, positionals: true });
     if (cfg.help) return { code: 0, stdout: summarizeHelp(), stderr: "" };
@@ -194,14 +357,30 @@ export async function summarizeCommand(args: string[]): Promise<CommandResult> {
       throw new ConfigError("no results file given; usage: summarize FILE... [--json] [--slo ...]");
     }
     const { json, slo } = cfg.values;
-    set = await readResultsMany(cfg.positionals, { keepSeries: false });
-    const report = summarizeSet(set, slo);
-    const stdout = json ? JSON.stringify(report, null, 2) : formatSummaryReport(report);
-    return { code: report.slo && !report.slo.pass ? 2 : 0, stdout, stderr: "" };
+    const read = await readRuns(cfg.positionals, { keepSeries: false });
+    sets = read.runs;
+    const reports = sets.map((set) => summarizeSet(set, slo));
+    const failed = reports.some((r) => r.slo && !r.slo.pass);
+    let stdout: string;
+    if (reports.length === 1) {
+      stdout = json ? JSON.stringify(reports[0], null, 2) : formatSummaryReport(reports[0]);
+    } else {
+      const many: RunsReport = {
+        runs: reports,
+        notMerged: read.notMerged,
+        ...(slo ? { slo: { pass: !failed } } : {}),
+      };
+      const ladders = laddersOfReports(reports, slo !== undefined);
+      if (ladders.length) many.ladders = ladders;
+      stdout = json ? JSON.stringify(many, null, 2) : formatRunsReport(many);
+    }
+    return { code: failed ? 2 : 0, stdout, stderr: "" };
   } catch (e) {
     return { code: 1, stdout: "", stderr: `summarize: ${errorLine(e)}` };
   } finally {
-    set?.combined.destroy();
-    for (const f of set?.files ?? []) f.acc.destroy();
+    for (const set of sets) {
+      set.combined.destroy();
+      for (const f of set.files) f.acc.destroy();
+    }
   }
 }

@@ -9,12 +9,20 @@ const SEED = lines(
   ...Array.from({ length: 100 }, (_, i) => `{"ok":true,"latency_ms":${i + 1}}`),
 );
 
-/** A load host's file in the new format: `n` requests at 100/s, every `failEvery`-th failing. */
-function host(name: string, base: number, n: number, failEvery = 0): string {
-  const out = [
-    "#TEST=01_steady",
-    `#META=${JSON.stringify({ test: "01_steady", rate: 100, duration_s: n / 100, host: name })}`,
-  ];
+/**
+ * A load host's file in the new format: `n` requests at 100/s, every `failEvery`-th failing;
+ * shard `shard` of run `r1`.
+ */
+function host(name: string, base: number, n: number, failEvery = 0, shard = "1/1"): string {
+  const meta = {
+    run_id: "r1",
+    test: "01_steady",
+    rate: 100,
+    duration_s: n / 100,
+    host: name,
+    shard,
+  };
+  const out = ["#TEST=01_steady", `#META=${JSON.stringify(meta)}`];
   let ok = 0;
   for (let i = 0; i < n; i++) {
     const t = i * 10;
@@ -41,11 +49,16 @@ function host(name: string, base: number, n: number, failEvery = 0): string {
       }));
     }
   }
-  out.push(`#END=${JSON.stringify({ count: n, ok, interrupted: false, elapsed_s: n / 100 })}`);
+  out.push(
+    `#END=${JSON.stringify({ count: n, ok, interrupted: false, elapsed_s: n / 100, valid: true })}`,
+  );
   return lines(...out);
 }
 
-const HOSTS = { "h1.txt": host("h1", 5.5, 200), "h2.txt": host("h2", 6.0, 300, 100) };
+const HOSTS = {
+  "h1.txt": host("h1", 5.5, 200, 0, "1/2"),
+  "h2.txt": host("h2", 6.0, 300, 100, "2/2"),
+};
 
 Deno.test("summarize prints the seed's lines for a seed-format file", async () => {
   await withFiles({ "seed.txt": SEED }, async (p) => {
@@ -64,7 +77,7 @@ Deno.test("summarize prints the seed's lines for a seed-format file", async () =
   });
 });
 
-Deno.test("summarize merges load hosts: the combined summary, then one line per file", async () => {
+Deno.test("summarize merges the shards of one run: the combined summary, then one line per file", async () => {
   await withFiles(HOSTS, async (p) => {
     const r = await summarizeCommand([p("h1.txt"), p("h2.txt")]);
     equal(r.code, 0);
@@ -72,7 +85,7 @@ Deno.test("summarize merges load hosts: the combined summary, then one line per 
     equal(
       r.stdout,
       [
-        "2 files of 01_steady, merged:",
+        "2 files of 01_steady, merged (2 of 2 shards of run_id r1):",
         "Total Requests: 500",
         "Successful: 497 (99.4%)",
         "Mean Latency: 6.25ms",
@@ -83,8 +96,11 @@ Deno.test("summarize merges load hosts: the combined summary, then one line per 
         "Service time (issued to done): mean 6.20ms | P50 6.15ms | P90 6.75ms | P99 6.85ms | Max 6.85ms",
         "df handling time: mean 5.01ms | P50 5.01ms | P90 5.01ms | P99 5.01ms | Max 5.01ms",
         "Generator lag (intended to issued): mean 0.05ms | P50 0.05ms | P90 0.05ms | P99 0.05ms | Max 0.10ms",
+        "Top failure reasons (of 3):",
+        "        3 x DEADLINE_EXCEEDED: Deadline exceeded",
         // 500 requests over the longest host's 3 s: the hosts ran side by side.
         "Achieved rate: 166.7/s over 3.0 s",
+        "Run verdict: VALID: every shard kept its schedule",
         "",
         "Per file:",
         `  ${p("h1.txt")}: 200 requests, 100.0% ok, p50 5.90ms, p99 6.40ms, rate 100.0/s`,
@@ -99,7 +115,12 @@ Deno.test("summarize --json gives the same figures under stable keys", async () 
     const r = await summarizeCommand([p("h1.txt"), p("h2.txt"), "--json", "--slo", "p99<7ms"]);
     equal(r.code, 0);
     const j = JSON.parse(r.stdout);
-    deepStrictEqual(Object.keys(j), ["test", "summary", "files", "slo"]);
+    deepStrictEqual(Object.keys(j), ["test", "summary", "files", "verdict", "run", "slo"]);
+    deepStrictEqual(j.verdict, {
+      valid: true,
+      reasons: [],
+      text: "VALID: every shard kept its schedule",
+    });
     equal(j.test, "01_steady");
     deepStrictEqual(
       [j.summary.total, j.summary.ok, j.summary.failed, j.summary.durationS],
@@ -126,6 +147,7 @@ Deno.test("summarize --json gives the same figures under stable keys", async () 
       "meta",
       "summary",
       "notes",
+      "verdict",
     ]);
     deepStrictEqual(
       j.files.map((f: { path: string; format: string; lines: number }) => [
@@ -247,18 +269,16 @@ Deno.test("summarize answers exit 1 and one line for a file that is missing, emp
   });
 });
 
-Deno.test("summarize refuses to merge a steady and a coldconn file", async () => {
+Deno.test("summarize takes steady and coldconn files together: one section per run", async () => {
   await withFiles(
-    { "s.txt": SEED, "c.txt": lines("#TEST=02_coldconn", '{"ok":true}') },
+    { "s.txt": SEED, "c.txt": lines("#TEST=02_coldconn", '{"ok":true,"t_total_ms":3}') },
     async (p) => {
       const r = await summarizeCommand([p("s.txt"), p("c.txt")]);
-      equal(r.code, 1);
-      equal(
-        r.stderr,
-        `summarize: ${p("c.txt")}: 02_coldconn results cannot be combined with 01_steady results (${
-          p("s.txt")
-        })`,
-      );
+      equal(r.code, 0, r.stderr);
+      ok(r.stdout.startsWith(`== 01_steady: ${p("s.txt")}\nTotal Requests: 100`), r.stdout);
+      ok(r.stdout.includes(`\n\n== 02_coldconn: ${p("c.txt")}\nTotal Attempts: 1`), r.stdout);
+      const j = JSON.parse((await summarizeCommand([p("s.txt"), p("c.txt"), "--json"])).stdout);
+      deepStrictEqual(j.runs.map((x: { test: string }) => x.test), ["01_steady", "02_coldconn"]);
     },
   );
 });

@@ -49,6 +49,56 @@ const MERGED_COLOR = "#222222";
 export const runColor = (r: ReportRun, i: number): string =>
   r.merged ? MERGED_COLOR : r.color ?? RUN_COLORS[i % RUN_COLORS.length];
 
+const RUN_DASHES = [[7, 3], [2, 2], [12, 3, 2, 3]];
+
+/**
+ * The dash of the `i`-th run's lines: solid while colours last, then a dash per round of the
+ * palette, so no two runs of a chart look alike.
+ */
+export const runDash = (i: number): number[] | undefined => {
+  const round = Math.floor(i / RUN_COLORS.length);
+  return round === 0 ? undefined : [...RUN_DASHES[(round - 1) % RUN_DASHES.length]];
+};
+
+/** The name of a run in chart legends: what tells it from the others. */
+export const runLabel = (r: ReportRun): string => r.label ?? r.name;
+
+/**
+ * Names shortened to what differs between them: the common leading and trailing parts (split at
+ * `/`, `_`, `-`, `.`) are dropped, and the extension. `["r/01_steady_results_500rps.txt",
+ * "r/01_steady_results_1000rps.txt"]` gives `["500rps", "1000rps"]`. Names that would become
+ * empty or alike keep more: the basename, else the whole path.
+ *
+ * @example
+ * ```ts
+ * shortNames(["before.txt", "after.txt"]); // ["before", "after"]
+ * ```
+ */
+export function shortNames(paths: string[]): string[] {
+  if (paths.length < 2) return paths.map(baseName);
+  const bases = paths.map(baseName);
+  const source = new Set(bases).size === bases.length ? bases : paths;
+  const noExt = source.map((p) => p.replace(/(?<=[^/])\.[A-Za-z0-9]{1,6}$/, ""));
+  const tokens = noExt.map((p) => p.split(/(?<=[/_.-])|(?=[/_.-])/));
+  const same = (a: string[][], at: (t: string[], k: number) => string | undefined) => {
+    let k = 0;
+    while (tokens.every((t) => t.length > k) && a.every((t) => at(t, k) === at(a[0], k))) k++;
+    return k;
+  };
+  const pre = same(tokens, (t, k) => t[k]);
+  const suf = same(tokens, (t, k) => t[t.length - 1 - k]);
+  const trim = (s: string) => s.replace(/^[/_.-]+|[/_.-]+$/g, "");
+  for (const [a, b] of [[pre, suf], [pre, 0], [0, suf], [0, 0]]) {
+    const out = tokens.map((t) => trim(t.slice(a, Math.max(a, t.length - b)).join("")));
+    if (out.every((o) => o !== "") && new Set(out).size === out.length) return out;
+  }
+  return source;
+}
+
+function baseName(p: string): string {
+  return p.slice(p.lastIndexOf("/") + 1);
+}
+
 /** Phase segments of a cold connection, bottom of the bar first. */
 export const SEGMENTS: readonly { key: SegmentKey; label: string; color: string }[] = [
   { key: "dns", label: "DNS", color: "#9ecae1" },

@@ -2,6 +2,12 @@
  * The report's charts as data: the series and settings of each chart, which the page script
  * (`page_script.js`) draws with uPlot. Pure: runs in, chart specifications out.
  *
+ * Rules that keep a chart readable: within one chart no two series share both colour and dash
+ * (the legend draws each series' own line, dash included); with several runs, colour means the
+ * run and nothing else, and a chart shows one measure (p50, p99, …) per panel rather than three
+ * dash styles of one colour; counts of different size (requests, errors) get panels of their own
+ * rather than two axes over one another.
+ *
  * Private to `tools/report/`.
  *
  * @internal
@@ -9,14 +15,16 @@
  */
 import type { AttemptRow, SecondStats } from "../../smft/summary.ts";
 import { r3 } from "../../smft/results_format.ts";
-import { runColor, SEGMENTS } from "./_format.ts";
+import type { SloClause } from "../../smft/slo.ts";
+import { RUN_COLORS, runColor, runDash, runLabel, SEGMENTS } from "./_format.ts";
 import {
   phaseSegments,
   type ReportRun,
   type SegmentKey,
-  type SpectrumPoint,
+  type Spectrum,
   targetRate,
 } from "./model.ts";
+import type { Ladder } from "./ladder.ts";
 
 /** One line or set of bars of a chart. */
 export interface ChartSeries {
@@ -27,39 +35,97 @@ export interface ChartSeries {
   dash?: number[];
   /** Bars rather than a line. */
   bars?: boolean;
-  /** Right-hand axis (second scale). */
-  right?: boolean;
   /** Stacked bars: the segment's own value, shown in the legend instead of the stack height. */
   raw?: number[];
   /** Marks attempts rather than measuring them: the legend says "yes" instead of a value. */
   marker?: boolean;
+  /** Each value holds until the next point (exact percentile steps). */
+  stepped?: boolean;
+  /** Points only, no line (runs marked INVALID on a ladder). */
+  pointsOnly?: boolean;
+  /** Draw a point at every value. */
+  points?: boolean;
+}
+
+/** A vertical line across a chart at `x`, labelled (the ladder's knee). */
+export interface ChartMark {
+  x: number;
+  label: string;
+  color: string;
 }
 
 /** One chart: what the page script hands to uPlot (`ChartSpec` in `page_script.js` too). */
 export interface ChartSpec {
   id: string;
-  kind: "lines" | "spectrum" | "stacked";
+  /** `lines` over seconds, `spectrum` over percentiles, `stacked` bars per attempt, `ladder` over offered rate. */
+  kind: "lines" | "spectrum" | "stacked" | "ladder";
   title: string;
   xLabel: string;
   yLabel: string;
-  y2Label?: string;
+  /** How values read in the legend. */
+  unit: "ms" | "count" | "%" | "rate";
   logY?: boolean;
+  /** A fixed y range (a log axis is not stretched by curves far below the ones that matter). */
+  yRange?: [number, number];
   height: number;
   /** Charts with the same key share the cursor. */
   sync?: string;
   x: number[];
   series: ChartSeries[];
+  marks?: ChartMark[];
   /** A caption under the chart: how to read it. */
   caption: string;
 }
 
+/** Colours of the measures of one run (never the same pair of colour and dash twice). */
+export const MEASURE = {
+  p50: "#0072b2",
+  p90: "#009e73",
+  p99: "#d55e00",
+  p999: "#7b3294",
+  max: "#5f5f5f",
+  lag: "#009e73",
+  response: "#0072b2",
+  service: "#cc79a7",
+  df: "#e69f00",
+  errors: "#c62828",
+  target: "#8c8c8c",
+} as const;
+
+/** A log axis when the spread is wide enough that a linear one would flatten the body. */
+function wantLog(min: number, max: number): boolean {
+  return Number.isFinite(min) && min > 0 && max / min > 20;
+}
+
+/** Min (positive) and max of values, skipping nulls; reduce, so long runs do not overflow a call. */
+function extent(values: (number | null | undefined)[]): { min: number; max: number } {
+  let min = Infinity;
+  let max = 0;
+  for (const v of values) {
+    if (v == null) continue;
+    if (v > 0 && v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
+/** A log axis and its range when wide, from the values that matter; else linear. */
+function yScale(values: (number | null | undefined)[]): Pick<ChartSpec, "logY" | "yRange"> {
+  const { min, max } = extent(values);
+  if (!wantLog(min, max)) return {};
+  return { logY: true, yRange: [r3(min / 1.3), r3(max * 1.3)] };
+}
+
 /**
- * The two charts over time of steady runs (response time; requests and errors per second),
- * sharing a cursor. Ids are `${prefix}-latency-time` and `${prefix}-rate-time`.
+ * The charts over time of steady runs, sharing a cursor: for one run, response time (p50, p99,
+ * max, generator lag p99) and requests and errors per second in two panels; for several, one
+ * panel per measure (p50, p99, max), one line per run, then requests and errors per second.
+ * Ids start with `${prefix}-`.
  *
  * @example
  * ```ts
- * perSecondCharts([run], "steady").map((c) => c.id); // ["steady-latency-time", "steady-rate-time"]
+ * perSecondCharts([run], "steady").map((c) => c.id);
+ * // ["steady-latency-time", "steady-rate-time", "steady-errors-time"]
  * ```
  */
 export function perSecondCharts(runs: ReportRun[], prefix: string): ChartSpec[] {
@@ -72,119 +138,135 @@ export function perSecondCharts(runs: ReportRun[], prefix: string): ChartSpec[] 
     });
   };
   const single = runs.length === 1;
-  const lat: ChartSeries[] = [];
-  const rate: ChartSeries[] = [];
   const w = Math.max(...runs.map((r) => r.windowS ?? 1));
   const last = xs.reduce((m, x) => Math.max(m, x), 0) + w;
   // Counts per window become rates; the last window may be cut short by the end of the run.
   const perS = (r: ReportRun, p: SecondStats, v: number) =>
     r3(v / Math.max(1, Math.min(r.windowS ?? 1, last - p.s)));
-  const targets = new Set<number>();
-  runs.forEach((r, i) => {
-    const c = runColor(r, i);
-    const name = single ? "" : `${r.name} `;
-    // Seconds without a successful call have no latency: a gap, not a fake zero.
-    const v = (f: (p: SecondStats) => number) => at(r, (p) => p.ok > 0 ? r3(f(p)) : null);
-    lat.push({
-      label: `${name}max`,
-      color: single ? "#9e9e9e" : c,
-      y: v((p) => p.max),
-      width: 1,
-      dash: [4, 3],
-    });
-    lat.push({ label: `${name}p99`, color: single ? "#d55e00" : c, y: v((p) => p.p99), width: 2 });
-    lat.push({
-      label: `${name}p50`,
-      color: single ? "#0072b2" : c,
-      y: v((p) => p.p50),
-      width: single ? 2 : 1,
-      dash: single ? undefined : [1, 2],
-    });
-    // Beside the response time, so a spike can be told apart from the generator's own delay.
-    if (single && r.perSecond.some((p) => p.lagP99 > 0)) {
-      lat.push({
+  // Seconds without a successful call have no latency: a gap, not a fake zero.
+  const lat = (r: ReportRun, f: (p: SecondStats) => number) =>
+    at(r, (p) => p.ok > 0 ? r3(f(p)) : null);
+  const per = w === 1 ? "second" : `${w} s window`;
+  const base = (id: string, title: string, yLabel: string, unit: ChartSpec["unit"]) => ({
+    id: `${prefix}-${id}`,
+    kind: "lines" as const,
+    title,
+    xLabel: "seconds since start of measurement",
+    yLabel,
+    unit,
+    sync: prefix,
+    x: xs,
+  });
+  const charts: ChartSpec[] = [];
+
+  if (single) {
+    const r = runs[0];
+    const series: ChartSeries[] = [
+      { label: "p50", color: MEASURE.p50, y: lat(r, (p) => p.p50), width: 2 },
+      { label: "p99", color: MEASURE.p99, y: lat(r, (p) => p.p99), width: 2 },
+      { label: "max", color: MEASURE.max, y: lat(r, (p) => p.max), width: 1, dash: [5, 3] },
+    ];
+    if (r.perSecond.some((p) => p.lagP99 > 0)) {
+      // Beside the response time, so a spike can be told apart from the generator's own delay.
+      series.push({
         label: "generator lag p99",
-        color: "#7f7f7f",
+        color: MEASURE.lag,
         y: at(r, (p) => r3(p.lagP99)),
-        width: 1,
+        width: 1.5,
         dash: [1, 3],
       });
     }
-    rate.push({
-      label: `${name}requests/s`,
-      color: single ? "#0072b2" : c,
-      y: at(r, (p) => perS(r, p, p.n)),
-      width: 2,
+    charts.push({
+      ...base(
+        "latency-time",
+        `Response time over the run (successful calls, per ${per})`,
+        "response time (ms)",
+        "ms",
+      ),
+      // The scale follows response time: lag near zero may sit on the axis, not stretch it.
+      ...yScale(series.slice(0, 3).flatMap((s) => s.y)),
+      height: 330,
+      series,
+      caption: `Each point is one ${per} of intended send times: its p50, p99 and maximum ` +
+        "response time (done − intended, so generator delays are included), and the p99 of the " +
+        "generator's own lag (issued − intended).",
     });
-    const target = targetRate(r);
-    if (target !== undefined && !targets.has(target)) {
-      // One line per distinct target: runs at the same rate share it.
-      targets.add(target);
-      rate.push({
-        label: single || runs.length === 1 ? "target rate" : `target rate ${target}/s`,
-        color: "#9e9e9e",
-        y: at(r, () => target),
-        width: 1,
-        dash: [6, 4],
+  } else {
+    for (const [key, what] of [["p50", "p50"], ["p99", "p99"], ["max", "maximum"]] as const) {
+      const series = runs.map((r, i): ChartSeries => ({
+        label: runLabel(r),
+        color: runColor(r, i),
+        dash: runDash(i),
+        y: lat(r, (p) => p[key]),
+        width: key === "max" ? 1.5 : 2,
+      }));
+      charts.push({
+        ...base(
+          `${key}-time`,
+          `${what} response time over the run, per ${per}`,
+          `${key} (ms)`,
+          "ms",
+        ),
+        ...yScale(series.flatMap((s) => s.y)),
+        height: 220,
+        series,
+        caption: `One line per run (colour = run): the ${what} response time of successful ` +
+          `calls in each ${per} of intended send times.`,
       });
     }
-    // Bars of several runs would hide each other: dotted lines then.
+  }
+
+  // Requests and errors: two panels, each on its own honest scale from 0.
+  const rate: ChartSeries[] = runs.map((r, i) => ({
+    label: single ? "requests/s" : runLabel(r),
+    color: single ? MEASURE.p50 : runColor(r, i),
+    dash: single ? undefined : runDash(i),
+    y: at(r, (p) => perS(r, p, p.n)),
+    width: 2,
+  }));
+  // One line per distinct target rate: grey for one run, else in the colour of its first run.
+  const targets = new Set<number>();
+  runs.forEach((r, i) => {
+    const t = targetRate(r);
+    if (t === undefined || targets.has(t)) return;
+    targets.add(t);
     rate.push({
-      label: `${name}errors/s`,
-      color: single ? "#c62828" : c,
-      y: at(r, (p) => perS(r, p, p.errors)),
-      bars: single,
-      right: true,
-      width: single ? undefined : 1.5,
-      dash: single ? undefined : [2, 2],
+      label: single ? `target ${t}/s` : `${runLabel(r)} target ${t}/s`,
+      color: single ? MEASURE.target : runColor(r, i),
+      y: xs.map(() => t),
+      width: 1,
+      dash: single ? [6, 4] : [2, 4],
     });
   });
-  // reduce, not spread: a long run has more rows than a call takes arguments.
-  const rows = runs.flatMap((r) => r.perSecond);
-  const maxY = rows.reduce((m, p) => Math.max(m, p.max), 0);
-  const minY = rows.filter((p) => p.ok).reduce((m, p) => Math.min(m, p.p50), Infinity);
-  const per = w === 1 ? "second" : `${w} s window`;
-  return [
-    {
-      id: `${prefix}-latency-time`,
-      kind: "lines",
-      title: `Response time over the run (successful calls, per ${per})`,
-      xLabel: "seconds since start of measurement",
-      yLabel: "response time (ms)",
-      logY: wantLog(minY, maxY),
-      height: 330,
-      sync: prefix,
-      x: xs,
-      series: lat,
-      caption: `Each point is one ${per} of intended send times: its p50, p99 and maximum ` +
-        "response time (done − intended, so generator delays are included)" +
-        (single ? ", and the p99 of the generator's own lag (issued − intended)." : "."),
-    },
-    {
-      id: `${prefix}-rate-time`,
-      kind: "lines",
-      title: "Requests and errors per second",
-      xLabel: "seconds since start of measurement",
-      yLabel: "requests / s",
-      y2Label: "errors / s",
-      height: 220,
-      sync: prefix,
-      x: xs,
-      series: rate,
-      caption: `Requests counted by the ${per} they were scheduled in; errors are calls that ` +
-        `ended with a non-OK status (${single ? "bars" : "dotted lines"}, right axis).`,
-    },
-  ];
-}
-/** A log axis when the spread is wide enough that a linear one would flatten the body. */
-function wantLog(min: number, max: number): boolean {
-  return Number.isFinite(min) && min > 0 && max / min > 20;
+  charts.push({
+    ...base("rate-time", "Requests per second", "requests / s", "count"),
+    height: 200,
+    series: rate,
+    caption: `Requests counted by the ${per} they were scheduled in` +
+      (single ? ", against the target rate." : ", one line per run, against each target rate."),
+  });
+  const errs: ChartSeries[] = runs.map((r, i) => ({
+    label: single ? "errors/s" : runLabel(r),
+    color: single ? MEASURE.errors : runColor(r, i),
+    dash: single ? undefined : runDash(i),
+    y: at(r, (p) => perS(r, p, p.errors)),
+    bars: single,
+    width: single ? undefined : 1.5,
+  }));
+  charts.push({
+    ...base("errors-time", "Errors per second", "errors / s", "count"),
+    height: 150,
+    series: errs,
+    caption: "Calls that ended with a non-OK status, by the " + per +
+      " they were scheduled in; on a scale of their own, from 0 (the panel above has requests).",
+  });
+  return charts;
 }
 
 interface SpectrumLine {
   label: string;
   color: string;
-  points: SpectrumPoint[];
+  points: Spectrum;
   width?: number;
   dash?: number[];
   /** The curve the y scale is chosen for. */
@@ -199,31 +281,35 @@ function spectrumChart(
 ): ChartSpec {
   // x = 1/(1-p): a log axis that gives each "nine" the same width.
   const toX = (p: number) => r3(1 / (1 - p / 100));
-  const xs = [...new Set(lines.flatMap((l) => l.points.map(([p]) => toX(p))))].sort((a, b) =>
-    a - b
-  );
-  const series = lines.map((l) => {
+  const allX = lines.flatMap((l) => l.points.map(([p]) => toX(p)));
+  const xmax = allX.reduce((m, x) => Math.max(m, x), 10);
+  // The axis ends at a whole "nine"; every curve's maximum runs flat to it.
+  const top = 10 ** Math.max(1, Math.ceil(Math.log10(xmax) - 1e-9));
+  const xs = [...new Set([...allX, top])].sort((a, b) => a - b);
+  const series = lines.map((l): ChartSeries => {
     const m = new Map(l.points.map(([p, v]) => [toX(p), r3(v)]));
+    const lastV = l.points.length ? r3(l.points[l.points.length - 1][1]) : null;
+    if (lastV !== null && !m.has(top)) m.set(top, lastV);
     return {
       label: l.label,
       color: l.color,
       width: l.width ?? 2,
       dash: l.dash,
+      stepped: l.points.steps === true,
       y: xs.map((x) => m.get(x) ?? null),
     };
   });
   // The scale follows the primary curves (response or total time): lag near zero is the
-  // good case and may sit flat on the axis rather than stretch it.
-  const main = lines.filter((l) => l.primary);
-  const vals = main.flatMap((l) => l.points.map(([, v]) => v));
-  const pos = vals.filter((v) => v > 0);
+  // good case and may sit below the axis rather than stretch it down to 0.001 ms.
+  const vals = lines.filter((l) => l.primary).flatMap((l) => l.points.map(([, v]) => v));
   return {
     id,
     kind: "spectrum",
     title,
     xLabel: "percentile",
     yLabel: "latency (ms)",
-    logY: wantLog(pos.length ? Math.min(...pos) : 0, Math.max(0, ...vals)),
+    unit: "ms",
+    ...yScale(vals),
     height: 380,
     x: xs,
     series,
@@ -231,52 +317,64 @@ function spectrumChart(
   };
 }
 
-/** The percentile spectrum of steady runs: response and service time, df handling, lag. */
+/**
+ * The percentile spectrum of steady runs. One run: response and service time, df handling and
+ * generator lag, each its own colour. Several: response time (solid) and service time (dashed)
+ * per run, colour = run.
+ */
 export function steadySpectrum(runs: ReportRun[]): ChartSpec {
   const single = runs.length === 1;
   const lines: SpectrumLine[] = [];
   runs.forEach((r, i) => {
-    const c = runColor(r, i);
-    const n = single ? "" : `${r.name} `;
     const s = r.spectrum;
-    // With several runs, fewer curves each: df handling stays in the table, and the merged
-    // run shows only its response time.
-    const extra = !r.merged;
+    if (single) {
+      if (s.latency) {
+        lines.push({
+          label: "response time",
+          color: MEASURE.response,
+          points: s.latency,
+          width: 2.5,
+          primary: true,
+        });
+      }
+      if (s.service) {
+        lines.push({
+          label: "service time",
+          color: MEASURE.service,
+          points: s.service,
+          dash: [7, 3],
+        });
+      }
+      if (s.df) {
+        lines.push({ label: "df handling", color: MEASURE.df, points: s.df, dash: [2, 2] });
+      }
+      if (s.lag) {
+        lines.push({
+          label: "generator lag",
+          color: MEASURE.lag,
+          points: s.lag,
+          width: 1.5,
+          dash: [1, 3],
+        });
+      }
+      return;
+    }
+    const c = runColor(r, i);
+    const n = runLabel(r);
     if (s.latency) {
       lines.push({
-        label: `${n}response time`,
-        color: single ? "#0072b2" : c,
+        label: `${n} response`,
+        color: c,
         points: s.latency,
         width: 2.5,
+        dash: runDash(i),
         primary: true,
       });
     }
-    if (s.service && extra) {
-      lines.push({
-        label: `${n}service time`,
-        color: single ? "#009e73" : c,
-        points: s.service,
-        width: 1.5,
-        dash: single ? undefined : [6, 3],
-      });
-    }
-    if (s.df && single) {
-      lines.push({
-        label: `${n}df handling`,
-        color: single ? "#cc79a7" : c,
-        points: s.df,
-        width: 2,
-        dash: [3, 3],
-      });
-    }
-    if (s.lag && extra) {
-      lines.push({
-        label: `${n}generator lag`,
-        color: single ? "#9e9e9e" : c,
-        points: s.lag,
-        width: 1.5,
-        dash: [1, 3],
-      });
+    // The merged run shows only its response time; its shards show the rest. Beyond one colour
+    // per run, response time alone (a dash per round of colours tells the runs apart).
+    if (s.service && !r.merged && runs.length <= RUN_COLORS.length) {
+      lines.push({ label: `${n} service`, color: c, points: s.service, width: 1.5, dash: [7, 3] });
     }
   });
   return spectrumChart(
@@ -284,8 +382,13 @@ export function steadySpectrum(runs: ReportRun[]): ChartSpec {
     "Latency by percentile (successful calls)",
     lines,
     "Read a curve at a percentile to get the latency that share of calls stayed under. " +
-      "Response time = done − intended; service time = done − issued; generator lag = issued − " +
-      "intended; df handling = df's own time from its trailing metadata.",
+      "Response time = done − intended; service time = done − issued" +
+      (single
+        ? "; generator lag = issued − intended (below the axis when it is tiny, which is good); " +
+          "df handling = df's own time from its trailing metadata."
+        : " (dashed). Colour = run; generator lag and df handling are in the table below.") +
+      " Each curve ends at its maximum, drawn flat to the right edge; with few calls the curve is " +
+      "the exact steps of the values.",
   );
 }
 
@@ -295,30 +398,32 @@ export function coldSpectrum(runs: ReportRun[]): ChartSpec {
   const lines: SpectrumLine[] = [];
   runs.forEach((r, i) => {
     const c = runColor(r, i);
-    const n = single ? "" : `${r.name} `;
+    const n = single ? "" : `${runLabel(r)} `;
     const s = r.spectrum;
     if (s.total) {
       lines.push({
         label: `${n}connect + first RPC`,
-        color: single ? "#0072b2" : c,
+        color: single ? MEASURE.response : c,
         points: s.total,
         width: 2.5,
+        dash: single ? undefined : runDash(i),
         primary: true,
       });
     }
-    if (s.connect && !r.merged) {
+    const few = runs.length <= RUN_COLORS.length;
+    if (s.connect && !r.merged && few) {
       lines.push({
         label: `${n}connect`,
-        color: single ? "#fd8d3c" : c,
+        color: single ? "#e66100" : c,
         points: s.connect,
         width: 1.5,
-        dash: single ? undefined : [6, 3],
+        dash: [7, 3],
       });
     }
-    if (s.first_rpc && !r.merged) {
+    if (s.first_rpc && !r.merged && few) {
       lines.push({
         label: `${n}first RPC`,
-        color: single ? "#756bb1" : c,
+        color: single ? "#5e3c99" : c,
         points: s.first_rpc,
         width: 1.5,
         dash: [2, 2],
@@ -330,7 +435,9 @@ export function coldSpectrum(runs: ReportRun[]): ChartSpec {
     "Cold connection time by percentile (successful attempts)",
     lines,
     "Each attempt opens a new TLS channel: connect = until the channel is ready; first RPC = " +
-      "the first call on it.",
+      "the first call on it. With few attempts each curve is the exact steps of the values; " +
+      "it ends at the maximum, drawn flat to the right edge." +
+      (single ? "" : " Colour = run; solid, dashed and dotted = total, connect, first RPC."),
   );
 }
 
@@ -386,9 +493,10 @@ export function attemptChart(run: ReportRun, idx: number): ChartSpec | undefined
   return {
     id: `cold-attempts-${idx}`,
     kind: "stacked",
-    title: `Where each connection's time went: ${run.name}`,
+    title: `Where each connection's time went: ${runLabel(run)}`,
     xLabel: k > 1 ? `attempt (each bar: mean of ${k} attempts)` : "attempt",
     yLabel: "ms from attempt start",
+    unit: "ms",
     height: 330,
     x,
     series,
@@ -396,4 +504,119 @@ export function attemptChart(run: ReportRun, idx: number): ChartSpec | undefined
       "exchange, the rest of the channel connect, then the first RPC (differences of the " +
       "cumulative phase times). A pale red column marks a failed attempt (its bar shows the phases it completed).",
   };
+}
+
+const PCT_KEYS = [
+  { key: "p50", label: "p50", color: MEASURE.p50, width: 2, dash: undefined },
+  { key: "p90", label: "p90", color: MEASURE.p90, width: 1.5, dash: [6, 3] },
+  { key: "p99", label: "p99", color: MEASURE.p99, width: 2.5, dash: undefined },
+  { key: "p999", label: "p99.9", color: MEASURE.p999, width: 1.5, dash: [2, 3] },
+] as const;
+
+/**
+ * The charts of a ladder (ids `ladder-${k}-…`): latency percentiles against offered rate with
+ * INVALID runs circled, the knee marked and latency SLO thresholds drawn; achieved against
+ * offered rate; and the error rate.
+ */
+export function ladderCharts(l: Ladder, k: number, slo?: SloClause[]): ChartSpec[] {
+  const x = l.points.map((p) => p.rate);
+  const series: ChartSeries[] = PCT_KEYS.map((d) => ({
+    label: d.label,
+    color: d.color,
+    width: d.width,
+    dash: d.dash ? [...d.dash] : undefined,
+    points: true,
+    y: l.points.map((p) => p[d.key] === undefined ? null : r3(p[d.key]!)),
+  }));
+  // SLO thresholds on the headline latency: a thin line in its percentile's colour.
+  for (const c of slo ?? []) {
+    if (c.kind !== "latency" || (c.series !== undefined && c.series !== "latency")) continue;
+    const d = PCT_KEYS.find((p) => p.key === c.stat);
+    series.push({
+      label: `SLO ${c.stat === "p999" ? "p99.9" : c.stat} ${c.op} ${c.shown}`,
+      color: d?.color ?? MEASURE.max,
+      width: 1,
+      dash: [12, 3, 2, 3],
+      y: x.map(() => r3(c.threshold)),
+    });
+  }
+  if (l.points.some((p) => p.valid !== true)) {
+    series.push({
+      label: "INVALID run (generator fell behind)",
+      color: "#111111",
+      pointsOnly: true,
+      y: l.points.map((p) => p.valid === true ? null : r3(p.p99 ?? p.p50 ?? 0)),
+    });
+  }
+  const marks: ChartMark[] = l.knee === undefined
+    ? []
+    : [{ x: l.points[l.knee].rate, label: `knee ${l.points[l.knee].rate}/s`, color: "#1b7837" }];
+  const vals = l.points.flatMap((p) => [p.p50, p.p999 ?? p.p99]);
+  const kneeWords = l.rule === "slo"
+    ? "the highest rate that met the SLO with a VALID run"
+    : "the highest rate whose p99 stayed near its low-rate value, on a VALID run";
+  const base = {
+    kind: "ladder" as const,
+    xLabel: "offered rate (requests / s)",
+    sync: `ladder-${k}`,
+    x,
+    marks,
+  };
+  return [
+    {
+      ...base,
+      id: `ladder-${k}-latency`,
+      title: `Latency against offered rate: ${l.target}`,
+      yLabel: "response time (ms)",
+      unit: "ms",
+      ...yScale(vals),
+      height: 360,
+      series,
+      caption: "One point per run, at the rate it was asked for: the p50, p90, p99 and p99.9 " +
+        "response time of its successful calls. A black ring marks a run smft judged INVALID " +
+        `(its figures include the generator's own delay). The green line is the knee: ${kneeWords}.`,
+    },
+    {
+      ...base,
+      id: `ladder-${k}-rate`,
+      title: "Achieved against offered rate",
+      yLabel: "requests / s",
+      unit: "rate",
+      height: 220,
+      series: [
+        {
+          label: "achieved",
+          color: MEASURE.p50,
+          width: 2,
+          points: true,
+          y: l.points.map((p) => p.achieved === undefined ? null : r3(p.achieved)),
+        },
+        {
+          label: "offered (achieved = offered)",
+          color: MEASURE.target,
+          width: 1,
+          dash: [6, 4],
+          y: x,
+        },
+      ],
+      caption: "Where the achieved rate falls below the dashed line, the run did not send (or " +
+        "did not complete) what was asked.",
+    },
+    {
+      ...base,
+      id: `ladder-${k}-errors`,
+      title: "Error rate against offered rate",
+      yLabel: "errors (% of calls)",
+      unit: "%",
+      height: 180,
+      series: [{
+        label: "errors",
+        color: MEASURE.errors,
+        width: 2,
+        points: true,
+        y: l.points.map((p) => r3(p.errorPct)),
+      }],
+      caption: "Calls that ended with a non-OK status, as a share of all calls of the run.",
+    },
+  ];
 }

@@ -9,14 +9,9 @@ import { basename, dirname } from "node:path";
 import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/config.ts";
 import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
-import {
-  durationOf,
-  notesOf,
-  readResultsMany,
-  type ResultsFile,
-  type ResultsSet,
-} from "../results.ts";
+import { durationOf, notesOf, readRuns, type ResultsFile, type ResultsSet } from "../results.ts";
 import { type CommandResult, errorLine } from "../command.ts";
+import { shortNames } from "./_format.ts";
 import { type ReportRun, reportRunFromAccumulator, type ReportVerdict } from "./model.ts";
 import { renderReport, UPLOT_VERSION } from "./page.ts";
 
@@ -31,7 +26,7 @@ const DEFS = {
     flag: "slo",
     meta: "<clauses>",
     parse: parseSlo,
-    help: 'judge each test\'s figures (merged when several files), e.g. "p99<10ms,success>=99.9%"',
+    help: 'judge each run (shards of one run merged), e.g. "p99<10ms,success>=99.9%"',
   },
   title: {
     flag: "title",
@@ -48,8 +43,9 @@ export function reportHelp(): string {
 Draws one HTML page from results files written by smft (01_steady, 02_coldconn, or the seed's
 bare format): summary tables, SLO verdicts, latency over time, requests and errors per second,
 latency by percentile (response time, service time, generator lag), cold-connection phases per
-attempt, and each run's metadata. Several files are overlaid, one colour each; files of one test
-are also merged exactly, as summarize does. The page is self-contained (the charting library,
+attempt, and each run's metadata. Several files are overlaid, one colour each; shards of one run
+are also merged exactly, as summarize does (other files stay separate runs, each saying so), and
+the SLO is judged per run. INVALID runs are listed under "Read with care". The page is self-contained (the charting library,
 uPlot ${UPLOT_VERSION}, is inlined): it opens offline in any browser and makes no network requests.
 
 Options:
@@ -81,12 +77,10 @@ export async function reportCommand(args: string[]): Promise<CommandResult> {
       );
     }
     const { out, slo, title } = cfg.values;
-    // readResultsMany takes one test at a time: group the files by their #TEST line first.
-    for (const group of await groupByTest(cfg.positionals)) {
-      sets.push(await readResultsMany(group, { keepSeries: true }));
-    }
+    const read = await readRuns(cfg.positionals, { keepSeries: true });
+    sets.push(...read.runs);
     const runs = runsOf(sets, slo);
-    const html = renderReport(runs, { title });
+    const html = renderReport(runs, { title, slo });
     try {
       await mkdir(dirname(out), { recursive: true });
       await writeFile(out, html);
@@ -105,15 +99,22 @@ export async function reportCommand(args: string[]): Promise<CommandResult> {
   }
 }
 
-/** Report runs of read files: one per file, then the merge of each test's files when several. */
+/**
+ * Report runs of read runs: one per file, then the merge of each run's shards when it has
+ * several. The SLO is judged per run: on a single file's figures, or on its shards' merge; files
+ * that are not shards of one run are never merged, and each says which run it is.
+ */
 function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
   const all = sets.flatMap((s) => s.files);
-  // Legends need short names; the full path only where two files share a name.
+  // Tables need names; the full path only where two files share a name.
   const names = all.map((f) => basename(f.path));
   const nameOf = (f: ResultsFile) => {
     const b = basename(f.path);
     return names.filter((n) => n === b).length > 1 ? f.path : b;
   };
+  // Legends need what tells the files apart, and no more.
+  const short = shortNames(all.map((f) => f.path));
+  const labelOf = (f: ResultsFile) => short[all.indexOf(f)];
   const verdicts = (s: Summary): ReportVerdict[] | undefined =>
     clauses && judgeSlo(s, clauses).map((v) => ({
       // The badge says PASS or FAIL; the text keeps summarize's wording after it.
@@ -123,33 +124,50 @@ function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
   const runs: ReportRun[] = [];
   for (const set of sets) {
     const several = set.files.length > 1;
+    const apart = sets.filter((x) => x.test === set.test).length > 1;
     for (const f of set.files) {
       const notes = notesOf(f);
       if (f.seedFormat) {
         notes.push("seed (bare) format: no run metadata, and only what its lines hold");
+      }
+      // A file at a rate no other file has (a ladder's step) cannot be taken for a shard: no note.
+      const sameRate = sets.some((x) =>
+        x !== set && x.test === set.test && x.files.some((g) => g.meta?.rate === f.meta?.rate)
+      );
+      if (apart && !several && sameRate) {
+        notes.push(`not merged with the other ${set.test} files, a separate run: ${set.identity}`);
       }
       const run = reportRunFromAccumulator(nameOf(f), f.test, f.acc, f.meta, undefined, {
         end: f.end,
         notes,
         durationS: durationOf(f),
       });
+      run.label = labelOf(f);
+      run.path = f.path;
+      if (several) run.inMerge = true;
       if (!several) run.verdicts = verdicts(run.summary);
       runs.push(run);
     }
     if (several) {
       const merged = reportRunFromAccumulator(
-        `${set.files.length} files merged`,
+        `${set.files.length} shards merged`,
         set.test,
         set.combined,
-        // The total rate applies to the merge only when the files are shards of one load.
-        sharedMetaFields(
-          set.files,
-          set.files.every((f) => f.meta?.host_rate) ? ["target", "rate"] : ["target"],
-        ),
+        // Shards of one run share its target and total rate.
+        sharedMetaFields(set.files, ["target", "rate"]),
         undefined,
-        { merged: true, durationS: set.durationS },
+        {
+          merged: true,
+          durationS: set.durationS,
+          notes: apart ? [`shards of one run (${set.identity}); other files are other runs`] : [],
+          // INVALID when any shard is, VALID when all are: the merge carries its verdict.
+          end: set.files.some((f) => f.end?.valid === false)
+            ? { valid: false }
+            : set.files.every((f) => f.end?.valid === true)
+            ? { valid: true }
+            : undefined,
+        },
       );
-      // As summarize does: the SLO is judged on the merged figures of files that ran together.
       merged.verdicts = verdicts(merged.summary);
       runs.push(merged);
     }
@@ -157,7 +175,7 @@ function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
   return runs;
 }
 
-/** The fields every file agrees on (the merged run's target, and its total rate for shards). */
+/** The fields every file agrees on (the merged run's target and total rate). */
 function sharedMetaFields(files: ResultsFile[], keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of keys) {
@@ -166,34 +184,4 @@ function sharedMetaFields(files: ResultsFile[], keys: string[]): Record<string, 
     if (values.size === 1 && v !== undefined) out[k] = v;
   }
   return out;
-}
-
-/**
- * Paths grouped by the test on their first line, in order of first appearance. A file that
- * cannot be read here gets a group of its own, where readResultsMany names the problem.
- */
-async function groupByTest(paths: string[]): Promise<string[][]> {
-  const groups = new Map<string, string[]>();
-  for (const p of paths) {
-    const key = (await peekTest(p)) ?? `?${p}`;
-    groups.set(key, [...(groups.get(key) ?? []), p]);
-  }
-  return [...groups.values()];
-}
-
-/** The test named on a file's first line, if it is a `#TEST=` line. */
-async function peekTest(path: string): Promise<string | undefined> {
-  let file: Deno.FsFile | undefined;
-  try {
-    file = await Deno.open(path);
-    const buf = new Uint8Array(4096);
-    const n = await file.read(buf);
-    const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
-    const first = text.split("\n").find((l) => l.trim() !== "")?.trim();
-    return first?.startsWith("#TEST=") ? first.slice(6).trim() : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    file?.close();
-  }
 }

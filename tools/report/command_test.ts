@@ -41,17 +41,21 @@ Deno.test("reportCommand() writes the page, creating folders, and prints its pat
   });
 });
 
-Deno.test("reportCommand() merges files of one test and judges the SLO on the merge", async () => {
+Deno.test("reportCommand() merges the shards of one run and judges the SLO on the merge", async () => {
   await withDir(async (dir) => {
     const a = join(dir, "host1.jsonl");
     const b = join(dir, "host2.jsonl");
-    await writeResults(a, "01_steady", steadyLines(), META);
-    await writeResults(b, "01_steady", steadyLines({ shift: 3 }), META);
+    await writeResults(a, "01_steady", steadyLines(), { ...META, run_id: "r", shard: "1/2" });
+    await writeResults(b, "01_steady", steadyLines({ shift: 3 }), {
+      ...META,
+      run_id: "r",
+      shard: "2/2",
+    });
     const out = join(dir, "r.html");
     const pass = await reportCommand([a, b, "--out", out, "--slo", "p50<20ms"]);
     assert.equal(pass.code, 0, pass.stderr);
     const html = await Deno.readTextFile(out);
-    assert.ok(html.includes("2 files merged"));
+    assert.ok(html.includes("2 shards merged"));
     assert.match(html, /badge pass">PASS<\/span> p50 &lt; 20ms/);
     const fail = await reportCommand([a, b, "--out", out, "--slo", "p99<1ms"]);
     assert.equal(fail.code, 2, "a failed clause still writes the page, and says so by exit code");

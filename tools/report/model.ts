@@ -12,22 +12,28 @@ import { lagGenerated } from "../../smft/verdict.ts";
 /** One [percentile, ms] point of a percentile spectrum; percentile in 0..100. */
 export type SpectrumPoint = [number, number];
 
+/**
+ * A percentile spectrum: its points, and whether they are the exact steps of few values (each
+ * value holds from its point to the next) rather than a dense curve of a histogram.
+ */
+export type Spectrum = SpectrumPoint[] & { steps?: boolean };
+
 /** Percentile spectra a report can draw; steady runs fill the first four, coldconn the rest. */
 export interface Spectra {
   /** Response time of successful calls (done − intended). */
-  latency?: SpectrumPoint[];
+  latency?: Spectrum;
   /** Service time (done − issued). */
-  service?: SpectrumPoint[];
+  service?: Spectrum;
   /** Generator lag (issued − intended). */
-  lag?: SpectrumPoint[];
+  lag?: Spectrum;
   /** df's own handling time. */
-  df?: SpectrumPoint[];
+  df?: Spectrum;
   /** Cold connection: channel connect time. */
-  connect?: SpectrumPoint[];
+  connect?: Spectrum;
   /** Cold connection: first RPC on the new channel. */
-  first_rpc?: SpectrumPoint[];
+  first_rpc?: Spectrum;
   /** Cold connection: connect + first RPC. */
-  total?: SpectrumPoint[];
+  total?: Spectrum;
 }
 
 /** One SLO verdict as the report shows it. */
@@ -39,8 +45,17 @@ export interface ReportVerdict {
 
 /** Everything the report shows about one results file (or several merged). */
 export interface ReportRun {
-  /** Shown in legends and tables: the results file's name. */
+  /** Shown in tables: the results file's name. */
   name: string;
+  /**
+   * Shown in chart legends: what tells this run from the others (`500rps` for
+   * `01_steady_results_500rps.txt` beside `…_1000rps.txt`). @default name
+   */
+  label?: string;
+  /** The file's path, as given. @default name */
+  path?: string;
+  /** A shard shown beside the merge of its run: not a run of its own (no ladder point). */
+  inMerge?: boolean;
   test: TestName;
   /** The file's `#META` object, if any. */
   meta?: Record<string, unknown>;
@@ -66,9 +81,16 @@ export interface ReportRun {
 // Ten points per decade of 1/(1-p): a handful of fixed percentiles draws a jagged curve.
 const SPECTRUM_PERCENTILES = Array.from({ length: 61 }, (_, k) => 100 * (1 - 10 ** (-k / 10)));
 
+/** Up to this many values, a spectrum is drawn as its exact steps, one per value. */
+export const STEP_SPECTRUM_MAX = 200;
+
 /**
- * A dense percentile spectrum of a series: points up to the percentile its count resolves, then
- * the exact maximum at rank n (percentile 100·(1 − 1/n)), where HdrHistogram plots put it.
+ * A percentile spectrum of a series. Up to {@link STEP_SPECTRUM_MAX} values: the exact steps
+ * (the k-th smallest value holds from percentile 100·(k−1)/n up to 100·k/n, the nearest-rank
+ * definition), marked `steps`, so 20 cold connections draw 20 honest steps rather than a curve
+ * that stops at 95 % with a spike. More: a dense curve, points up to the percentile its count
+ * resolves, then the exact maximum at rank n (percentile 100·(1 − 1/n)), where HdrHistogram plots
+ * put it. Either way the chart extends the maximum flat to its right edge.
  *
  * @example
  * ```ts
@@ -77,9 +99,22 @@ const SPECTRUM_PERCENTILES = Array.from({ length: 61 }, (_, k) => 100 * (1 - 10 
  * spectrumOf(s).at(-1); // [99.9, 10]: the maximum, at rank n
  * ```
  */
-export function spectrumOf(series: Series): SpectrumPoint[] {
+export function spectrumOf(series: Series): Spectrum {
   const n = series.count;
   if (n === 0) return [];
+  if (n <= STEP_SPECTRUM_MAX) {
+    const steps: Spectrum = [];
+    for (let k = 1; k <= n; k++) {
+      const v = k === 1
+        ? series.minUs
+        : k === n
+        ? series.maxUs
+        : Math.min(series.hist.getValueAtPercentile((100 * (k - 0.5)) / n), series.maxUs);
+      steps.push([(100 * (k - 1)) / n, v / 1000]);
+    }
+    steps.steps = true;
+    return steps;
+  }
   const out: SpectrumPoint[] = [[0, series.minUs / 1000]];
   const maxP = n > 1 ? 100 * (1 - 1 / n) : 0;
   for (const p of SPECTRUM_PERCENTILES.slice(1)) {
@@ -166,18 +201,24 @@ export function reportRunFromAccumulator(
 
 /**
  * A generator that fell behind its schedule inflates every response time; the report must say
- * so rather than blame the server. Same rule as smft's run verdict (`lagGenerated`).
+ * so rather than blame the server. Same rule as smft's run verdict (`lagGenerated`) for steady
+ * runs; and for a run of either test that smft itself judged INVALID (`#END.valid` false), that
+ * verdict with its reasons.
  */
 function generatorLagNote(s: Summary, end?: Record<string, unknown>): string | undefined {
-  if (s.test !== "01_steady") return undefined;
-  if (s.lag && lagGenerated(s.lag.p99)) {
+  const raw = end?.verdict_reasons;
+  const reasons = Array.isArray(raw) ? raw.filter((r) => typeof r === "string") : [];
+  const why = reasons.length ? ` (${reasons.join("; ")})` : "";
+  if (s.test === "01_steady" && s.lag && lagGenerated(s.lag.p99)) {
     return `Generator lag p99 is ${s.lag.p99.toFixed(2)} ms (max ${s.lag.max.toFixed(2)} ms): ` +
       `the load generator fell behind its schedule, so response times include its own delay. ` +
-      `Service time (done − issued) excludes it.`;
+      `Service time (done − issued) excludes it.` +
+      (end?.valid === false ? ` smft judged this run INVALID${why}.` : "");
   }
   if (end?.valid === false) {
-    return "smft judged this run invalid (achieved rate off target or generator lag): treat " +
-      "its latencies with care.";
+    const what = s.test === "01_steady" ? "latencies" : "connection times";
+    return `smft judged this run INVALID${why}: the generator did not keep its schedule, so its ` +
+      `${what} include its own delay; treat them with care.`;
   }
   return undefined;
 }

@@ -11,20 +11,24 @@ import UPLOT_CSS from "uplot/dist/uPlot.min.css" with { type: "text" };
 import PAGE_CSS from "./page.css" with { type: "text" };
 import ERROR_HOOK_JS from "./page_errors.js" with { type: "text" };
 import PAGE_JS from "./page_script.js" with { type: "text" };
-import { esc, isoUtc, RUN_COLORS } from "./_format.ts";
+import type { SloClause } from "../../smft/slo.ts";
+import { esc, isoUtc, RUN_COLORS, runLabel } from "./_format.ts";
 import type { ReportRun } from "./model.ts";
 import {
   attemptChart,
   type ChartSpec,
   coldSpectrum,
+  ladderCharts,
   perSecondCharts,
   steadySpectrum,
 } from "./charts.ts";
+import { type Ladder, laddersOf } from "./ladder.ts";
 import {
   coldDurationTable,
   coldFailures,
   coldOverview,
   coldPhaseTable,
+  ladderTable,
   metaTable,
   notesBlock,
   sloBanner,
@@ -42,6 +46,32 @@ export interface RenderOptions {
   title?: string;
   /** Shown in the header. @default new Date() */
   generatedAt?: Date;
+  /** The SLO the runs' verdicts come from: a ladder draws its latency thresholds. */
+  slo?: SloClause[];
+}
+
+/**
+ * The ladders among the runs of a report: steady runs (a merge of shards, not its shards) of one
+ * target at two or more rates. The knee follows the SLO when the runs were judged.
+ */
+export function reportLadders(runs: ReportRun[], withSlo: boolean): Ladder[] {
+  return laddersOf(
+    runs.filter((r) => r.test === "01_steady" && !r.inMerge).map((r) => ({
+      name: runLabel(r),
+      files: [r.path ?? r.name],
+      meta: r.meta,
+      summary: r.summary,
+      valid: typeof r.end?.valid === "boolean" ? r.end.valid : null,
+      reasons: Array.isArray(r.end?.verdict_reasons)
+        ? r.end.verdict_reasons.filter((x): x is string => typeof x === "string")
+        : [],
+      slo: r.verdicts && {
+        pass: r.verdicts.every((v) => v.pass),
+        failed: r.verdicts.filter((v) => !v.pass).map((v) => v.text.replace(/\s{2,}/g, " ")),
+      },
+    })),
+    withSlo,
+  );
 }
 
 /** A chart's title, the element the page script draws it in, and its caption. */
@@ -74,10 +104,16 @@ export function renderReport(input: ReportRun[], opts: RenderOptions = {}): stri
   const body: string[] = [];
 
   const files = runs.filter((r) => !r.merged);
+  const fileName = (r: ReportRun) => {
+    const path = r.path ?? r.name;
+    return runLabel(r) === path
+      ? `<code>${esc(path)}</code>`
+      : `<b>${esc(runLabel(r))}</b> = <code>${esc(path)}</code>`;
+  };
   body.push(
     `<header><h1>${esc(title)}</h1><p class="muted">Generated ${esc(when)} from ` +
       `${files.length} results file${files.length === 1 ? "" : "s"}: ` +
-      `${files.map((r) => `<code>${esc(r.name)}</code>`).join(", ")}</p></header>`,
+      `${files.map(fileName).join(", ")}</p></header>`,
   );
   body.push(sloBanner(runs));
 
@@ -91,6 +127,22 @@ export function renderReport(input: ReportRun[], opts: RenderOptions = {}): stri
   if (runs.length === 0) body.push(`<p class="muted">No results.</p>`);
   body.push(notesBlock(runs), `</section>`);
   body.push(verdictBlock(runs));
+
+  const withSlo = opts.slo !== undefined || steady.some((r) => r.verdicts?.length);
+  const ladders = reportLadders(steady, withSlo);
+  ladders.forEach((l, k) => {
+    const lc = ladderCharts(l, k, opts.slo);
+    charts.push(...lc);
+    body.push(
+      `<section><h2>Ladder: ${l.points.length} rates against ${esc(l.target)}</h2>`,
+      `<p class="knee"><b>${esc(l.text.slice(0, l.text.indexOf(":")))}</b>${
+        esc(l.text.slice(l.text.indexOf(":")))
+      }</p>`,
+      lc.map(chartBox).join(""),
+      ladderTable(l),
+      `</section>`,
+    );
+  });
 
   if (steady.length) {
     // Merged figures are in the tables and the spectrum; over time they would hide the files.

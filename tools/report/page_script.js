@@ -113,6 +113,92 @@
   }
 
   /**
+   * Vertical labelled lines across a chart (the ladder's knee).
+   * @param {UPlot} u
+   * @param {import("./charts.ts").ChartMark[]} marks
+   */
+  function drawMarks(u, marks) {
+    const ctx = u.ctx;
+    marks.forEach(function (m) {
+      const x = Math.round(u.valToPos(m.x, "x", true));
+      ctx.save();
+      ctx.strokeStyle = m.color;
+      ctx.fillStyle = m.color;
+      ctx.lineWidth = 2 * win.devicePixelRatio;
+      ctx.setLineDash([6 * win.devicePixelRatio, 4 * win.devicePixelRatio]);
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+      ctx.font = "bold " + 12 * win.devicePixelRatio + "px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillText(m.label, x, u.bbox.top - 6 * win.devicePixelRatio);
+      ctx.restore();
+    });
+  }
+
+  /**
+   * Replaces uPlot's legend squares with a sample of each series' own line (colour, width and
+   * dash), bar or ring, and writes what it drew into `data-key`, so entries that look alike can
+   * be found (`data-legend-clashes` in `#render-status`).
+   * @param {UPlot} plot
+   * @param {ChartSpec} spec
+   * @returns {number} pairs of entries of this chart that look alike
+   */
+  function legendSamples(plot, spec) {
+    const markers = plot.root.querySelectorAll(".u-legend .u-series .u-marker");
+    /** @type {string[]} */
+    const keys = [];
+    // The first legend row is the x value (no marker there when it has one: skip by count).
+    const offset = markers.length - spec.series.length;
+    spec.series.forEach(function (s, i) {
+      const el = markers[i + offset];
+      if (!el) return;
+      const kind = s.pointsOnly ? "ring" : s.bars ? "bar" : "line";
+      const dash = s.dash ? s.dash.join(",") : "solid";
+      const key = s.color.toLowerCase() + "|" + kind + "|" + dash;
+      keys.push(key);
+      el.setAttribute("data-key", key);
+      el.style.border = "none";
+      el.style.background = "none";
+      el.style.width = "28px";
+      el.style.height = "12px";
+      const c = document.createElement("canvas");
+      const r = win.devicePixelRatio || 1;
+      c.width = 28 * r;
+      c.height = 12 * r;
+      c.style.width = "28px";
+      c.style.height = "12px";
+      const ctx = c.getContext("2d");
+      if (ctx) {
+        ctx.scale(r, r);
+        ctx.strokeStyle = s.color;
+        ctx.fillStyle = s.color;
+        if (kind === "bar") ctx.fillRect(4, 1, 20, 10);
+        else if (kind === "ring") {
+          ctx.lineWidth = 2;
+          ctx.beginPath();
+          ctx.arc(14, 6, 4.5, 0, 2 * Math.PI);
+          ctx.stroke();
+        } else {
+          ctx.lineWidth = Math.max(1.5, Math.min(3, s.width == null ? 1.5 : s.width));
+          ctx.setLineDash(s.dash || []);
+          ctx.beginPath();
+          ctx.moveTo(0, 6);
+          ctx.lineTo(28, 6);
+          ctx.stroke();
+        }
+      }
+      el.appendChild(c);
+    });
+    let clashes = 0;
+    keys.forEach(function (k, i) {
+      if (keys.indexOf(k) !== i) clashes++;
+    });
+    return clashes;
+  }
+
+  /**
    * uPlot's options for one chart spec, `width` pixels wide.
    * @param {ChartSpec} spec
    * @param {number} width
@@ -125,13 +211,14 @@
         ? "percentile"
         : spec.kind === "stacked"
         ? "attempt"
+        : spec.kind === "ladder"
+        ? "offered /s"
         : "second",
       value: function (_u, v) {
         if (v == null) return "–";
         return spec.kind === "spectrum" ? pctOf(v) : String(v);
       },
     }];
-    let hasRight = false;
     spec.series.forEach(function (s) {
       /** @type {USeries} */
       const o = {
@@ -139,39 +226,47 @@
         stroke: s.color,
         width: s.width == null ? 1.5 : s.width,
         spanGaps: spec.kind === "spectrum",
-        points: { show: spec.kind === "lines" && !s.bars && spec.x.length <= 60, size: 5 },
-        scale: s.right ? "y2" : "y",
+        points: {
+          show: s.points ||
+            (spec.kind === "lines" && !s.bars && !s.dash && spec.x.length <= 60),
+          size: 6,
+        },
+        scale: "y",
       };
       if (s.dash) o.dash = s.dash;
-      if (s.right) hasRight = true;
+      if (s.stepped) o.paths = uPlot.paths.stepped?.({ align: 1 });
+      if (s.pointsOnly) {
+        o.paths = function () {
+          return null;
+        };
+        o.points = { show: true, size: 16, width: 2.5, stroke: s.color, fill: "transparent" };
+      }
       if (s.bars) {
         o.paths = uPlot.paths.bars?.({ size: [0.8, 60], gap: 1 });
         o.fill = s.color;
         o.width = 0;
-        if (!s.raw && s.right) o.fill = s.color + "b0";
       }
       const raw = s.raw;
       o.value = function (_u, v, _si, idx) {
         if (s.marker) return v == null ? "no" : "yes";
         if (raw) return idx == null ? "–" : fmtMs(raw[idx]) + " ms";
         if (v == null) return "–";
-        if (s.right || spec.yLabel.indexOf("requests") === 0) return String(Math.round(v));
+        if (spec.unit === "count" || spec.unit === "rate") return String(Math.round(v));
+        if (spec.unit === "%") return (+v.toFixed(2)) + " %";
         return fmtMs(v) + " ms";
       };
       series.push(o);
     });
     /** @type {UScales} */
     const scales = { y: { distr: spec.logY ? 3 : 1 } };
-    if (!spec.logY) {
+    const yRange = spec.yRange;
+    if (yRange) {
+      scales.y.range = function () {
+        return [yRange[0], yRange[1]];
+      };
+    } else if (!spec.logY) {
       scales.y.range = function (_u, _min, max) {
         return [0, max > 0 ? max * 1.08 : 1];
-      };
-    }
-    if (hasRight) {
-      scales.y2 = {
-        range: function (_u, _min, max) {
-          return [0, Math.max(1, max * 1.15)];
-        },
       };
     }
     /** @type {UAxis} */
@@ -212,6 +307,15 @@
       xAxis.filter = function (_u, splits) {
         return splits;
       };
+    } else if (spec.kind === "ladder") {
+      const lo = spec.x[0], hi = spec.x[spec.x.length - 1];
+      const pad = Math.max((hi - lo) * 0.06, hi * 0.02, 1);
+      scales.x = {
+        time: false,
+        range: function () {
+          return [Math.max(0, lo - pad), hi + pad];
+        },
+      };
     } else {
       scales.x = { time: false };
       if (spec.kind === "stacked" || spec.sync) {
@@ -243,11 +347,7 @@
       ];
     }
     const axes = [xAxis, yAxis(spec.yLabel + (spec.logY ? ", log scale" : ""), "y", 3, spec.logY)];
-    if (hasRight) {
-      const a2 = yAxis(spec.y2Label || "", "y2", 1, false);
-      a2.incrs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000];
-      axes.push(a2);
-    }
+    const marks = spec.marks || [];
     /** @type {UOptions & { cursor: NonNullable<UOptions["cursor"]> }} */
     const opts = {
       width: width,
@@ -257,12 +357,14 @@
       axes: axes,
       legend: { live: true },
       cursor: { points: { size: 6 }, drag: { x: true, y: false } },
-      // Charts that share a cursor keep the same plot width: room for a right axis on each.
-      padding: [10, hasRight ? 8 : spec.sync ? 86 : 28, 0, 0],
+      padding: [marks.length ? 22 : 10, 28, 0, 0],
       // Values in the legend only while hovering: "–" everywhere would read as missing data.
       hooks: {
         setLegend: [function (u) {
           u.root.classList.toggle("idle", u.cursor.idx == null);
+        }],
+        draw: [function (u) {
+          drawMarks(u, marks);
         }],
       },
     };
@@ -272,6 +374,7 @@
 
   /** Draws every chart, then fills in `#render-status`. */
   function draw() {
+    let clashes = 0;
     specs.forEach(function (spec) {
       const el = document.getElementById(spec.id);
       if (!el) return;
@@ -281,6 +384,7 @@
         })));
         const p = new uPlot(build(spec, el.clientWidth || 1200), data, el);
         p.root.classList.add("idle");
+        clashes += legendSamples(p, spec);
         plots.push({ plot: p, el: el, spec: spec });
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
@@ -298,6 +402,7 @@
     });
     status.setAttribute("data-charts", String(drawn));
     status.setAttribute("data-errors", String(win.__reportErrors.length));
+    status.setAttribute("data-legend-clashes", String(clashes));
     status.setAttribute("data-height", String(document.documentElement.scrollHeight));
     status.setAttribute("data-done", "1");
   }

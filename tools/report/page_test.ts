@@ -39,12 +39,18 @@ Deno.test("renderReport() shows each SLO verdict with a PASS or FAIL badge", () 
 
 Deno.test("renderReport() draws a chart per view and records how many it expects", () => {
   const steady = renderReport([steadyRun()], FIXED);
-  assert.match(steady, /data-expected="3"/);
-  for (const id of ["steady-latency-time", "steady-rate-time", "steady-spectrum"]) {
+  assert.match(steady, /data-expected="4"/);
+  for (
+    const id of ["steady-latency-time", "steady-rate-time", "steady-errors-time", "steady-spectrum"]
+  ) {
     assert.ok(steady.includes(`id="${id}"`), id);
   }
   const both = renderReport([steadyRun(), steadyRun("b.jsonl", { shift: 1 }), coldRun()], FIXED);
-  assert.match(both, /data-expected="5"/);
+  // Two steady runs: a panel each for p50, p99 and max, requests, errors, the spectrum; cold: 2.
+  assert.match(both, /data-expected="8"/);
+  for (const id of ["steady-p50-time", "steady-p99-time", "steady-max-time"]) {
+    assert.ok(both.includes(`id="${id}"`), id);
+  }
   assert.ok(both.includes('id="cold-attempts-0"') && both.includes('id="cold-spectrum"'));
 });
 

@@ -12,6 +12,49 @@ import type { Summary } from "../../smft/summary.ts";
 import { finite, type Phase } from "../../smft/results_format.ts";
 import { esc, f1, f2, int, isoUtc, msCell, runColor, SEGMENTS, str } from "./_format.ts";
 import { phaseSegments, type ReportRun, targetRate } from "./model.ts";
+import type { Ladder } from "./ladder.ts";
+
+/** A ladder's runs by offered rate: rates, errors, percentiles, verdict, SLO; the knee marked. */
+export function ladderTable(l: Ladder): string {
+  const slo = l.rule === "slo";
+  const rows = l.points.map((p, i) => {
+    const verdict = p.valid === null
+      ? `<span class="muted">unknown</span>`
+      : p.valid
+      ? `<span class="badge pass">VALID</span>`
+      : `<span class="badge fail">INVALID</span>`;
+    const sloCell = !slo
+      ? ""
+      : `<td class="c">${
+        p.slo === undefined
+          ? "–"
+          : p.slo.pass
+          ? `<span class="badge pass">PASS</span>`
+          : `<span class="badge fail">FAIL</span>`
+      }</td>`;
+    const mark = i === l.knee ? `<span class="knee-mark">knee</span>` : "";
+    return `<tr class="${i === l.knee ? "knee-row" : ""}"><td class="n">${int(p.rate)}</td>` +
+      `<td class="n">${p.achieved === undefined ? "–" : f1(p.achieved)}</td>` +
+      `<td class="n${p.failed ? " bad" : ""}">${f2(p.errorPct)} %</td>` +
+      [p.p50, p.p90, p.p99, p.p999].map((v, j) =>
+        `<td class="n${j === 2 ? " strong" : ""}">${msCell(v)}</td>`
+      ).join("") +
+      `<td class="c">${verdict}</td>${sloCell}<td>${mark}</td>` +
+      `<td title="${esc(p.files.join(" + "))}">${esc(p.name)}</td></tr>`;
+  });
+  return `<div class="scroll"><table class="overview"><thead><tr>` +
+    `<th class="n">offered /s</th><th class="n">achieved /s</th><th class="n">errors</th>` +
+    `<th class="n">p50 ms</th><th class="n">p90 ms</th><th class="n">p99 ms</th>` +
+    `<th class="n">p99.9 ms</th><th class="c">run</th>${slo ? `<th class="c">SLO</th>` : ""}` +
+    `<th></th><th>results file</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
+    `<p class="caption">The knee rule: ${
+      slo
+        ? "the highest rate that met every SLO clause on a VALID run, below the first rate that did not."
+        : "without --slo, the highest rate whose p99 stayed within 1.5× (and 1 ms) of the lowest " +
+          "VALID rate's p99, with errors within 1 point of it, below the first rate that did not."
+    } An INVALID run (or one without a verdict) stops the walk: above it the generator, not the ` +
+    `server, is measured.</p>`;
+}
 
 const STAT_COLS = ["count", "mean", "min", "p50", "p90", "p95", "p99", "p99.9", "max"];
 const statCells = (st: Stat | undefined): string =>
@@ -237,6 +280,8 @@ const META_ROWS: [
   ["server name (SNI)", (m) => str(m.server_name)],
   ["TLS mode", (m) => str(m.tls_mode)],
   ["TLS version", (m) => str(obj(m.tls).version)],
+  // coldconn negotiates per attempt: its #META has no tls, its lines say which version.
+  ["TLS version (per attempt)", (m) => str(m.__tls_versions)],
   ["TLS cipher", (m) => str(obj(m.tls).cipher)],
   ["ALPN", (m) => str(obj(m.tls).alpn)],
   ["server certificate", (m) => str(obj(m.tls).peer_subject)],
@@ -249,6 +294,8 @@ const META_ROWS: [
   ["TLS resumption", (m) => str(m.resumption)],
   ["payload (bytes)", (m) => str(m.payload_bytes)],
   ["planned requests", (m) => str(m.planned_requests)],
+  ["planned attempts", (m) => str(m.planned_attempts)],
+  ["run id", (m) => str(m.run_id)],
   [
     "started (UTC)",
     (m) => {
@@ -294,6 +341,8 @@ const KNOWN_META = new Set([
   "grpc_js",
   "host_rate",
   "planned_requests",
+  "planned_attempts",
+  "run_id",
   "measure_start_epoch_ms",
 ]);
 
@@ -307,8 +356,19 @@ function obj(v: unknown): Record<string, unknown> {
 export function metaTable(runs: ReportRun[]): string {
   const files = runs.filter((r) => !r.merged);
   const rows: string[] = [];
+  const tlsVersions = (r: ReportRun) => {
+    const v = Object.entries(r.summary.tlsVersions ?? {});
+    return v.length
+      ? v.map(([k, n]) => `${k} (${int(n)} attempt${n === 1 ? "" : "s"})`).join(", ")
+      : undefined;
+  };
   for (const [label, get] of META_ROWS) {
-    const vals = files.map((r) => get(r.meta ?? {}, r.end ?? {}));
+    const vals = files.map((r) =>
+      get(
+        { ...r.meta, __tls_versions: r.test === "02_coldconn" ? tlsVersions(r) : undefined },
+        r.end ?? {},
+      )
+    );
     if (vals.every((v) => v === undefined)) continue;
     rows.push(`<tr><th>${label}</th>${vals.map((v) => `<td>${esc(v ?? "–")}</td>`).join("")}</tr>`);
   }
@@ -319,7 +379,7 @@ export function metaTable(runs: ReportRun[]): string {
   for (const k of extra.sort()) {
     const vals = files.map((r) => r.meta?.[k]);
     rows.push(
-      `<tr><th>${esc(k)}</th>${
+      `<tr><th>${esc(k.replace(/_/g, " "))} <code class="muted">${esc(k)}</code></th>${
         vals.map((v) => `<td>${esc(v === undefined ? "–" : str(v) ?? JSON.stringify(v))}</td>`)
           .join("")
       }</tr>`,
