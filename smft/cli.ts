@@ -25,6 +25,7 @@ import { ResultsPathError, ResultsWriteError, ResultsWriter } from "./record.ts"
 import type { RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "./summary.ts";
+import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
 
 /** The load generator's two commands, for the usage texts of both entry points. */
@@ -159,13 +160,14 @@ function reserveAll(paths: string[], test: "01_steady" | "02_coldconn"): Results
   return writers;
 }
 
-async function steady(args: string[]): Promise<number> {
+async function steady(args: string[], hooks: SmftHooks): Promise<number> {
   const r = resolveSteady(args, Deno.env.toObject());
   if (r.help) {
     console.log(helpText("steady"));
     return EXIT.ok;
   }
   const c: SteadyConfig = r.config;
+  if (c.capacity) return await capacity(c, c.capacity, hooks);
   const { clauses, display, target, signal } = prepare(c);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
@@ -275,6 +277,86 @@ async function coldconn(args: string[]): Promise<number> {
   });
 }
 
+/**
+ * `steady --find-capacity`: one run per rate the planner asks for (each kept under the ladder's
+ * file name), then the answer, the steps, and a ladder report.
+ */
+async function capacity(
+  c: SteadyConfig,
+  bounds: NonNullable<SteadyConfig["capacity"]>,
+  hooks: SmftHooks,
+): Promise<number> {
+  const { clauses, display, target, signal } = prepare(c);
+  logLine(
+    display,
+    `smft steady --find-capacity -> ${c.host}:${c.port} from ${c.rates[0]}/s (x2 up, then ` +
+      `bisect to ${bounds.precision * 100} %, at most ${bounds.maxSteps} steps, ` +
+      `${bounds.maxRate}/s max), SLO ${c.slo}; each step: warm-up ${c.warmupS} s, measure ` +
+      `${c.durationS} s; ${versionLine("smft")}`,
+  );
+  const answer = await findCapacity(
+    {
+      slo: clauses,
+      start: c.rates[0],
+      precision: bounds.precision,
+      maxRate: bounds.maxRate,
+      maxSteps: bounds.maxSteps,
+      signal,
+      onStep: (s, next) =>
+        logLine(
+          display,
+          `smft: capacity step ${s.rate}/s: ${s.valid ? "VALID" : "INVALID"}, SLO ${
+            s.sloPass ? "met" : "failed"
+          }${next.done ? "" : ` -> next ${next.next}/s`}`,
+        ),
+    },
+    async (rate) => {
+      const out = resultsPath(c.out, rate, c.shard);
+      const r = await runSteady({
+        writer: ResultsWriter.reserve(out, "01_steady"),
+        overwrite: c.overwrite,
+        target,
+        rate,
+        durationS: c.durationS,
+        warmupS: c.warmupS,
+        deadlineMs: c.deadlineMs,
+        connectTimeoutMs: c.connectTimeoutMs,
+        payload: c.payload,
+        out,
+        shard: c.shard,
+        signal,
+        onMeasureStart: () => logLine(display, measuringLine(rate, c.durationS)),
+        onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
+      });
+      display.done();
+      placementLines(display, r, out);
+      console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
+      console.log(formatSummary(r.summary));
+      console.log(formatRunVerdict(r.verdict));
+      sloFailed(clauses, r.summary);
+      return r;
+    },
+  );
+  console.log(`\n${formatCapacitySteps(answer)}`);
+  console.log(`Capacity: ${answer.text}`);
+  const files = answer.steps.map((s) => s.file).filter((f): f is string => f !== undefined);
+  if (files.length > 0) {
+    const out = resultsPath(c.out.replace(/(\.[^./]*)?$/, "_capacity.html"), undefined, c.shard);
+    const problem = hooks.writeReport
+      ? await hooks.writeReport(files, out, c.slo)
+      : "no report writer in this entry point";
+    console.log(
+      problem === undefined
+        ? `Report: ${out}`
+        : `Report not written (${problem}); draw it with: smft report ${
+          files.join(" ")
+        } --slo "${c.slo}"`,
+    );
+  }
+  if (signal.aborted) return EXIT.interrupted;
+  return answer.capacity === null ? EXIT.slo : EXIT.ok;
+}
+
 function ladderTable(results: SteadyResult[]): string {
   const rows = [[
     "rate/s",
@@ -305,11 +387,24 @@ function ladderTable(results: SteadyResult[]): string {
   return rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join("  ")).join("\n");
 }
 
-async function dispatch(args: string[]): Promise<number> {
+/**
+ * What an entry point may add. smft never imports the tools; the compiled `./smft` and the tasks
+ * (`tools/main.ts`) hand in the report writer so that `--find-capacity` can end with a report.
+ */
+export interface SmftHooks {
+  /** Writes an HTML report of `files` to `out`; resolves to an error line, or undefined. */
+  writeReport?: (
+    files: string[],
+    out: string,
+    slo: string | undefined,
+  ) => Promise<string | undefined>;
+}
+
+async function dispatch(args: string[], hooks: SmftHooks): Promise<number> {
   const [cmd, ...rest] = args;
   switch (cmd) {
     case "steady":
-      return await steady(rest);
+      return await steady(rest, hooks);
     case "coldconn":
       return await coldconn(rest);
     case "--version":
@@ -328,8 +423,8 @@ async function dispatch(args: string[]): Promise<number> {
 }
 
 /** Runs `smft <command> ...` and exits with its code; configuration errors are one line. */
-export function smftMain(args: string[]): Promise<never> {
-  return dispatch(args).then((code) => Deno.exit(code), (e) => {
+export function smftMain(args: string[], hooks: SmftHooks = {}): Promise<never> {
+  return dispatch(args, hooks).then((code) => Deno.exit(code), (e) => {
     if (e instanceof ResultsWriteError) {
       console.error(`smft: ${e.message}`);
       Deno.exit(EXIT.writeError);

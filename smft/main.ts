@@ -1,5 +1,7 @@
 /**
- * smft's entry point for the tasks (`deno task steady`, `deno task coldconn`).
+ * The load generator alone (`steady`, `coldconn`), without the tools: what the tests start.
+ * The tasks and the compiled `./smft` enter through `tools/main.ts`, which adds the tools (and
+ * the report `steady --find-capacity` ends with).
  *
  * @module
  */

@@ -5,357 +5,27 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   ConfigError,
   formatOptions,
-  int,
-  num,
-  type OptionDef,
-  type Parser,
   resolveOptions,
   type Source,
-  text,
-  TLS_MODE_OPTION,
   type ValuesOf,
 } from "./shared/config.ts";
 import type { TlsMode } from "../certs/tls.ts";
+import {
+  type Command,
+  type commonOptions,
+  defaultPayload,
+  NOT_FOR_COLDCONN,
+  OPTIONS,
+  type Shard,
+  shard,
+} from "./option_table.ts";
+import { checkPlan } from "./plan_limits.ts";
 
-/** Which test. */
-export type Command = "steady" | "coldconn";
-
-/** `--shard k/n`: this host is shard k (1-based) of n. */
-export interface Shard {
-  index: number;
-  count: number;
-}
-
-const rates: Parser<number[]> = (raw) => {
-  const parts = raw.split(",").map((s) => s.trim());
-  const out = parts.map((p) => Number(p));
-  if (parts.some((p) => p === "") || out.some((n) => !Number.isFinite(n) || n <= 0 || n > 1e6)) {
-    throw new Error(
-      "expected a rate per second above 0 (or a comma-separated list, e.g. 500,1000)",
-    );
-  }
-  return out;
-};
-
-const shard: Parser<Shard> = (raw) => {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
-  const index = Number(m?.[1]);
-  const count = Number(m?.[2]);
-  if (!m || count < 1 || index < 1 || index > count) {
-    throw new Error("expected k/n with 1 <= k <= n, e.g. 1/2");
-  }
-  return { index, count };
-};
-
-/**
- * `--host`: a host name or an IP address, nothing else. A URL, a `host:port` or a path is refused
- * with what to do instead: grpc-js would otherwise read `127.0.0.1:41101` with `--port` as
- * `127.0.0.1:41101:41101` and time out after the connect timeout.
- */
-export const hostName: Parser<string> = (raw) => {
-  const h = raw.trim();
-  if (h === "") throw new Error("expected a host name or an IP address, not an empty string");
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(h);
-  if (scheme) {
-    throw new Error(
-      `expected a host name or an IP address, not a URL: drop "${scheme[1]}://"` +
-        " (TLS is set by --tls-mode; the port by --port/DF_PORT)",
-    );
-  }
-  const unbracketed = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
-  if (isIP(unbracketed)) return unbracketed;
-  const hostPort = /^(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(h);
-  if (hostPort) {
-    throw new Error(
-      `expected a host without a port: give the port with --port/DF_PORT (e.g. DF_HOST=${
-        hostPort[1]
-      } DF_PORT=${hostPort[2]})`,
-    );
-  }
-  if (
-    h.length > 253 ||
-    !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
-      .test(h)
-  ) {
-    throw new Error(
-      "expected a host name (letters, digits, '-', '.') or an IP address, e.g. df.example or 10.0.0.5",
-    );
-  }
-  return h;
-};
-
-/**
- * How much one smft process is allowed to plan, and why. Calls in flight are bounded by this
- * host's rate × the deadline (a call that never answers is held until its deadline): each holds
- * grpc-js and HTTP/2 state. Measured here (2026-11-28, Deno 2.9.3, 2 cores): 12,000 steady calls
- * held in flight by a slow df used no more memory than 12,000 fast ones (~300 MiB peak, i.e. at
- * most ~25 KiB each), so 50,000 calls in flight stay near 1.2 GiB. A rate of 1,000,000/s with a
- * 1 s deadline plans 1,000,000 calls in flight (~25 GiB) and died out of memory (issue 11). One
- * process issues at most ~3,000 calls/s (~0.35 ms of CPU per call), so a host rate above 20,000/s
- * can only be INVALID: split it with --shard over several load hosts. A cold-connection attempt
- * holds a socket and a TLS state (a file descriptor each, `ulimit -n` is often 1024): at most
- * 1,000 in flight and 500 attempts/s per host.
- */
-export const PLAN_LIMITS = {
-  steady: { maxHostRate: 20_000, maxInflight: 50_000, unit: "calls" },
-  coldconn: { maxHostRate: 500, maxInflight: 1_000, unit: "attempts" },
-} as const;
-
-/**
- * Refuses a plan that cannot fit one process ({@link PLAN_LIMITS}), naming the limit and why.
- */
-export function checkPlan(cmd: Command, hostRate: number, deadlineMs: number, label: string): void {
-  const l = PLAN_LIMITS[cmd];
-  if (hostRate > l.maxHostRate) {
-    throw new ConfigError(
-      `${label}: ${hostRate}/s on this host is above smft's limit of ${l.maxHostRate}/s per host ` +
-        `(one process issues ~${
-          cmd === "steady" ? "3,000 calls" : "a few hundred handshakes"
-        }/s; ` +
-        `beyond the limit the plan cannot be kept and holds up to rate x deadline ${l.unit} in ` +
-        `memory): split the rate with --shard k/n over several load hosts`,
-    );
-  }
-  const inflight = Math.ceil(hostRate * deadlineMs / 1000);
-  if (inflight > l.maxInflight) {
-    throw new ConfigError(
-      `${label}: ${hostRate}/s x deadline ${deadlineMs} ms allows ${inflight} ${l.unit} in ` +
-        `flight, above smft's limit of ${l.maxInflight} (each holds memory${
-          cmd === "coldconn" ? " and a socket" : ", ~25 KiB"
-        }): lower --deadline-ms or the rate, or use --shard`,
-    );
-  }
-}
-
-/** `--start-at`: epoch milliseconds or an ISO 8601 time. */
-const startAt: Parser<number> = (raw) => {
-  const t = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Date.parse(raw.trim());
-  if (!Number.isFinite(t)) {
-    throw new Error("expected epoch milliseconds or an ISO time, e.g. 2026-11-25T10:00:00Z");
-  }
-  return t;
-};
-
-/** An option definition, typed by its value (the table's types come from these). */
-function opt<T>(def: OptionDef<T>): OptionDef<T> {
-  return def;
-}
-
-function commonOptions(cmd: Command) {
-  const steady = cmd === "steady";
-  return {
-    host: opt<string>({
-      flag: "host",
-      env: "DF_HOST",
-      default: "localhost",
-      parse: hostName,
-      meta: "<host>",
-      help: "df's host",
-    }),
-    port: opt<number>({
-      flag: "port",
-      env: "DF_PORT",
-      default: 50051,
-      parse: int(1, 65535),
-      meta: "<port>",
-      help: "df's port",
-    }),
-    // coldconn has its own variable: N_RPS is steady's rate (the seed's .env sets N_RPS=500
-    // "for 01_steady only"), and 500 handshakes a second is not a cold-connection test.
-    rps: opt<number[]>({
-      flag: "rps",
-      env: steady ? "N_RPS" : "COLD_RPS",
-      default: [steady ? 500 : 1],
-      parse: rates,
-      meta: steady ? "<n[,n...]>" : "<n>",
-      help: steady
-        ? "requests per second; a list runs each rate in turn"
-        : "attempts per second (N_RPS, steady's rate, is ignored)",
-    }),
-    duration: opt<number>({
-      flag: "duration",
-      env: "T_DURATION_SEC",
-      default: 300,
-      parse: num(0.001, 604_800),
-      meta: "<s>",
-      help: "measurement length in seconds",
-    }),
-    deadlineMs: opt<number>({
-      flag: "deadline-ms",
-      env: "DEADLINE_MS",
-      default: 1000,
-      parse: num(1, 3_600_000),
-      meta: "<ms>",
-      help: steady ? "per-call deadline" : "deadline of each attempt (connect + call)",
-    }),
-    out: opt<string>({
-      flag: "out",
-      env: "RESULTS_FILE",
-      default: steady ? "results/01_steady_results.txt" : "results/02_coldconn_results.txt",
-      parse: text("a file path"),
-      meta: "<file>",
-      help: "results file (folders are created)",
-    }),
-    tlsMode: TLS_MODE_OPTION,
-    ca: opt<string>({
-      flag: "ca",
-      env: "TLS_CA",
-      default: "certs/ca.crt",
-      parse: text("a file path"),
-      meta: "<file>",
-      help: "CA that signs df's certificate",
-    }),
-    cert: opt<string>({
-      flag: "cert",
-      env: "TLS_CERT",
-      default: "certs/client.crt",
-      parse: text("a file path"),
-      meta: "<file>",
-      help: "client certificate",
-    }),
-    key: opt<string>({
-      flag: "key",
-      env: "TLS_KEY",
-      default: "certs/client.key",
-      parse: text("a file path"),
-      meta: "<file>",
-      help: "client private key",
-    }),
-    serverName: opt<string | undefined>({
-      flag: "server-name",
-      env: "TLS_SERVER_NAME",
-      parse: text("a host name"),
-      meta: "<name>",
-      help: "name to verify in df's certificate (default: the host)",
-    }),
-    slo: opt<string | undefined>({
-      flag: "slo",
-      env: "SLO",
-      parse: text("SLO clauses"),
-      meta: "<clauses>",
-      help: 'judge the run, e.g. "p99<10ms,success>=99.9%"; exit 2 when a clause fails',
-    }),
-    startAt: opt<number | undefined>({
-      flag: "start-at",
-      env: "START_AT",
-      parse: startAt,
-      meta: "<time>",
-      help: "start the schedule at this instant (epoch ms or ISO), shared by load hosts",
-    }),
-    shard: opt<Shard>({
-      flag: "shard",
-      env: "SHARD",
-      default: { index: 1, count: 1 },
-      defaultText: "1/1",
-      parse: shard,
-      meta: "<k/n>",
-      help: "send shard k of n of the total rate (several load hosts)",
-    }),
-    overwrite: opt<boolean>({
-      flag: "overwrite",
-      env: "OVERWRITE",
-      default: false,
-      boolean: true,
-      help: "replace an earlier complete results file (default: move it aside, named by its start)",
-    }),
-    quiet: opt<boolean>({
-      flag: "quiet",
-      env: "QUIET",
-      default: false,
-      boolean: true,
-      help: "no progress lines",
-    }),
-    allowInsecure: opt<boolean>({
-      flag: "allow-insecure",
-      env: "SMFT_ALLOW_INSECURE",
-      default: false,
-      boolean: true,
-      help: "required with --tls-mode insecure",
-    }),
-  };
-}
-
-function steadyOptions() {
-  return {
-    ...commonOptions("steady"),
-    warmup: opt<number>({
-      flag: "warmup",
-      env: "T_WARMUP_SEC",
-      default: 30,
-      parse: num(0, 86_400),
-      meta: "<s>",
-      help: "warm-up seconds: sent, not recorded",
-    }),
-    connectTimeoutMs: opt<number>({
-      flag: "connect-timeout-ms",
-      env: "CONNECT_TIMEOUT_MS",
-      default: 5000,
-      parse: num(1, 600_000),
-      meta: "<ms>",
-      help: "give up when df is not reachable at start within this",
-    }),
-    payload: opt<string | undefined>({
-      flag: "payload",
-      env: "PAYLOAD",
-      parse: jsonText,
-      meta: "<json>",
-      help: "request JSON (default: a 64-feature vector)",
-    }),
-    payloadFile: opt<string | undefined>({
-      flag: "payload-file",
-      env: "PAYLOAD_FILE",
-      parse: text("a file path"),
-      meta: "<file>",
-      help: "read the request JSON from a file",
-    }),
-  };
-}
-
-function coldconnOptions() {
-  const s = steadyOptions();
-  return {
-    ...commonOptions("coldconn"),
-    attempts: opt<number | undefined>({
-      flag: "attempts",
-      env: "N_ATTEMPTS",
-      parse: int(1, 10_000_000),
-      meta: "<n>",
-      help: "stop after this many attempts (this host's) instead of --duration",
-    }),
-    payload: {
-      ...s.payload,
-      help: "request JSON of each attempt's call (default: a 64-feature vector)",
-    },
-    payloadFile: s.payloadFile,
-  };
-}
-
-/**
- * steady's options that coldconn does not take, and why (flags only: their variables may sit in
- * a shared `.env` for steady and are ignored by coldconn).
- */
-const NOT_FOR_COLDCONN: Record<string, string> = {
-  warmup: "coldconn has no warm-up: every attempt is a new connection and is measured",
-  "connect-timeout-ms":
-    "coldconn has no separate connect timeout: --deadline-ms bounds each attempt, connect + call",
-};
-
-function jsonText(raw: string): string {
-  try {
-    JSON.parse(raw);
-  } catch {
-    throw new Error("expected valid JSON");
-  }
-  return raw;
-}
-
-/** Option tables, for `--help` and resolution. */
-export const OPTIONS = { steady: steadyOptions(), coldconn: coldconnOptions() };
+export { defaultPayload, OPTIONS, type Shard };
 
 /** Settings common to both tests, resolved. */
 export interface CommonConfig {
@@ -387,6 +57,8 @@ export interface SteadyConfig extends CommonConfig {
   connectTimeoutMs: number;
   /** Request JSON. */
   payload: string;
+  /** `--find-capacity`: search for the highest rate that meets the SLO, and its bounds. */
+  capacity?: { maxRate: number; precision: number; maxSteps: number };
 }
 
 /** `smft coldconn`, resolved. */
@@ -395,20 +67,6 @@ export interface ColdConfig extends CommonConfig {
   attempts?: number;
   /** Request JSON of each attempt's call. */
   payload: string;
-}
-
-/** A default request: a realistic feature vector, the same bytes every call. */
-export function defaultPayload(): string {
-  const features = Array.from(
-    { length: 64 },
-    (_, i) => Number(Math.abs(Math.sin(i + 1) * 10).toFixed(6)),
-  );
-  return JSON.stringify({
-    model: "score-v1",
-    entity_id: "acct-000042",
-    features,
-    context: { country: "DE", channel: "web", hour: 14 },
-  });
 }
 
 /** `.env` files tried when `--env-file` is not given: beside the program, then the working folder. */
@@ -490,6 +148,17 @@ export function resolveSteady(
   const common = resolveCommon(v, r.sources.shard, env, now);
   const label = r.sources.rps === "flag" ? "--rps" : "N_RPS";
   for (const rate of v.rps) checkPlan("steady", rate / common.shard.count, v.deadlineMs, label);
+  if (v.findCapacity) {
+    if (v.rps.length !== 1) {
+      throw new ConfigError(`--find-capacity starts from one rate; ${label} is a list`);
+    }
+    if (!common.slo) {
+      throw new ConfigError(
+        '--find-capacity needs an SLO to meet: add --slo, e.g. --slo "p99<10ms,success>=99.9%"',
+      );
+    }
+    checkPlan("steady", v.capacityMax / common.shard.count, v.deadlineMs, "--capacity-max");
+  }
   return {
     help: false,
     config: {
@@ -499,6 +168,9 @@ export function resolveSteady(
       warmupS: v.warmup,
       connectTimeoutMs: v.connectTimeoutMs,
       payload: readPayload(v.payload, v.payloadFile),
+      capacity: v.findCapacity
+        ? { maxRate: v.capacityMax, precision: v.capacityPrecision, maxSteps: v.capacitySteps }
+        : undefined,
     },
   };
 }

@@ -60,7 +60,7 @@ Deno.test("options: results files are named per rate and per shard", () => {
 });
 
 Deno.test("hostName() takes a name or an address and explains a URL, a host:port or junk", async () => {
-  const { hostName } = await import("./options.ts");
+  const { hostName } = await import("./option_table.ts");
   assert.equal(hostName("df.example"), "df.example");
   assert.equal(hostName("10.0.0.5"), "10.0.0.5");
   assert.equal(hostName("::1"), "::1");
@@ -75,7 +75,7 @@ Deno.test("hostName() takes a name or an address and explains a URL, a host:port
 });
 
 Deno.test("checkPlan() refuses a plan that cannot fit one process, naming the limit", async () => {
-  const { checkPlan } = await import("./options.ts");
+  const { checkPlan } = await import("./plan_limits.ts");
   assert.throws(() => checkPlan("steady", 1_000_000, 1000, "N_RPS"), /limit of 20000\/s per host/);
   assert.throws(
     () => checkPlan("steady", 10_000, 10_000, "--rps"),

@@ -47,7 +47,7 @@ export function compileArgs(
     ...(target ? ["--target", target] : []),
     "--output",
     join(outDir, windows ? `${b.name}.exe` : b.name),
-    b.binaryEntry ?? b.entry,
+    b.entry,
   ];
 }
 

@@ -26,7 +26,13 @@ async function main(): Promise<number> {
   const [name, ...rest] = Deno.args;
   if (name === "steady" || name === "coldconn") {
     const { smftMain } = await import("../smft/cli.ts");
-    return await smftMain(Deno.args);
+    return await smftMain(Deno.args, {
+      // `steady --find-capacity` ends with a ladder report of its steps.
+      writeReport: async (files, out, slo) => {
+        const r = await COMMANDS.report([...files, "--out", out, ...(slo ? ["--slo", slo] : [])]);
+        return r.code === 0 || r.code === 2 ? undefined : r.stderr.trim();
+      },
+    });
   }
   if (name === "--version" || name === "version") {
     console.log(`smft ${TOOL_VERSION}`);

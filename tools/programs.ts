@@ -19,10 +19,8 @@ export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
 /** One program. */
 export interface Program {
   name: "df" | "smft";
-  /** Entry point of its tasks. */
+  /** Entry point of its tasks and its compiled binary. */
   entry: string;
-  /** Entry point of its compiled binary, when it differs (smft's binary adds the tools). */
-  binaryEntry?: string;
   permissions: string[];
 }
 
@@ -34,8 +32,8 @@ export const DF: Program = {
 
 export const SMFT: Program = {
   name: "smft",
-  entry: "smft/main.ts",
-  binaryEntry: "tools/main.ts",
+  // The tools' entry runs steady and coldconn too, with the report writer they may need.
+  entry: "tools/main.ts",
   permissions: [
     "--allow-net",
     "--allow-read",

@@ -1,0 +1,348 @@
+/**
+ * smft's option tables for `steady` and `coldconn` (flags, variables, defaults, parsers, help),
+ * with the seed's variable names; `options.ts` resolves them.
+ *
+ * @module
+ */
+import { isIP } from "node:net";
+import { int, num, type OptionDef, type Parser, text, TLS_MODE_OPTION } from "./shared/config.ts";
+
+/** Which test. */
+export type Command = "steady" | "coldconn";
+
+/** `--shard k/n`: this host is shard k (1-based) of n. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+const rates: Parser<number[]> = (raw) => {
+  const parts = raw.split(",").map((s) => s.trim());
+  const out = parts.map((p) => Number(p));
+  if (parts.some((p) => p === "") || out.some((n) => !Number.isFinite(n) || n <= 0 || n > 1e6)) {
+    throw new Error(
+      "expected a rate per second above 0 (or a comma-separated list, e.g. 500,1000)",
+    );
+  }
+  return out;
+};
+
+export const shard: Parser<Shard> = (raw) => {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count) {
+    throw new Error("expected k/n with 1 <= k <= n, e.g. 1/2");
+  }
+  return { index, count };
+};
+
+/**
+ * `--host`: a host name or an IP address, nothing else. A URL, a `host:port` or a path is refused
+ * with what to do instead: grpc-js would otherwise read `127.0.0.1:41101` with `--port` as
+ * `127.0.0.1:41101:41101` and time out after the connect timeout.
+ */
+export const hostName: Parser<string> = (raw) => {
+  const h = raw.trim();
+  if (h === "") throw new Error("expected a host name or an IP address, not an empty string");
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(h);
+  if (scheme) {
+    throw new Error(
+      `expected a host name or an IP address, not a URL: drop "${scheme[1]}://"` +
+        " (TLS is set by --tls-mode; the port by --port/DF_PORT)",
+    );
+  }
+  const unbracketed = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+  if (isIP(unbracketed)) return unbracketed;
+  const hostPort = /^(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(h);
+  if (hostPort) {
+    throw new Error(
+      `expected a host without a port: give the port with --port/DF_PORT (e.g. DF_HOST=${
+        hostPort[1]
+      } DF_PORT=${hostPort[2]})`,
+    );
+  }
+  if (
+    h.length > 253 ||
+    !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
+      .test(h)
+  ) {
+    throw new Error(
+      "expected a host name (letters, digits, '-', '.') or an IP address, e.g. df.example or 10.0.0.5",
+    );
+  }
+  return h;
+};
+
+/** `--start-at`: epoch milliseconds or an ISO 8601 time. */
+const startAt: Parser<number> = (raw) => {
+  const t = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Date.parse(raw.trim());
+  if (!Number.isFinite(t)) {
+    throw new Error("expected epoch milliseconds or an ISO time, e.g. 2026-11-25T10:00:00Z");
+  }
+  return t;
+};
+
+/** An option definition, typed by its value (the table's types come from these). */
+function opt<T>(def: OptionDef<T>): OptionDef<T> {
+  return def;
+}
+
+/** The options both tests take. */
+export function commonOptions(cmd: Command) {
+  const steady = cmd === "steady";
+  return {
+    host: opt<string>({
+      flag: "host",
+      env: "DF_HOST",
+      default: "localhost",
+      parse: hostName,
+      meta: "<host>",
+      help: "df's host",
+    }),
+    port: opt<number>({
+      flag: "port",
+      env: "DF_PORT",
+      default: 50051,
+      parse: int(1, 65535),
+      meta: "<port>",
+      help: "df's port",
+    }),
+    // coldconn has its own variable: N_RPS is steady's rate (the seed's .env sets N_RPS=500
+    // "for 01_steady only"), and 500 handshakes a second is not a cold-connection test.
+    rps: opt<number[]>({
+      flag: "rps",
+      env: steady ? "N_RPS" : "COLD_RPS",
+      default: [steady ? 500 : 1],
+      parse: rates,
+      meta: steady ? "<n[,n...]>" : "<n>",
+      help: steady
+        ? "requests per second; a list runs each rate in turn"
+        : "attempts per second (N_RPS, steady's rate, is ignored)",
+    }),
+    duration: opt<number>({
+      flag: "duration",
+      env: "T_DURATION_SEC",
+      default: 300,
+      parse: num(0.001, 604_800),
+      meta: "<s>",
+      help: "measurement length in seconds",
+    }),
+    deadlineMs: opt<number>({
+      flag: "deadline-ms",
+      env: "DEADLINE_MS",
+      default: 1000,
+      parse: num(1, 3_600_000),
+      meta: "<ms>",
+      help: steady ? "per-call deadline" : "deadline of each attempt (connect + call)",
+    }),
+    out: opt<string>({
+      flag: "out",
+      env: "RESULTS_FILE",
+      default: steady ? "results/01_steady_results.txt" : "results/02_coldconn_results.txt",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "results file (folders are created)",
+    }),
+    tlsMode: TLS_MODE_OPTION,
+    ca: opt<string>({
+      flag: "ca",
+      env: "TLS_CA",
+      default: "certs/ca.crt",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "CA that signs df's certificate",
+    }),
+    cert: opt<string>({
+      flag: "cert",
+      env: "TLS_CERT",
+      default: "certs/client.crt",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "client certificate",
+    }),
+    key: opt<string>({
+      flag: "key",
+      env: "TLS_KEY",
+      default: "certs/client.key",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "client private key",
+    }),
+    serverName: opt<string | undefined>({
+      flag: "server-name",
+      env: "TLS_SERVER_NAME",
+      parse: text("a host name"),
+      meta: "<name>",
+      help: "name to verify in df's certificate (default: the host)",
+    }),
+    slo: opt<string | undefined>({
+      flag: "slo",
+      env: "SLO",
+      parse: text("SLO clauses"),
+      meta: "<clauses>",
+      help: 'judge the run, e.g. "p99<10ms,success>=99.9%"; exit 2 when a clause fails',
+    }),
+    startAt: opt<number | undefined>({
+      flag: "start-at",
+      env: "START_AT",
+      parse: startAt,
+      meta: "<time>",
+      help: "start the schedule at this instant (epoch ms or ISO), shared by load hosts",
+    }),
+    shard: opt<Shard>({
+      flag: "shard",
+      env: "SHARD",
+      default: { index: 1, count: 1 },
+      defaultText: "1/1",
+      parse: shard,
+      meta: "<k/n>",
+      help: "send shard k of n of the total rate (several load hosts)",
+    }),
+    overwrite: opt<boolean>({
+      flag: "overwrite",
+      env: "OVERWRITE",
+      default: false,
+      boolean: true,
+      help: "replace an earlier complete results file (default: move it aside, named by its start)",
+    }),
+    quiet: opt<boolean>({
+      flag: "quiet",
+      env: "QUIET",
+      default: false,
+      boolean: true,
+      help: "no progress lines",
+    }),
+    allowInsecure: opt<boolean>({
+      flag: "allow-insecure",
+      env: "SMFT_ALLOW_INSECURE",
+      default: false,
+      boolean: true,
+      help: "required with --tls-mode insecure",
+    }),
+  };
+}
+
+function steadyOptions() {
+  return {
+    ...commonOptions("steady"),
+    warmup: opt<number>({
+      flag: "warmup",
+      env: "T_WARMUP_SEC",
+      default: 30,
+      parse: num(0, 86_400),
+      meta: "<s>",
+      help: "warm-up seconds: sent, not recorded",
+    }),
+    connectTimeoutMs: opt<number>({
+      flag: "connect-timeout-ms",
+      env: "CONNECT_TIMEOUT_MS",
+      default: 5000,
+      parse: num(1, 600_000),
+      meta: "<ms>",
+      help: "give up when df is not reachable at start within this",
+    }),
+    payload: opt<string | undefined>({
+      flag: "payload",
+      env: "PAYLOAD",
+      parse: jsonText,
+      meta: "<json>",
+      help: "request JSON (default: a 64-feature vector)",
+    }),
+    payloadFile: opt<string | undefined>({
+      flag: "payload-file",
+      env: "PAYLOAD_FILE",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "read the request JSON from a file",
+    }),
+    findCapacity: opt<boolean>({
+      flag: "find-capacity",
+      env: "FIND_CAPACITY",
+      default: false,
+      boolean: true,
+      help: "step the rate up from --rps (x2), then bisect, to the highest rate that meets --slo " +
+        "on a VALID run; each step is a run of --warmup + --duration (e.g. --duration 30)",
+    }),
+    capacityMax: opt<number>({
+      flag: "capacity-max",
+      env: "CAPACITY_MAX_RPS",
+      default: 20_000,
+      parse: num(1, 1e6),
+      meta: "<rate>",
+      help: "--find-capacity never tries a rate above this",
+    }),
+    capacityPrecision: opt<number>({
+      flag: "capacity-precision",
+      env: "CAPACITY_PRECISION",
+      default: 0.05,
+      parse: num(0.001, 1),
+      meta: "<fraction>",
+      help:
+        "--find-capacity stops when the failing rate is within this fraction of the passing one",
+    }),
+    capacitySteps: opt<number>({
+      flag: "capacity-steps",
+      env: "CAPACITY_MAX_STEPS",
+      default: 12,
+      parse: int(2, 100),
+      meta: "<n>",
+      help: "--find-capacity runs at most this many steps",
+    }),
+  };
+}
+
+function coldconnOptions() {
+  const s = steadyOptions();
+  return {
+    ...commonOptions("coldconn"),
+    attempts: opt<number | undefined>({
+      flag: "attempts",
+      env: "N_ATTEMPTS",
+      parse: int(1, 10_000_000),
+      meta: "<n>",
+      help: "stop after this many attempts (this host's) instead of --duration",
+    }),
+    payload: {
+      ...s.payload,
+      help: "request JSON of each attempt's call (default: a 64-feature vector)",
+    },
+    payloadFile: s.payloadFile,
+  };
+}
+
+/**
+ * steady's options that coldconn does not take, and why (flags only: their variables may sit in
+ * a shared `.env` for steady and are ignored by coldconn).
+ */
+export const NOT_FOR_COLDCONN: Record<string, string> = {
+  warmup: "coldconn has no warm-up: every attempt is a new connection and is measured",
+  "connect-timeout-ms":
+    "coldconn has no separate connect timeout: --deadline-ms bounds each attempt, connect + call",
+};
+
+function jsonText(raw: string): string {
+  try {
+    JSON.parse(raw);
+  } catch {
+    throw new Error("expected valid JSON");
+  }
+  return raw;
+}
+
+/** Option tables, for `--help` and resolution. */
+export const OPTIONS = { steady: steadyOptions(), coldconn: coldconnOptions() };
+
+/** A default request: a realistic feature vector, the same bytes every call. */
+export function defaultPayload(): string {
+  const features = Array.from(
+    { length: 64 },
+    (_, i) => Number(Math.abs(Math.sin(i + 1) * 10).toFixed(6)),
+  );
+  return JSON.stringify({
+    model: "score-v1",
+    entity_id: "acct-000042",
+    features,
+    context: { country: "DE", channel: "web", hour: 14 },
+  });
+}
