@@ -1,5 +1,5 @@
 /**
- * The native reference client: builds `tools/native/grpc_go_client.go` (grpc-go) and runs it,
+ * The native reference client: builds `tools/native/client/` (grpc-go) and runs it,
  * so smft's figures can be compared with a native gRPC client's against the same df in the
  * same run. The Go client writes the same results files as smft (`#TEST`, `#META`, one line per
  * request or attempt, `#END`), so the tools summarise both alike.
@@ -14,15 +14,21 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** The Go source of the native client. */
-export const NATIVE_SOURCE: string = join(ROOT, "tools", "native", "grpc_go_client.go");
+/** The Go package (folder) of the native client. */
+export const NATIVE_SOURCE: string = join(ROOT, "tools", "native", "client");
 
 /** Where {@link buildNativeClient} puts the binary by default. */
 export const NATIVE_BIN: string = join(ROOT, "results", ".native", "grpc-go-client");
+
+/** The Go package (folder) of the native server (df's service in grpc-go). */
+export const NATIVE_SERVER_SOURCE: string = join(ROOT, "tools", "native", "server");
+
+/** Where {@link buildNativeServer} puts the binary by default. */
+export const NATIVE_SERVER_BIN: string = join(ROOT, "results", ".native", "grpc-go-server");
 
 /** Where Debian's golang-*-dev packages install Go sources. */
 export const DEBIAN_GOPATH = "/usr/share/gocode";
@@ -61,6 +67,22 @@ async function mtime(path: string): Promise<number | undefined> {
 
 async function exists(path: string): Promise<boolean> {
   return (await mtime(path)) !== undefined;
+}
+
+/** The newest modification time of the `.go` files in a package folder; undefined if none. */
+async function sourceMtime(dir: string): Promise<number | undefined> {
+  let newest: number | undefined;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !e.name.endsWith(".go")) continue;
+      const t = await mtime(join(dir, e.name));
+      if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  return newest;
 }
 
 /** Runs a command to completion; `undefined` when the program is not there. */
@@ -106,13 +128,26 @@ function buildEnv(goPath: string, cacheDir: string): Record<string, string> {
  * there. Returns `{ path }`, or `{ reason }` when `go`, the grpc-go sources or the build fail,
  * with what to install.
  */
-export async function buildNativeClient(opts: BuildOptions = {}): Promise<BuildResult> {
+export function buildNativeClient(opts: BuildOptions = {}): Promise<BuildResult> {
+  return buildNative(NATIVE_SOURCE, opts.out ?? NATIVE_BIN, "client", opts);
+}
+
+/** Builds the native server (`tools/native/server/`) like {@link buildNativeClient}. */
+export function buildNativeServer(opts: BuildOptions = {}): Promise<BuildResult> {
+  return buildNative(NATIVE_SERVER_SOURCE, opts.out ?? NATIVE_SERVER_BIN, "server", opts);
+}
+
+async function buildNative(
+  source: string,
+  out: string,
+  what: string,
+  opts: BuildOptions,
+): Promise<BuildResult> {
   const go = opts.go ?? "go";
   const goPath = opts.goPath ?? DEBIAN_GOPATH;
-  const out = opts.out ?? NATIVE_BIN;
 
-  const sourceTime = await mtime(NATIVE_SOURCE);
-  if (sourceTime === undefined) return { reason: `native client source missing: ${NATIVE_SOURCE}` };
+  const sourceTime = await sourceMtime(source);
+  if (sourceTime === undefined) return { reason: `native ${what} source missing: ${source}` };
   const binTime = await mtime(out);
   if (!opts.force && binTime !== undefined && binTime >= sourceTime) return { path: out };
 
@@ -145,7 +180,8 @@ export async function buildNativeClient(opts: BuildOptions = {}): Promise<BuildR
   const tmp = `${out}.tmp-${Deno.pid}`;
   const built = await run(
     go,
-    ["build", "-trimpath", "-o", tmp, NATIVE_SOURCE],
+    // GOPATH mode builds a folder outside GOPATH only by a relative path ("./..."); run() uses ROOT.
+    ["build", "-trimpath", "-o", tmp, `./${relative(ROOT, source)}`],
     buildEnv(goPath, join(outDir, "go-cache")),
   );
   if (built === undefined) return { reason: `go not found: ${INSTALL_HINT}` };
@@ -155,7 +191,7 @@ export async function buildNativeClient(opts: BuildOptions = {}): Promise<BuildR
     const missing = /cannot find package/.test(log)
       ? ` (a Go package is missing: ${INSTALL_HINT})`
       : "";
-    return { reason: `go build of the native client failed${missing}:\n${log}` };
+    return { reason: `go build of the native ${what} failed${missing}:\n${log}` };
   }
   await Deno.rename(tmp, out);
   return { path: out };
