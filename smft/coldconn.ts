@@ -16,7 +16,7 @@ import {
   passBytes,
 } from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
-import { PreciseTimer } from "./shared/precise_timer.ts";
+import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
 import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, withTrace } from "./tap.ts";
@@ -94,7 +94,7 @@ function connect(
 
 /** Runs a cold-connection test and writes its results file. */
 export async function runColdconn(run: ColdRun): Promise<ColdResult> {
-  const timer = new PreciseTimer();
+  const timer = new PreciseTimer(SMFT_TIMER);
   await timer.ready();
   try {
     return await measure(run, timer);

@@ -14,7 +14,7 @@ import {
   HANDLING_METADATA_KEY,
   passBytes,
 } from "../proto/score.ts";
-import { PreciseTimer } from "./shared/precise_timer.ts";
+import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
 import { totalRequests, warmupRequests } from "./schedule.ts";
 import {
   type Channel,
@@ -75,7 +75,7 @@ const BURST = 256;
 export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const channel: Channel = openChannel(run.target);
   const { client } = channel;
-  const timer = new PreciseTimer();
+  const timer = new PreciseTimer(SMFT_TIMER);
   try {
     await timer.ready();
     const t0 = performance.now();

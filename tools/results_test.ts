@@ -1,13 +1,7 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { ConfigError } from "../smft/shared/config.ts";
-import {
-  combinedDuration,
-  durationOf,
-  notesOf,
-  readResults,
-  readResultsMany,
-  type ResultsFile,
-} from "./results.ts";
+import { combinedDuration, durationOf, notesOf, readResults, type ResultsFile } from "./results.ts";
+import { readResultsMany } from "./runs.ts";
 import { lines, withFiles } from "./test_files.ts";
 
 const steadyOk = (latency: number, t?: number) =>

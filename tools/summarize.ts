@@ -13,11 +13,10 @@ import {
   formatFileVerdict,
   interrupted,
   notesOf,
-  readRuns,
   type ResultsFile,
-  type ResultsSet,
   verdictOf,
 } from "./results.ts";
+import { readRuns, type ResultsSet } from "./runs.ts";
 import {
   allPass,
   clauseLabel,

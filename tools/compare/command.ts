@@ -7,7 +7,8 @@
  */
 import { ConfigError, formatOptions, int, resolveOptions } from "../../smft/shared/config.ts";
 import { PERCENTILE_DEFINITION } from "../../smft/histogram.ts";
-import { formatFileVerdict, readResultsMany, type ResultsSet, verdictOf } from "../results.ts";
+import { formatFileVerdict, verdictOf } from "../results.ts";
+import { readResultsMany, type ResultsSet } from "../runs.ts";
 import type { TestName } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "../command.ts";
 import {
