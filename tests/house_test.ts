@@ -87,3 +87,23 @@ Deno.test("every import in the repository follows the house's one direction", as
   }
   assert.deepEqual(broken, []);
 });
+
+/** One job per module: a source file over this many lines (tests aside) is doing too much. */
+const MAX_SOURCE_LINES = 620;
+
+Deno.test("no source file other than a test is over ~600 lines", async () => {
+  const out = new Deno.Command("git", {
+    args: ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.js", "*.go"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).outputSync();
+  const files = new TextDecoder().decode(out.stdout).split("\n")
+    .filter((f) => f && !f.endsWith("_test.ts") && !f.startsWith("scratch/"));
+  assert.ok(files.length > 50, `${files.length} source files found`);
+  const long: string[] = [];
+  for (const f of files) {
+    const n = (await Deno.readTextFile(join(ROOT, f))).split("\n").length;
+    if (n > MAX_SOURCE_LINES) long.push(`${f}: ${n} lines`);
+  }
+  assert.deepEqual(long, []);
+});

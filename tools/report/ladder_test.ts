@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { formatLadder, type LadderInput, laddersOf } from "./ladder.ts";
 import { shortNames } from "./_format.ts";
-import { ladderCharts, perSecondCharts, steadySpectrum } from "./charts.ts";
+import { perSecondCharts, steadySpectrum } from "./charts.ts";
+import { ladderCharts } from "./ladder_charts.ts";
 import { coldRun, steadyRun } from "./_test_fixtures.ts";
 import { coldSpectrum } from "./charts.ts";
 import { parseSlo } from "../../smft/slo.ts";

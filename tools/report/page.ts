@@ -18,10 +18,10 @@ import {
   attemptChart,
   type ChartSpec,
   coldSpectrum,
-  ladderCharts,
   perSecondCharts,
   steadySpectrum,
 } from "./charts.ts";
+import { ladderCharts } from "./ladder_charts.ts";
 import { type Ladder, laddersOf } from "./ladder.ts";
 import {
   coldDurationTable,
