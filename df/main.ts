@@ -99,6 +99,12 @@ async function main(): Promise<void> {
   clearInterval(logTimer);
   log.flush(performance.now());
   const s = df.stats;
+  const cpu = process.cpuUsage();
+  const cpuPerCall = s.calls > 0
+    ? ` cpu=${((cpu.user + cpu.system) / 1e6).toFixed(2)}s (${
+      Math.round((cpu.user + cpu.system) / s.calls)
+    } µs per call)`
+    : "";
   const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
   const byCause = (r: Record<string, number>) =>
     Object.entries(r).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join("; ");
@@ -114,7 +120,7 @@ async function main(): Promise<void> {
       connectionClosed + cancelledByClient
     } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient})${
       peers ? ` peers: ${peers}` : ""
-    }`,
+    }${cpuPerCall}`,
   );
   Deno.exit(0);
 }

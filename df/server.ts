@@ -359,13 +359,24 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
           };
         });
       }
-      // An answered call is not yet sent: wait until every stream has closed (its trailers
-      // left), within the grace period, before the sockets go.
-      while (
-        performance.now() < deadline && [...conns.values()].some((c) => c.active > 0)
-      ) {
+      // An answered call is not yet sent: wait until every stream has closed and every socket
+      // has handed its bytes to the kernel, within the grace period, then close the sessions
+      // gracefully (GOAWAY) before anything is destroyed.
+      const busy = (c: Conn) =>
+        c.active > 0 || (c.tls?.writableLength ?? 0) > 0 || c.raw.writableLength > 0;
+      while (performance.now() < deadline && [...conns.values()].some(busy)) {
         await new Promise((r) => setTimeout(r, 5));
       }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          resolve,
+          Math.max(100, Math.min(1000, deadline - performance.now())),
+        );
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       clearInterval(sweep);
       server.forceShutdown();
       injector.destroy();

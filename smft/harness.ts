@@ -285,6 +285,8 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     ...meter.figures(),
     ...spec.endFields(acc, totals),
   };
+  // This process's CPU per call over the whole run (warm-up included, and so its calls).
+  end.cpu_us_per_call = totals.sent > 0 ? Math.round(end.cpu_s * 1e6 / totals.sent) : undefined;
   const placement = writer.finish(end, { overwrite: spec.overwrite });
   return {
     file: placement.path,

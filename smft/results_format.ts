@@ -148,6 +148,8 @@ export interface End {
   /** Values recorded at the histograms' highest trackable value (60 s) instead of their own. */
   clamped_values?: number;
   cpu_s: number;
+  /** `cpu_s` over every call sent (warm-up included), µs: the generator's own cost per call. */
+  cpu_us_per_call?: number;
   rss_max_mb: number;
   /** Compressed base64 HdrHistograms in µs, keyed `latency_us`, `t_connect_us`, .... */
   histograms: Record<string, string>;

@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
-import { buildNativeClient, runNative } from "./native_client.ts";
+import { buildNativeClient, buildNativeServer, runNative } from "./native_client.ts";
+import { cpuPerCall, formatCpuTable } from "./bench_cpu.ts";
 import { runArgs, SMFT, spawnDf } from "./programs.ts";
 import { readResults } from "./results.ts";
 import { Series, type Stat } from "../smft/histogram.ts";
@@ -26,18 +27,25 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean" },
     long: { type: "boolean" },
     rates: { type: "string" },
+    "cpu-only": { type: "boolean" },
+    "no-cpu": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (flags.help) {
-  console.log(`Usage: deno task bench [--quick] [--long] [--rates 500,1000,2000,5000]
+  console.log(
+    `Usage: deno task bench [--quick] [--long] [--cpu-only | --no-cpu] [--rates 500,1000,2000,5000]
 
 Starts df (DELAY_MS=${DELAY_MS}) and measures, each client as its own process:
   df hold accuracy at 2000 calls/s (df's own handling time minus DELAY_MS);
   smft steady per rate: achieved rate, lag, latency, CPU (cores) and peak RSS;
   smft vs a native grpc-go client, same df, same run, alternating: p50 and p99;
   coldconn: connect p50 (smft vs native) and first-RPC p50 vs DELAY_MS + 1 ms;
-  --long: 2000/s for 300 s, peak RSS (target: under 200 MB).`);
+  --long: 2000/s for 300 s, peak RSS (target: under 200 MB).
+First (skip with --no-cpu, or run alone with --cpu-only): CPU per call, per thread, context
+switches and futex calls per call of smft, df, the floor of their stack (tools/floor/) and
+native grpc-go peers (tools/native/), interleaved, with ratios.`,
+  );
   Deno.exit(0);
 }
 const quick = flags.quick ?? false;
@@ -47,6 +55,39 @@ const rates = (flags.rates ?? (quick ? "500,2000" : "500,1000,2000,5000")).split
 const dir = await Deno.makeTempDir({ prefix: "smft-bench-" });
 const certs = (await generateCerts({ out: join(dir, "certs") })).files;
 const env = { TLS_CA: certs.caCrt, TLS_CERT: certs.clientCrt, TLS_KEY: certs.clientKey };
+
+// 0. CPU per call, each program with its own peer, before df starts (it would share the cores).
+if (!flags["no-cpu"]) {
+  const [goClient, goServer] = await Promise.all([buildNativeClient(), buildNativeServer()]);
+  if (!goClient.path || !goServer.path) {
+    console.log(`== CPU per call: skipped (${goClient.reason ?? goServer.reason})`);
+  } else {
+    const cpuRates = quick ? [1000] : [1000, 2000];
+    const rounds = quick ? 2 : 3;
+    const windowS = quick ? 5 : 8;
+    console.log(
+      `== CPU per call (user+sys over ${windowS} s windows / calls counted by the grpc-go peer; ` +
+        `median of ${rounds} interleaved rounds; µs, by thread; DELAY_MS=5, loopback mTLS)`,
+    );
+    const rows = await cpuPerCall(
+      {
+        certs: {
+          ca: certs.caCrt,
+          serverCrt: certs.serverCrt,
+          serverKey: certs.serverKey,
+          clientCrt: certs.clientCrt,
+          clientKey: certs.clientKey,
+        },
+        goClient: goClient.path,
+        goServer: goServer.path,
+        dir,
+      },
+      { rates: cpuRates, rounds, warmupS: 3, windowS, log: (s) => console.error(s) },
+    );
+    console.log(formatCpuTable(rows));
+  }
+  if (flags["cpu-only"]) Deno.exit(0);
+}
 
 // df, its own process.
 const df = await spawnDf({
