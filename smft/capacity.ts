@@ -98,8 +98,11 @@ export interface CapacityAnswer {
 export interface CapacityNext {
   done: false;
   next: number;
-  /** `up` while every rate passed, `down` while none did, `bisect` between the two. */
-  phase: "up" | "down" | "bisect";
+  /**
+   * `up` while every rate passed, `down` while none did, `bisect` between the two, `retry` to
+   * run an INVALID rate once more.
+   */
+  phase: "up" | "down" | "bisect" | "retry";
 }
 
 /** Checks options and fills in defaults; throws an `Error` naming a bad one. */
@@ -147,9 +150,19 @@ export function planCapacity(
   const rnd = (r: number) => Math.max(1, Math.round(r));
   if (steps.length === 0) return { done: false, next: rnd(o.start), phase: "up" };
 
-  const failing = steps.filter((s) => !meets(s));
+  // A run the generator could not keep (INVALID) may be a passing stall of a shared machine: its
+  // rate is run once more before it bounds the search, and a VALID run there counts.
+  const runsAt = (rate: number) => steps.filter((s) => s.rate === rate);
+  const doubt = steps.find((s) => !s.valid && runsAt(s.rate).length === 1);
+  if (doubt && steps.length < o.maxSteps) {
+    return { done: false, next: doubt.rate, phase: "retry" };
+  }
+  const effective = [...new Set(steps.map((s) => s.rate))]
+    .map((rate) => runsAt(rate).find(meets) ?? runsAt(rate).at(-1)!);
+
+  const failing = effective.filter((s) => !meets(s));
   const hi = failing.length ? failing.reduce((a, b) => b.rate < a.rate ? b : a) : undefined;
-  const below = steps.filter((s) => meets(s) && (hi === undefined || s.rate < hi.rate));
+  const below = effective.filter((s) => meets(s) && (hi === undefined || s.rate < hi.rate));
   const lo = below.length ? below.reduce((a, b) => b.rate > a.rate ? b : a) : undefined;
   const tried = new Set(steps.map((s) => s.rate));
   const answer = (reason: StopReason): CapacityAnswer => finish(steps, lo, hi, reason, o);
@@ -191,7 +204,7 @@ function finish(
   o: Required<CapacityOptions>,
 ): CapacityAnswer {
   const passedAbove = hi
-    ? steps.filter((s) => meets(s) && s.rate > hi.rate).map((s) => s.rate)
+    ? [...new Set(steps.filter((s) => meets(s) && s.rate > hi.rate).map((s) => s.rate))]
     : [];
   const capacity = lo?.rate ?? null;
   const why = (s: StepResult) => s.why?.length ? ` (${s.why.join("; ")})` : "";

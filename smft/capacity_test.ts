@@ -46,11 +46,25 @@ Deno.test("planCapacity stops where the generator falls behind, and says it was 
 
 Deno.test("an INVALID run that passed the SLO still bounds the search (nothing is known above it)", () => {
   // The SLO "passes" everywhere, but runs from 1000/s are INVALID.
-  const a = search({ start: 1000, maxSteps: 3 }, () => true, (r) => r < 1000);
+  const a = search({ start: 1000, maxSteps: 4 }, () => true, (r) => r < 1000);
   equal(a.reason, "max-steps");
-  deepStrictEqual(a.steps.map((s) => s.rate), [1000, 500, 750]);
+  // 1000/s is INVALID twice (run once more, as a stall may pass), then the search goes below.
+  deepStrictEqual(a.steps.map((s) => s.rate), [1000, 1000, 500, 750]);
   equal(a.capacity, 750);
   equal(a.failedAt, 1000);
+});
+
+Deno.test("planCapacity runs an INVALID rate once more, and a VALID second run counts", () => {
+  let first = true;
+  // 2000/s is INVALID the first time only (a passing stall of the machine).
+  const a = search({ start: 1000, maxRate: 4000 }, () => true, (r) => {
+    if (r !== 2000 || !first) return true;
+    first = false;
+    return false;
+  });
+  deepStrictEqual(a.steps.slice(0, 4).map((s) => s.rate), [1000, 2000, 2000, 4000]);
+  equal(a.reason, "max-rate");
+  equal(a.capacity, 4000);
 });
 
 Deno.test("planCapacity reports max-rate when the highest allowed rate passes", () => {

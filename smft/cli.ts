@@ -294,6 +294,7 @@ async function capacity(
       `${bounds.maxRate}/s max), SLO ${c.slo}; each step: warm-up ${c.warmupS} s, measure ` +
       `${c.durationS} s; ${versionLine("smft")}`,
   );
+  const runsAt = new Map<number, number>();
   const answer = await findCapacity(
     {
       slo: clauses,
@@ -311,7 +312,11 @@ async function capacity(
         ),
     },
     async (rate) => {
-      const out = resultsPath(c.out, rate, c.shard);
+      // A rate run again (its first run was INVALID) gets a file of its own: `_<rate>rps_2`.
+      const n = (runsAt.get(rate) ?? 0) + 1;
+      runsAt.set(rate, n);
+      const first = resultsPath(c.out, rate, c.shard);
+      const out = n === 1 ? first : first.replace(/(\.[^./]*)?$/, (ext) => `_${n}${ext}`);
       const r = await runSteady({
         writer: ResultsWriter.reserve(out, "01_steady"),
         overwrite: c.overwrite,
