@@ -111,6 +111,31 @@ function prepare(c: CommonConfig) {
   return { clauses, display, target, signal: interruptSignal() };
 }
 
+/** One steady run of rate `rate` into `out`, from the settings (the caller adds the rest). */
+function steadyRun(
+  c: SteadyConfig,
+  rate: number,
+  out: string,
+  writer: ResultsWriter,
+  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal">,
+): Parameters<typeof runSteady>[0] {
+  return {
+    writer,
+    overwrite: c.overwrite,
+    target: ctx.target,
+    rate,
+    durationS: c.durationS,
+    warmupS: c.warmupS,
+    deadlineMs: c.deadlineMs,
+    connectTimeoutMs: c.connectTimeoutMs,
+    payload: c.payload,
+    out,
+    shard: c.shard,
+    signal: ctx.signal,
+    onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
+  };
+}
+
 /** The line that says measurement has begun: scripts and tests wait for it, not for time. */
 function measuringLine(rate: number, durationS: number): string {
   return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
@@ -189,20 +214,8 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       if (signal.aborted) break;
       const out = paths[k];
       const r = await runSteady({
-        writer: writers[k],
-        overwrite: c.overwrite,
-        target,
-        rate,
-        durationS: c.durationS,
-        warmupS: c.warmupS,
-        deadlineMs: c.deadlineMs,
-        connectTimeoutMs: c.connectTimeoutMs,
-        payload: c.payload,
-        out,
-        shard: c.shard,
+        ...steadyRun(c, rate, out, writers[k], { target, display, signal }),
         startAt: c.startAt,
-        signal,
-        onMeasureStart: () => logLine(display, measuringLine(rate, c.durationS)),
         onProgress: (p) => display.update(formatProgress(p, ladder ? `[${rate}/s] ` : "")),
       });
       display.done();
@@ -318,19 +331,11 @@ async function capacity(
       const first = resultsPath(c.out, rate, c.shard);
       const out = n === 1 ? first : first.replace(/(\.[^./]*)?$/, (ext) => `_${n}${ext}`);
       const r = await runSteady({
-        writer: ResultsWriter.reserve(out, "01_steady"),
-        overwrite: c.overwrite,
-        target,
-        rate,
-        durationS: c.durationS,
-        warmupS: c.warmupS,
-        deadlineMs: c.deadlineMs,
-        connectTimeoutMs: c.connectTimeoutMs,
-        payload: c.payload,
-        out,
-        shard: c.shard,
-        signal,
-        onMeasureStart: () => logLine(display, measuringLine(rate, c.durationS)),
+        ...steadyRun(c, rate, out, ResultsWriter.reserve(out, "01_steady"), {
+          target,
+          display,
+          signal,
+        }),
         onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
       });
       display.done();
