@@ -88,7 +88,7 @@ self.onmessage = (e) => {
 /**
  * smft's pacing: a 0.05 ms spin instead of 0.12 halves the timer thread's CPU per call (87 → 36
  * µs at 1000/s) with lag p50 still ~0.05 ms (measured interleaved against the 0.12 ms spin,
- * 3 rounds, smft/README.md "Performance"). df keeps the default: its hold must not end late.
+ * 3 rounds, smft/README.md "Performance"). df's hold uses the same spin (df/hold.ts).
  */
 export const SMFT_TIMER: PreciseTimerOptions = { spinMs: 0.05 };
 
