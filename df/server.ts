@@ -260,7 +260,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const c of conns.values()) {
-      if (c.closedCause) continue;
+      if (c.closedCause || c.reported || c.raw.destroyed) continue;
       const verdict = connectionVerdict(
         {
           acceptedAt: c.acceptedAt,

@@ -215,7 +215,9 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       const out = paths[k];
       const r = await runSteady({
         ...steadyRun(c, rate, out, writers[k], { target, display, signal }),
-        startAt: c.startAt,
+        // The shared instant is the first rate's; later rates start when the one before ends
+        // (their run ids differ, so no tool merges them as shards of one run).
+        startAt: k === 0 ? c.startAt : undefined,
         onProgress: (p) => display.update(formatProgress(p, ladder ? `[${rate}/s] ` : "")),
       });
       display.done();
@@ -330,14 +332,17 @@ async function capacity(
       runsAt.set(rate, n);
       const first = resultsPath(c.out, rate, c.shard);
       const out = n === 1 ? first : first.replace(/(\.[^./]*)?$/, (ext) => `_${n}${ext}`);
-      const r = await runSteady({
-        ...steadyRun(c, rate, out, ResultsWriter.reserve(out, "01_steady"), {
-          target,
-          display,
-          signal,
-        }),
-        onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
-      });
+      const writer = ResultsWriter.reserve(out, "01_steady");
+      let r: SteadyResult;
+      try {
+        r = await runSteady({
+          ...steadyRun(c, rate, out, writer, { target, display, signal }),
+          onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
+        });
+      } catch (e) {
+        writer.discard();
+        throw e;
+      }
       display.done();
       placementLines(display, r, out);
       console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);

@@ -209,6 +209,8 @@ export class OpenLoop {
     everySecond(o.plan.t0 + 1000);
     clock.at(o.plan.t0, this.#tick);
     o.signal?.addEventListener("abort", this.#finish, { once: true });
+    // Interrupted before the loop began (e.g. during connect): stop now, not at t0.
+    if (o.signal?.aborted) this.#finish();
     let abandoned = 0;
     try {
       await this.#ended.promise;

@@ -157,6 +157,12 @@ export function resolveSteady(
         '--find-capacity needs an SLO to meet: add --slo, e.g. --slo "p99<10ms,success>=99.9%"',
       );
     }
+    if (common.startAt !== undefined || common.shard.count > 1) {
+      throw new ConfigError(
+        "--find-capacity searches from one load host: it takes no --start-at or --shard " +
+          "(several hosts would each step on their own)",
+      );
+    }
     checkPlan("steady", v.capacityMax / common.shard.count, v.deadlineMs, "--capacity-max");
   }
   return {

@@ -66,7 +66,8 @@ function describeExisting(path: string): { startMs: number; interrupted: boolean
       f.readSync(head);
       const meta = /^#META=(.*)$/m.exec(new TextDecoder().decode(head))?.[1];
       const start = meta ? JSON.parse(meta).start_epoch_ms : undefined;
-      if (typeof start === "number" && Number.isFinite(start)) startMs = start;
+      // A date's range: an earlier file's crafted value must not stop this run's rename.
+      if (typeof start === "number" && Math.abs(start) <= 8.64e15) startMs = start;
       const tailLen = Math.min(size, 512 * 1024);
       const tail = new Uint8Array(tailLen);
       f.seekSync(size - tailLen, Deno.SeekMode.Start);

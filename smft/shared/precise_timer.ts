@@ -35,7 +35,7 @@ const WORKER_SOURCE = `
 let i32, f64, lead, spin, maxPredict;
 const IDLE = 0, TIMED = 1, AWAKE = 2;
 self.onmessage = (e) => {
-  i32 = new Int32Array(e.data.sab, 0, 4); // [0] gen, [1] state, [2] wakeups (stats)
+  i32 = new Int32Array(e.data.sab, 0, 4); // [0] gen, [1] state, [2] wakeups (stats), [3] closed
   f64 = new Float64Array(e.data.sab, 16, 2); // [0] target (owner clock), [1] wakeAt (owner clock)
   lead = e.data.leadMs; spin = e.data.spinMs; maxPredict = e.data.maxPredictMs;
   const offset = e.data.timeOrigin - performance.timeOrigin; // owner clock -> worker clock
@@ -43,7 +43,8 @@ self.onmessage = (e) => {
   let fired = -Infinity, firedGen = -1, interval = 0;
   for (;;) {
     const g = Atomics.load(i32, 0);
-    if (g < 0) break;
+    // Closed has its own slot: the generation counts up and may wrap past zero.
+    if (Atomics.load(i32, 3) === 1) break;
     const t = f64[0];
     let until; // owner-clock instant to fire at, or to wake up at (prediction)
     let fire = false;
@@ -229,7 +230,8 @@ export class PreciseTimer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    Atomics.store(this.#i32, 0, -1);
+    Atomics.store(this.#i32, 3, 1);
+    Atomics.add(this.#i32, 0, 1);
     Atomics.notify(this.#i32, 0);
     this.#worker?.terminate();
     this.#worker = undefined;
@@ -270,10 +272,13 @@ export class PreciseTimer {
     this.stats.fires++;
     const heap = this.#heap;
     this.#firing = true;
+    // Entries added by these callbacks wait for the next wake-up, a turn of their own: a loop
+    // that re-schedules itself "now" lets responses in between (its burst limit holds).
+    const stopSeq = this.#seq;
     let head = heap.peek();
     let ran = 0;
     try {
-      while (head) {
+      while (head && head.seq < stopSeq) {
         const now = performance.now();
         if (head.due > now + this.#tolerance) {
           // A short remainder is cheaper to wait out here than another wake-up.
@@ -288,14 +293,16 @@ export class PreciseTimer {
       }
     } finally {
       this.#firing = false;
-    }
-    if (head) {
-      this.#arm(head.due);
-    } else {
-      // Disarm without a notify: a predicting worker wakes once, finds nothing, sleeps.
-      this.#armed = 0;
-      this.#f64[0] = 0;
-      Atomics.add(this.#i32, 0, 1);
+      // Re-armed even when a callback threw, so later entries are not stranded.
+      head = heap.peek();
+      if (head) {
+        this.#arm(head.due);
+      } else {
+        // Disarm without a notify: a predicting worker wakes once, finds nothing, sleeps.
+        this.#armed = 0;
+        this.#f64[0] = 0;
+        Atomics.add(this.#i32, 0, 1);
+      }
     }
     return ran;
   }
