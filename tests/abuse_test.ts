@@ -109,11 +109,10 @@ Deno.test("one connection flooding never-finished streams, then unread requests,
       `df peak RSS ${(peak / 1024).toFixed(0)} MB; abuser: ${JSON.stringify(reports)}`,
   );
   console.log(`  ${df.stdout.match(/df stopped.*$/m)?.[0]}`);
-  assert.equal(
-    reports[0].maxConcurrentStreams,
-    DEFAULT_LIMITS.maxStreams,
-    "the limit is advertised in SETTINGS",
-  );
+  // The limit is advertised in SETTINGS (a flood df cuts off very early may not have read them).
+  const advertised = reports.map((r) => r.maxConcurrentStreams).filter((n) => n !== undefined);
+  assert.ok(advertised.length > 0, `no SETTINGS seen: ${JSON.stringify(reports)}`);
+  for (const n of advertised) assert.equal(n, DEFAULT_LIMITS.maxStreams, "the advertised limit");
   // Streams opened and never finished pass the limit at once: over it, HTTP/2 says
   // REFUSED_STREAM, or a GOAWAY and the connection closed. (Unread requests reach the limit only
   // once flow control stalls df's answers, which on a busy machine may take longer than the 3 s
