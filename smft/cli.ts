@@ -21,7 +21,12 @@ import type { Target } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
 import { runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
 import { formatRunVerdict } from "./verdict.ts";
-import { ResultsPathError, ResultsWriteError, ResultsWriter } from "./record.ts";
+import {
+  insertBeforeExtension,
+  ResultsPathError,
+  ResultsWriteError,
+  ResultsWriter,
+} from "./record.ts";
 import type { RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "./summary.ts";
@@ -331,7 +336,7 @@ async function capacity(
       const n = (runsAt.get(rate) ?? 0) + 1;
       runsAt.set(rate, n);
       const first = resultsPath(c.out, rate, c.shard);
-      const out = n === 1 ? first : first.replace(/(\.[^./]*)?$/, (ext) => `_${n}${ext}`);
+      const out = n === 1 ? first : insertBeforeExtension(first, `_${n}`);
       const writer = ResultsWriter.reserve(out, "01_steady");
       let r: SteadyResult;
       try {
@@ -356,7 +361,7 @@ async function capacity(
   console.log(`Capacity: ${answer.text}`);
   const files = answer.steps.map((s) => s.file).filter((f): f is string => f !== undefined);
   if (files.length > 0) {
-    const out = resultsPath(c.out.replace(/(\.[^./]*)?$/, "_capacity.html"), undefined, c.shard);
+    const out = resultsPath(insertBeforeExtension(c.out, "_capacity", ".html"), undefined, c.shard);
     const problem = hooks.writeReport
       ? await hooks.writeReport(files, out, c.slo)
       : "no report writer in this entry point";

@@ -24,6 +24,7 @@ import {
   shard,
 } from "./option_table.ts";
 import { checkPlan } from "./plan_limits.ts";
+import { insertBeforeExtension } from "./record.ts";
 
 export { defaultPayload, OPTIONS, type Shard };
 
@@ -240,10 +241,9 @@ export function resolveColdconn(
 
 /** The results file for one rate of a ladder, and for a shard: `x_1000rps_shard1of2.txt`. */
 export function resultsPath(base: string, rate: number | undefined, s: Shard): string {
-  const m = /^(.*?)(\.[^./]*)?$/.exec(base)!;
   const rateTag = rate === undefined ? "" : `_${rate}rps`;
   const shardTag = s.count > 1 ? `_shard${s.index}of${s.count}` : "";
-  return `${m[1]}${rateTag}${shardTag}${m[2] ?? ""}`;
+  return insertBeforeExtension(base, `${rateTag}${shardTag}`);
 }
 
 /** `--help` text of a subcommand. */

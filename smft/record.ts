@@ -46,11 +46,22 @@ export function fileTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, "Z").replace(/:/g, "-");
 }
 
+/**
+ * `dir/name<insert>.ext` for `dir/name.ext`; with `ext`, that extension instead.
+ *
+ * @example
+ * ```ts
+ * insertBeforeExtension("results/r.txt", "_500rps"); // "results/r_500rps.txt"
+ * ```
+ */
+export function insertBeforeExtension(path: string, insert: string, ext?: string): string {
+  const m = /^(.+?)(\.[^.]*)?$/.exec(basename(path))!;
+  return join(dirname(path), `${m[1]}${insert}${ext ?? m[2] ?? ""}`);
+}
+
 /** `dir/name.<tag>.ext` for `dir/name.ext`. */
 export function taggedPath(path: string, tag: string): string {
-  const dir = dirname(path);
-  const m = /^(.+?)(\.[^.]*)?$/.exec(basename(path))!;
-  return join(dir, `${m[1]}.${tag}${m[2] ?? ""}`);
+  return insertBeforeExtension(path, `.${tag}`);
 }
 
 /** What an existing results file says about itself: its start time and whether it is whole. */

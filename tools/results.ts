@@ -281,32 +281,29 @@ export function interrupted(f: ResultsFile): boolean {
   return f.end?.interrupted === true || f.meta?.interrupted === true;
 }
 
+/** The first few of `n` items, one indented line each, and how many more there are. */
+function listed(n: number, shown: string[]): string {
+  const more = n > shown.length ? `\n  … and ${n - shown.length} more` : "";
+  return shown.map((s) => `\n  ${s}`).join("") + more;
+}
+
 /** What a reader must know about a file besides its figures, one sentence each. */
 export function notesOf(f: ResultsFile): string[] {
   const notes: string[] = [];
   if (f.malformed.count > 0) {
     const n = f.malformed.count;
-    const lines = f.malformed.first.map((m) => `\n  line ${m.line}: ${m.text}`).join("");
-    const more = n > f.malformed.first.length
-      ? `\n  … and ${n - f.malformed.first.length} more`
-      : "";
+    const lines = listed(n, f.malformed.first.map((m) => `line ${m.line}: ${m.text}`));
     notes.push(
-      `${n} malformed line${
-        n === 1 ? "" : "s"
-      } skipped (not JSON, or no boolean "ok"):${lines}${more}`,
+      `${n} malformed line${n === 1 ? "" : "s"} skipped (not JSON, or no boolean "ok"):${lines}`,
     );
   }
   if (f.outOfRange.count > 0) {
     const n = f.outOfRange.count;
-    const at = f.outOfRange.first.map((o) => `\n  line ${o.line}: ${o.field} = ${o.value}`)
-      .join("");
-    const more = n > f.outOfRange.first.length
-      ? `\n  … and ${n - f.outOfRange.first.length} more`
-      : "";
+    const at = listed(n, f.outOfRange.first.map((o) => `line ${o.line}: ${o.field} = ${o.value}`));
     notes.push(
       `${n} time value${
         n === 1 ? "" : "s"
-      } out of range (not a number from 0 to ${MAX_TIME_MS} ms) left out of the figures; their lines still count:${at}${more}`,
+      } out of range (not a number from 0 to ${MAX_TIME_MS} ms) left out of the figures; their lines still count:${at}`,
     );
   }
   if (f.clamped.count > 0) {
