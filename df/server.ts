@@ -181,13 +181,14 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
         call,
         callback,
       };
-      const conn = conns.get(call.getPeer());
       const release = () => {
         pending = undefined;
         if (--inflight === 0) onIdle?.();
       };
       call.once("cancelled", () => {
         if (!pending) return;
+        // Looked up only here: a peer string per call is work the common path does not need.
+        const conn = conns.get(call.getPeer());
         const gone = !conn || conn.raw.destroyed || conn.closedCause !== undefined ||
           conn.tls?.destroyed === true;
         if (gone) stats.heldDropped.connectionClosed++;
