@@ -19,7 +19,8 @@ import {
 import { runColdconn } from "./coldconn.ts";
 import type { Target } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
-import { runSteady, type SteadyResult, UnreachableError } from "./steady.ts";
+import { type SteadyResult, type SteadyRun, UnreachableError } from "./steady.ts";
+import { runSteadyTest } from "./connections.ts";
 import { formatRunVerdict } from "./verdict.ts";
 import {
   insertBeforeExtension,
@@ -123,7 +124,7 @@ function steadyRun(
   out: string,
   writer: ResultsWriter,
   ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal">,
-): Parameters<typeof runSteady>[0] {
+): SteadyRun {
   return {
     writer,
     overwrite: c.overwrite,
@@ -136,6 +137,7 @@ function steadyRun(
     payload: c.payload,
     out,
     shard: c.shard,
+    connections: c.connections,
     signal: ctx.signal,
     onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
   };
@@ -210,15 +212,15 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
     display,
     `smft steady -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) rate ${
       c.rates.join(",")
-    }/s shard ${c.shard.index}/${c.shard.count} warm-up ${c.warmupS} s, measure ${c.durationS} s; ${
-      versionLine("smft")
-    }`,
+    }/s shard ${c.shard.index}/${c.shard.count}${
+      c.connections > 1 ? ` over ${c.connections} connections (a thread each)` : ""
+    } warm-up ${c.warmupS} s, measure ${c.durationS} s; ${versionLine("smft")}`,
   );
   try {
     for (const [k, rate] of c.rates.entries()) {
       if (signal.aborted) break;
       const out = paths[k];
-      const r = await runSteady({
+      const r = await runSteadyTest({
         ...steadyRun(c, rate, out, writers[k], { target, display, signal }),
         // The shared instant is the first rate's; later rates start when the one before ends
         // (their run ids differ, so no tool merges them as shards of one run).
@@ -340,7 +342,7 @@ async function capacity(
       const writer = ResultsWriter.reserve(out, "01_steady");
       let r: SteadyResult;
       try {
-        r = await runSteady({
+        r = await runSteadyTest({
           ...steadyRun(c, rate, out, writer, { target, display, signal }),
           onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
         });

@@ -226,18 +226,20 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     total,
     firstMeasured: 0,
     hostRate,
-    clock: timer,
     signal: run.signal,
-    launch: attempt,
-    afterTick: () => prepared ??= prepare(),
-    onScheduleEnd: () => {
-      prepared?.client.close();
-      prepared = undefined;
+    calls: {
+      clock: timer,
+      launch: attempt,
+      afterTick: () => prepared ??= prepare(),
+      onScheduleEnd: () => {
+        prepared?.client.close();
+        prepared = undefined;
+      },
+      // Attempts carry their own deadline; this only ends one that never settles.
+      abandon: () => attemptsRunning.forEach((c) => c.close()),
+      boundMs: run.deadlineMs + 2000,
+      burst: Infinity,
     },
-    // Attempts carry their own deadline; this only ends one that never settles.
-    abandon: () => attemptsRunning.forEach((c) => c.close()),
-    boundMs: run.deadlineMs + 2000,
-    burst: Infinity,
     warmupS: 0,
     totalS: durationS,
     onMeasureStart: run.onMeasureStart,

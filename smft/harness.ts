@@ -169,6 +169,35 @@ export interface Done<L> {
   valueMs?: number;
 }
 
+/** Calls made on this thread, by an open loop. */
+export interface LoopCalls<L> {
+  clock: Clock;
+  /** One call (or attempt): due at `intended`, issued at `issued`. Never rejects. */
+  launch: (j: number, intended: number, issued: number, loop: OpenLoop) => Promise<Done<L>>;
+  /** Ends what is still in flight once the bound after the plan has passed. */
+  abandon: () => void;
+  /** How long in-flight work may take after the plan ends. */
+  boundMs: number;
+  /** Largest number launched in one turn of the event loop while catching up. */
+  burst: number;
+  afterTick?: () => void;
+  onScheduleEnd?: () => void;
+}
+
+/** What calls made elsewhere (worker threads) report back while they run. */
+export interface DriveSink<L> {
+  /** A measured call's result line. */
+  line(l: L): void;
+  progress(p: Progress): void;
+  /** The first measured call went out. */
+  measureStart(): void;
+}
+
+/** Calls made elsewhere: `drive` runs them all and returns what the loops counted. */
+export interface DrivenCalls<L> {
+  drive: (sink: DriveSink<L>, signal: AbortSignal) => Promise<LoopTotals>;
+}
+
 /** A test, as the harness needs it. */
 export interface TestSpec<L extends SteadyLine | ColdLine> {
   test: TestName;
@@ -181,28 +210,52 @@ export interface TestSpec<L extends SteadyLine | ColdLine> {
   plan: Plan;
   /** This host's requests (or attempts), warm-up included. */
   total: number;
-  /** Index of the first request after warm-up. */
+  /** Index of the first request after warm-up (the sum over connections when driven). */
   firstMeasured: number;
   /** This host's share of the rate, per second. */
   hostRate: number;
-  clock: Clock;
   signal?: AbortSignal;
-  /** One call (or attempt): due at `intended`, issued at `issued`. Never rejects. */
-  launch: (j: number, intended: number, issued: number, loop: OpenLoop) => Promise<Done<L>>;
-  /** Ends what is still in flight once the bound after the plan has passed. */
-  abandon: () => void;
-  /** How long in-flight work may take after the plan ends. */
-  boundMs: number;
-  /** Largest number launched in one turn of the event loop while catching up. */
-  burst: number;
+  /** Who makes the calls: an open loop here, or a driver of worker threads. */
+  calls: LoopCalls<L> | DrivenCalls<L>;
   warmupS: number;
   totalS: number;
-  afterTick?: () => void;
-  onScheduleEnd?: () => void;
   onMeasureStart?: () => void;
   onProgress?: (p: Progress) => void;
   /** The test's own `#END` fields: histograms and anything else it counts. */
   endFields: (acc: Accumulator, totals: LoopTotals) => Pick<End, "histograms"> & Partial<End>;
+}
+
+/** The open loop of calls made on this thread; measured lines go to `record`. */
+function openLoop<L extends SteadyLine | ColdLine>(
+  spec: TestSpec<L>,
+  calls: LoopCalls<L>,
+  signal: AbortSignal,
+  record: (line: L) => void,
+  onProgress: (p: Progress) => void,
+): OpenLoop {
+  const { firstMeasured } = spec;
+  const loop: OpenLoop = new OpenLoop({
+    plan: spec.plan,
+    total: spec.total,
+    firstMeasured,
+    clock: calls.clock,
+    signal,
+    launch: (j, intended, issued) =>
+      calls.launch(j, intended, issued, loop).then((done) => {
+        if (j >= firstMeasured) record(done.line);
+        return { ok: done.line.ok, valueMs: done.valueMs };
+      }),
+    afterTick: calls.afterTick,
+    onScheduleEnd: calls.onScheduleEnd,
+    onMeasureStart: spec.onMeasureStart,
+    abandon: calls.abandon,
+    boundMs: calls.boundMs,
+    burst: calls.burst,
+    warmupS: spec.warmupS,
+    totalS: spec.totalS,
+    onProgress,
+  });
+  return loop;
 }
 
 /**
@@ -223,34 +276,22 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const acc = new Accumulator(spec.test);
   const meter = new ResourceMeter();
   const { firstMeasured } = spec;
-  const loop: OpenLoop = new OpenLoop({
-    plan: spec.plan,
-    total: spec.total,
-    firstMeasured,
-    clock: spec.clock,
-    signal: stop.signal,
-    launch: (j, intended, issued) =>
-      spec.launch(j, intended, issued, loop).then((done) => {
-        if (j >= firstMeasured && !writer.failed) {
-          writer.line(JSON.stringify(done.line));
-          acc.add(done.line);
-        }
-        return { ok: done.line.ok, valueMs: done.valueMs };
-      }),
-    afterTick: spec.afterTick,
-    onScheduleEnd: spec.onScheduleEnd,
-    onMeasureStart: spec.onMeasureStart,
-    abandon: spec.abandon,
-    boundMs: spec.boundMs,
-    burst: spec.burst,
-    warmupS: spec.warmupS,
-    totalS: spec.totalS,
-    onProgress: (p) => {
-      meter.sample();
-      spec.onProgress?.(p);
-    },
-  });
-  const totals = await loop.run();
+  const record = (line: L) => {
+    if (writer.failed) return;
+    writer.line(JSON.stringify(line));
+    acc.add(line);
+  };
+  const onProgress = (p: Progress) => {
+    meter.sample();
+    spec.onProgress?.(p);
+  };
+  const calls = spec.calls;
+  const totals = "drive" in calls
+    ? await calls.drive(
+      { line: record, progress: onProgress, measureStart: () => spec.onMeasureStart?.() },
+      stop.signal,
+    )
+    : await openLoop(spec, calls, stop.signal, record, onProgress).run();
   spec.signal?.removeEventListener("abort", onAbort);
   if (writer.failed) throw writer.failed;
   const interrupted = spec.signal?.aborted ?? false;

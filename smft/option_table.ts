@@ -242,6 +242,15 @@ function steadyOptions() {
       meta: "<ms>",
       help: "give up when df is not reachable at start within this",
     }),
+    connections: opt<number>({
+      flag: "connections",
+      env: "N_CONNECTIONS",
+      default: 1,
+      parse: int(1, 64),
+      meta: "<n>",
+      help: "channels, each driven by its own thread with shard k of n of this host's " +
+        "schedule, into one results file (more cores for more load)",
+    }),
     payload: opt<string | undefined>({
       flag: "payload",
       env: "PAYLOAD",
@@ -319,6 +328,7 @@ export const NOT_FOR_COLDCONN: Record<string, string> = {
   warmup: "coldconn has no warm-up: every attempt is a new connection and is measured",
   "connect-timeout-ms":
     "coldconn has no separate connect timeout: --deadline-ms bounds each attempt, connect + call",
+  connections: "coldconn makes a new connection per attempt; its --rps sets how many at once",
 };
 
 function jsonText(raw: string): string {

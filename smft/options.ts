@@ -56,6 +56,8 @@ export interface SteadyConfig extends CommonConfig {
   rates: number[];
   warmupS: number;
   connectTimeoutMs: number;
+  /** Channels, each on its own thread (`--connections`). */
+  connections: number;
   /** Request JSON. */
   payload: string;
   /** `--find-capacity`: search for the highest rate that meets the SLO, and its bounds. */
@@ -174,6 +176,7 @@ export function resolveSteady(
       rates: v.rps,
       warmupS: v.warmup,
       connectTimeoutMs: v.connectTimeoutMs,
+      connections: v.connections,
       payload: readPayload(v.payload, v.payloadFile),
       capacity: v.findCapacity
         ? { maxRate: v.capacityMax, precision: v.capacityPrecision, maxSteps: v.capacitySteps }

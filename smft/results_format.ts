@@ -116,6 +116,8 @@ export interface Meta {
   payload_bytes?: number;
   /** Steady: requests planned after warm-up. */
   planned_requests?: number;
+  /** Steady: channels this host used, each on its own thread with shard k of n of its plan. */
+  connections?: number;
   /** Coldconn: the attempt count asked for, if any. */
   attempts?: number | null;
   planned_attempts?: number;

@@ -8,6 +8,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import type { Buffer } from "node:buffer";
 import {
   encodeJsonVector,
   GET_SCORE_PATH,
@@ -30,9 +31,11 @@ import { handlingTime, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
-import { type Done, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
+import { type Done, makePlan, runMeta, type RunResult, runTest, type TestSpec } from "./harness.ts";
 import type { Progress } from "./open_loop.ts";
 import type { Meta, SteadyLine } from "./results_format.ts";
+import type { Plan } from "./schedule.ts";
+import type { ConnectionTrace } from "./tap.ts";
 
 /** One steady run (one rate). */
 export interface SteadyRun {
@@ -58,6 +61,11 @@ export interface SteadyRun {
   onProgress?: (p: Progress) => void;
   /** Called when the warm-up is over and the first measured call goes out. */
   onMeasureStart?: () => void;
+  /**
+   * Channels, each driven by its own worker thread with shard k of n of this host's schedule
+   * (`connections.ts`). @default 1: one channel, driven on this thread.
+   */
+  connections?: number;
 }
 
 /** The outcome of a run. */
@@ -69,74 +77,72 @@ export class UnreachableError extends Error {
 }
 
 /** Largest number of calls issued in one turn of the event loop when catching up. */
-const BURST = 256;
+export const BURST = 256;
 
-/** Runs one steady test and writes its results file. */
+/**
+ * Runs one steady test over one channel driven on this thread, and writes its results file
+ * (`runSteadyTest` in `connections.ts` picks this or several channels).
+ */
 export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const channel: Channel = openChannel(run.target);
-  const { client } = channel;
   const timer = new PreciseTimer(SMFT_TIMER);
   try {
     await timer.ready();
-    const t0 = performance.now();
-    try {
-      await connectOrFail(channel, run.target, run.connectTimeoutMs);
-    } catch (e) {
-      const trace = channel.trace;
-      const cause = (e as Error).cause as ConnectCause | undefined;
-      const after = `after ${(performance.now() - t0).toFixed(0)} ms`;
-      // A certificate or TLS-version failure gets its explanation (what is wrong with df's
-      // certificate, or that df does not offer TLS 1.3); other causes are named as they are.
-      const why = trace?.tlsError && trace.tlsDone === undefined &&
-          (isCertificateVerifyError(trace.tlsError) ||
-            /ProtocolVersion|Tls12|protocol version/i.test(trace.tlsError))
-        ? await explainTlsError(trace.tlsError, run.target)
-        : (e as Error).message;
-      throw new UnreachableError(
-        `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${why}${
-          cause?.certain ? ` (${after}, certain: not retried)` : ""
-        }`,
-      );
-    }
+    await connectForRun(channel, run);
     return await measure(run, channel, timer);
   } finally {
     timer.close();
-    client.close();
+    channel.client.close();
   }
 }
 
-async function measure(
-  run: SteadyRun,
+/** Connects a run's channel, or throws {@link UnreachableError} saying why it cannot. */
+export async function connectForRun(
   channel: Channel,
-  timer: PreciseTimer,
-): Promise<SteadyResult> {
-  const { client, trace } = channel;
-  const payload = encodeJsonVector(run.payload);
-  const metadata = new grpc.Metadata();
-  const { plan, startEpochMs } = makePlan(run);
-  const total = totalRequests(plan);
-  const firstMeasured = warmupRequests(plan);
-  const measureStart = plan.t0 + plan.warmupMs;
-  const meta: Meta = {
-    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace, warmupS: run.warmupS }),
-    warmup_s: run.warmupS,
-    measure_start_epoch_ms: startEpochMs + plan.warmupMs,
-    payload_bytes: payload.length,
-    planned_requests: total - firstMeasured,
-  };
-  const active = new Set<grpc.ClientUnaryCall>();
-  const noop = () => {};
+  run: Pick<SteadyRun, "target" | "connectTimeoutMs">,
+): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await connectOrFail(channel, run.target, run.connectTimeoutMs);
+  } catch (e) {
+    const trace = channel.trace;
+    const cause = (e as Error).cause as ConnectCause | undefined;
+    const after = `after ${(performance.now() - t0).toFixed(0)} ms`;
+    // A certificate or TLS-version failure gets its explanation (what is wrong with df's
+    // certificate, or that df does not offer TLS 1.3); other causes are named as they are.
+    const why = trace?.tlsError && trace.tlsDone === undefined &&
+        (isCertificateVerifyError(trace.tlsError) ||
+          /ProtocolVersion|Tls12|protocol version/i.test(trace.tlsError))
+      ? await explainTlsError(trace.tlsError, run.target)
+      : (e as Error).message;
+    throw new UnreachableError(
+      `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${why}${
+        cause?.certain ? ` (${after}, certain: not retried)` : ""
+      }`,
+    );
+  }
+}
 
-  /** One call: resolves with its line when its status arrives. */
+/** Steady's "one call" over a ready channel, and a way to end the calls still in flight. */
+export function unaryCalls(
+  client: grpc.Client,
+  o: { payload: Buffer; deadlineMs: number; measureStart: number },
+): {
+  call: (j: number, intended: number, issued: number) => Promise<Done<SteadyLine>>;
+  abandon: () => void;
+} {
+  const active = new Set<grpc.ClientUnaryCall>();
+  const metadata = new grpc.Metadata();
+  const noop = () => {};
   const call = (_j: number, intended: number, issued: number): Promise<Done<SteadyLine>> =>
     new Promise((resolve) => {
       const c = client.makeUnaryRequest(
         GET_SCORE_PATH,
         passBytes,
         passBytes,
-        payload,
+        o.payload,
         metadata,
-        { deadline: Date.now() + run.deadlineMs },
+        { deadline: Date.now() + o.deadlineMs },
         noop,
       );
       active.add(c);
@@ -144,29 +150,83 @@ async function measure(
         const done = performance.now();
         active.delete(c);
         resolve({
-          line: steadyLine(st, intended, issued, done, measureStart),
+          line: steadyLine(st, intended, issued, done, o.measureStart),
           valueMs: done - intended,
         });
       });
     });
+  // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
+  return { call, abandon: () => active.forEach((c) => c.cancel()) };
+}
 
+async function measure(
+  run: SteadyRun,
+  channel: Channel,
+  timer: PreciseTimer,
+): Promise<SteadyResult> {
+  const payload = encodeJsonVector(run.payload);
+  const { plan, startEpochMs } = makePlan(run);
+  const total = totalRequests(plan);
+  const firstMeasured = warmupRequests(plan);
+  const meta = steadyMeta(run, plan, startEpochMs, channel.trace, payload.length);
+  const calls = unaryCalls(channel.client, {
+    payload,
+    deadlineMs: run.deadlineMs,
+    measureStart: plan.t0 + plan.warmupMs,
+  });
   return await runTest<SteadyLine>({
+    ...steadySpec(run, meta, plan),
+    total,
+    firstMeasured,
+    calls: {
+      clock: timer,
+      launch: calls.call,
+      abandon: calls.abandon,
+      boundMs: callBoundMs(run.deadlineMs),
+      burst: BURST,
+    },
+  });
+}
+
+/** How long calls in flight may take after the plan ends: their deadline and some slack. */
+export function callBoundMs(deadlineMs: number): number {
+  return deadlineMs + 2000;
+}
+
+/** Steady's `#META`. */
+export function steadyMeta(
+  run: SteadyRun,
+  plan: Plan,
+  startEpochMs: number,
+  trace: ConnectionTrace | undefined,
+  payloadBytes: number,
+): Meta {
+  const total = totalRequests(plan);
+  return {
+    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace, warmupS: run.warmupS }),
+    warmup_s: run.warmupS,
+    measure_start_epoch_ms: startEpochMs + plan.warmupMs,
+    payload_bytes: payloadBytes,
+    planned_requests: total - warmupRequests(plan),
+    connections: run.connections ?? 1,
+  };
+}
+
+/** What steady's harness spec has whatever runs the calls. */
+export function steadySpec(
+  run: SteadyRun,
+  meta: Meta,
+  plan: Plan,
+): Omit<TestSpec<SteadyLine>, "total" | "firstMeasured" | "calls"> {
+  return {
     test: "01_steady",
     out: run.out,
     writer: run.writer,
     overwrite: run.overwrite,
     meta,
     plan,
-    total,
-    firstMeasured,
     hostRate: run.rate / run.shard.count,
-    clock: timer,
     signal: run.signal,
-    launch: call,
-    // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
-    abandon: () => active.forEach((c) => c.cancel()),
-    boundMs: run.deadlineMs + 2000,
-    burst: BURST,
     warmupS: run.warmupS,
     totalS: run.warmupS + run.durationS,
     onMeasureStart: run.onMeasureStart,
@@ -178,7 +238,7 @@ async function measure(
         lag_us: encodeHistogram(acc.lag.hist),
       },
     }),
-  });
+  };
 }
 
 /** The result line of one call (pure). */

@@ -10,7 +10,7 @@ import { BINARIES, compileArgs } from "../tools/compile.ts";
 import { V8_FLAGS } from "../tools/programs.ts";
 import { assertRanToEnd, readResultsFile, run, testCerts } from "./helpers.ts";
 
-Deno.test("compile writes the permissions each program needs into it, and embeds the proto", () => {
+Deno.test("compile writes the permissions each program needs into it, and embeds the proto and the connection worker", () => {
   for (const b of BINARIES) {
     const args = compileArgs(b, "dist");
     assert.ok(!args.includes("-A") && !args.includes("--allow-all"), b.name);
@@ -23,6 +23,8 @@ Deno.test("compile writes the permissions each program needs into it, and embeds
     ]);
     assert.ok(!args.some((a) => a.startsWith("--env-file")), "no .env is baked in");
   }
+  const smft = compileArgs(BINARIES[1], "dist");
+  assert.equal(smft[smft.indexOf("smft/connection_worker.ts") - 1], "--include");
   assert.deepEqual(
     compileArgs(BINARIES[0], "dist", "aarch64-apple-darwin").slice(-5),
     ["--target", "aarch64-apple-darwin", "--output", "dist/df", "df/main.ts"],
@@ -87,6 +89,9 @@ Deno.test({
           "1",
           "--warmup",
           "0",
+          // Worker threads, whose module must be in the binary too.
+          "--connections",
+          "2",
           "--quiet",
           "--out",
           "r.txt",

@@ -22,12 +22,15 @@ export interface Program {
   /** Entry point of its tasks and its compiled binary. */
   entry: string;
   permissions: string[];
+  /** Files `deno compile` cannot find by following static imports. */
+  includes: string[];
 }
 
 export const DF: Program = {
   name: "df",
   entry: "df/main.ts",
   permissions: ["--allow-net", "--allow-read", "--allow-env"],
+  includes: ["proto/score.proto"],
 };
 
 export const SMFT: Program = {
@@ -41,6 +44,8 @@ export const SMFT: Program = {
     "--allow-env",
     "--allow-sys=hostname",
   ],
+  // `--connections N` starts this module as a worker: a URL, not an import.
+  includes: ["proto/score.proto", "smft/connection_worker.ts"],
 };
 
 /** `deno run` arguments for a program, up to and including its entry point. */

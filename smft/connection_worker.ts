@@ -1,0 +1,109 @@
+/**
+ * One connection of `--connections N`, on its own thread: connects, then runs its share of the
+ * plan with its own open loop and precise timer, and posts its measured lines back in batches
+ * (`connections.ts` has the protocol). It prints nothing.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { encodeJsonVector } from "../proto/score.ts";
+import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
+import { type Channel, openChannel } from "./channel.ts";
+import { OpenLoop } from "./open_loop.ts";
+import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
+import type { SteadyLine } from "./results_format.ts";
+import { BURST, callBoundMs, connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
+import {
+  fromAbsolute,
+  type FromWorker,
+  tlsFromClone,
+  toAbsolute,
+  type ToWorker,
+  type WorkerRun,
+} from "./connections.ts";
+
+/** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
+const FLUSH_MS = 100;
+
+let job: WorkerRun | undefined;
+let channel: Channel | undefined;
+let timer: PreciseTimer | undefined;
+const stop = new AbortController();
+const post = (m: FromWorker) => self.postMessage(m);
+
+async function connect(run: WorkerRun): Promise<void> {
+  job = { ...run, target: { ...run.target, tls: tlsFromClone(run.target.tls) } };
+  timer = new PreciseTimer(SMFT_TIMER);
+  channel = openChannel(job.target);
+  await timer.ready();
+  try {
+    await connectForRun(channel, job);
+  } catch (e) {
+    if (e instanceof UnreachableError) return post({ type: "unreachable", message: e.message });
+    throw e;
+  }
+  const t = channel.trace;
+  post({
+    type: "ready",
+    trace: t &&
+      { tlsVersion: t.tlsVersion, cipher: t.cipher, alpn: t.alpn, peerSubject: t.peerSubject },
+  });
+}
+
+async function start(planAbs: Plan): Promise<void> {
+  if (!job || !channel || !timer) throw new Error("start before connect");
+  const plan = { ...planAbs, t0: fromAbsolute(planAbs.t0) };
+  const total = totalRequests(plan);
+  const firstMeasured = warmupRequests(plan);
+  const calls = unaryCalls(channel.client, {
+    payload: encodeJsonVector(job.payload),
+    deadlineMs: job.deadlineMs,
+    measureStart: plan.t0 + plan.warmupMs,
+  });
+  let batch: SteadyLine[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    post({ type: "lines", lines: batch });
+    batch = [];
+  };
+  const flusher = setInterval(flush, FLUSH_MS);
+  try {
+    const totals = await new OpenLoop({
+      plan,
+      total,
+      firstMeasured,
+      clock: timer,
+      signal: stop.signal,
+      launch: (j, intended, issued) =>
+        calls.call(j, intended, issued).then((done) => {
+          if (j >= firstMeasured) batch.push(done.line);
+          return { ok: done.line.ok, valueMs: done.valueMs };
+        }),
+      onMeasureStart: () => post({ type: "measureStart" }),
+      abandon: calls.abandon,
+      boundMs: callBoundMs(job.deadlineMs),
+      burst: BURST,
+      warmupS: job.warmupS,
+      totalS: job.totalS,
+      onProgress: (progress) => post({ type: "progress", progress }),
+    }).run();
+    flush();
+    post({
+      type: "done",
+      totals: { ...totals, lastIssuedMeasured: toAbsolute(totals.lastIssuedMeasured) },
+    });
+  } finally {
+    clearInterval(flusher);
+    timer.close();
+    channel.client.close();
+  }
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  const fail = (err: unknown) =>
+    post({ type: "failed", message: (err as Error)?.message ?? String(err) });
+  if (m.type === "connect") connect(m.run).catch(fail);
+  else if (m.type === "start") start(m.plan).catch(fail);
+  else stop.abort();
+};

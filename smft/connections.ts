@@ -1,0 +1,242 @@
+/**
+ * `--connections N`: N channels in one smft process, each driven by its own worker thread (its
+ * own event loop, precise timer and grpc-js channel) sending shard k of N of this host's
+ * schedule. One channel on one thread is capped by that thread; N threads use N cores. The
+ * workers hand their result lines back to this thread, which writes the one results file, keeps
+ * the one summary and judges the run as a whole.
+ *
+ * The messages between this thread and a worker (`connection_worker.ts`) are typed here.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { encodeJsonVector } from "../proto/score.ts";
+import type { TlsMaterial } from "../certs/tls.ts";
+import { makePlan, runTest } from "./harness.ts";
+import type { LoopTotals, Progress } from "./open_loop.ts";
+import type { SteadyLine } from "./results_format.ts";
+import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
+import {
+  runSteady,
+  steadyMeta,
+  type SteadyResult,
+  type SteadyRun,
+  steadySpec,
+  UnreachableError,
+} from "./steady.ts";
+import type { Target } from "./channel.ts";
+import type { ConnectionTrace } from "./tap.ts";
+
+/** Runs one steady test: on this thread with one connection, on N worker threads with N. */
+export function runSteadyTest(run: SteadyRun): Promise<SteadyResult> {
+  return (run.connections ?? 1) > 1 ? runConnections(run) : runSteady(run);
+}
+
+/**
+ * The plan of connection `k` (0-based) of `n`: every n-th request of this host's own sequence,
+ * so that the n connections together send exactly this host's requests, whatever the other
+ * hosts' connection counts. Host shard i of m sends combined requests i, i+m, i+2m, ...;
+ * connection k takes the ones numbered k, k+n, ... among those: combined shard i + k·m of m·n.
+ */
+export function connectionPlan(plan: Plan, k: number, n: number): Plan {
+  const m = plan.shardCount ?? 1;
+  const i = plan.shardIndex ?? 0;
+  return { ...plan, shardIndex: i + k * m, shardCount: m * n };
+}
+
+/** What a worker needs to make its connection and run its share. */
+export interface WorkerRun {
+  target: Target;
+  connectTimeoutMs: number;
+  deadlineMs: number;
+  payload: string;
+  warmupS: number;
+  totalS: number;
+}
+
+/** Sent to a worker. Times cross threads as epoch-based instants (`performance.timeOrigin + t`). */
+export type ToWorker =
+  | { type: "connect"; run: WorkerRun }
+  /** `plan.t0` is absolute. */
+  | { type: "start"; plan: Plan }
+  | { type: "stop" };
+
+/** TLS facts of a worker's connection, for `#META`. */
+export type TraceFacts = Pick<
+  ConnectionTrace,
+  "tlsVersion" | "cipher" | "alpn" | "peerSubject"
+>;
+
+/** Sent by a worker. */
+export type FromWorker =
+  | { type: "ready"; trace?: TraceFacts }
+  | { type: "unreachable"; message: string }
+  | { type: "lines"; lines: SteadyLine[] }
+  | { type: "progress"; progress: Progress }
+  | { type: "measureStart" }
+  /** `lastIssuedMeasured` is absolute. */
+  | { type: "done"; totals: LoopTotals }
+  | { type: "failed"; message: string };
+
+/** A time on this thread's clock as an instant another thread can read, and back. */
+export const toAbsolute = (t: number): number => performance.timeOrigin + t;
+export const fromAbsolute = (t: number): number => t - performance.timeOrigin;
+
+/** The loops' totals as one host's (pure). Most in flight is a bound: the per-loop maxima. */
+export function combineTotals(all: LoopTotals[]): LoopTotals {
+  return {
+    interrupted: all.some((t) => t.interrupted),
+    sent: all.reduce((s, t) => s + t.sent, 0),
+    measuredSent: all.reduce((s, t) => s + t.measuredSent, 0),
+    lastIssuedMeasured: Math.max(...all.map((t) => t.lastIssuedMeasured)),
+    maxInflight: all.reduce((s, t) => s + t.maxInflight, 0),
+    abandoned: all.reduce((s, t) => s + t.abandoned, 0),
+  };
+}
+
+/**
+ * The progress line of N connections (pure): counts add up; latency and lag figures are the
+ * worst connection's, never an average that would hide one falling behind.
+ */
+export function combineProgress(all: Progress[]): Progress {
+  const sum = (f: (p: Progress) => number) => all.reduce((s, p) => s + f(p), 0);
+  const max = (f: (p: Progress) => number) => Math.max(...all.map(f));
+  return {
+    ...all[0],
+    rate: sum((p) => p.rate),
+    inflight: sum((p) => p.inflight),
+    ok: sum((p) => p.ok),
+    errors: sum((p) => p.errors),
+    p50: max((p) => p.p50),
+    p99: max((p) => p.p99),
+    lagP99: max((p) => p.lagP99),
+  };
+}
+
+/** TLS material as it crosses to a worker: structured cloning turns Buffers into Uint8Arrays. */
+export function tlsFromClone(m: TlsMaterial): TlsMaterial {
+  const buf = (b?: Uint8Array) => b === undefined ? undefined : Buffer.from(b);
+  return { ...m, ca: buf(m.ca), cert: buf(m.cert), key: buf(m.key) };
+}
+
+/** One worker thread and its connection, seen from this thread. */
+class ConnectionWorker {
+  #w = new Worker(new URL("./connection_worker.ts", import.meta.url), { type: "module" });
+  #on: (m: FromWorker) => void = () => {};
+  #fail: (e: Error) => void = () => {};
+
+  constructor() {
+    this.#w.onmessage = (e: MessageEvent<FromWorker>) => {
+      if (e.data.type === "failed") this.#fail(new Error(`connection worker: ${e.data.message}`));
+      else this.#on(e.data);
+    };
+    this.#w.onerror = (e) => {
+      e.preventDefault();
+      this.#fail(new Error(`connection worker: ${e.message}`));
+    };
+  }
+
+  /** Connects; resolves with its TLS facts, rejects with {@link UnreachableError}. */
+  connect(run: WorkerRun): Promise<TraceFacts | undefined> {
+    const { promise, resolve, reject } = Promise.withResolvers<TraceFacts | undefined>();
+    this.#fail = reject;
+    this.#on = (m) => {
+      if (m.type === "ready") resolve(m.trace);
+      else if (m.type === "unreachable") reject(new UnreachableError(m.message));
+    };
+    this.post({ type: "connect", run });
+    return promise;
+  }
+
+  /** Runs its plan (`t0` on this thread's clock); totals come back on this thread's clock. */
+  run(plan: Plan, sink: {
+    lines(l: SteadyLine[]): void;
+    progress(p: Progress): void;
+    measureStart(): void;
+  }, signal: AbortSignal): Promise<LoopTotals> {
+    const { promise, resolve, reject } = Promise.withResolvers<LoopTotals>();
+    const stop = () => this.post({ type: "stop" });
+    signal.addEventListener("abort", stop, { once: true });
+    const settle = () => signal.removeEventListener("abort", stop);
+    this.#fail = (e) => {
+      settle();
+      reject(e);
+    };
+    this.#on = (m) => {
+      if (m.type === "lines") sink.lines(m.lines);
+      else if (m.type === "progress") sink.progress(m.progress);
+      else if (m.type === "measureStart") sink.measureStart();
+      else if (m.type === "done") {
+        settle();
+        resolve({ ...m.totals, lastIssuedMeasured: fromAbsolute(m.totals.lastIssuedMeasured) });
+      }
+    };
+    this.post({ type: "start", plan: { ...plan, t0: toAbsolute(plan.t0) } });
+    if (signal.aborted) stop();
+    return promise;
+  }
+
+  post(m: ToWorker): void {
+    this.#w.postMessage(m);
+  }
+
+  terminate(): void {
+    this.#w.terminate();
+  }
+}
+
+/** Runs one steady test over `run.connections` channels, one worker thread each. */
+export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
+  const n = run.connections ?? 1;
+  const workers = Array.from({ length: n }, () => new ConnectionWorker());
+  try {
+    const job: WorkerRun = {
+      target: run.target,
+      connectTimeoutMs: run.connectTimeoutMs,
+      deadlineMs: run.deadlineMs,
+      payload: run.payload,
+      warmupS: run.warmupS,
+      totalS: run.warmupS + run.durationS,
+    };
+    const traces = await Promise.all(workers.map((w) => w.connect(job)));
+    const { plan, startEpochMs } = makePlan(run);
+    const meta = steadyMeta(
+      run,
+      plan,
+      startEpochMs,
+      traces[0],
+      encodeJsonVector(run.payload).length,
+    );
+    const plans = workers.map((_, k) => connectionPlan(plan, k, n));
+    return await runTest<SteadyLine>({
+      ...steadySpec(run, meta, plan),
+      total: plans.reduce((s, p) => s + totalRequests(p), 0),
+      firstMeasured: plans.reduce((s, p) => s + warmupRequests(p), 0),
+      calls: {
+        drive: async (sink, signal) => {
+          const latest: Progress[] = [];
+          let measuring = false;
+          const totals = await Promise.all(workers.map((w, k) =>
+            w.run(plans[k], {
+              lines: (lines) => lines.forEach((l) => sink.line(l)),
+              progress: (p) => {
+                latest[k] = p;
+                // Every loop reports once a second; the first connection's report carries all.
+                if (k === 0 && latest.filter(Boolean).length === n) {
+                  sink.progress(combineProgress(latest));
+                }
+              },
+              measureStart: () => {
+                if (!measuring) sink.measureStart();
+                measuring = true;
+              },
+            }, signal)
+          ));
+          return combineTotals(totals);
+        },
+      },
+    });
+  } finally {
+    for (const w of workers) w.terminate();
+  }
+}
