@@ -24,7 +24,8 @@ Deno.test("targetString() brackets an IPv6 literal and nothing else", () => {
 
 Deno.test("failedPhase() names the first phase an attempt did not complete", () => {
   const cases: [ConnectionTrace, boolean, string][] = [
-    [{}, false, "dns"],
+    [{}, false, "start"],
+    [{ lookupStarted: true }, false, "dns"],
     [{ tcpStart: 1 }, false, "tcp"],
     [{ tcpStart: 1, tcpDone: 2 }, false, "tls"],
     [{ tcpStart: 1, tcpDone: 2, tlsDone: 3 }, false, "h2"],

@@ -261,7 +261,7 @@ The run is INVALID (exit 3) when the achieved rate is more than 1 % off or lag p
     : `smft coldconn: a brand-new TLS 1.3 + mTLS channel per attempt, timed phase by phase.
 
 Attempt i starts at t0 + i/rate even when earlier ones are slow (overlaps are reported). Each
-line records t_dns_ms, t_tcp_ms, t_tls_ms, t_h2_ms, t_connect_ms (channel ready),
+line records t_start_ms, t_dns_ms, t_tcp_ms, t_tls_ms, t_h2_ms, t_connect_ms (channel ready),
 t_first_rpc_ms (ready to response) and t_total_ms, all from the attempt's start.`;
   return `${intro}
 

@@ -15,8 +15,20 @@ export type TestName = "01_steady" | "02_coldconn";
 /** Every test name, in order. */
 export const TEST_NAMES: TestName[] = ["01_steady", "02_coldconn"];
 
-/** Connection phases of a cold-connection attempt, in the order they happen. */
-export const PHASES = ["dns", "tcp", "tls", "h2", "connect", "first_rpc", "total"] as const;
+/**
+ * Connection phases of a cold-connection attempt, in the order they happen (`start`: grpc-js's
+ * channel start-up, the time before the TCP connect not spent looking up the name).
+ */
+export const PHASES = [
+  "start",
+  "dns",
+  "tcp",
+  "tls",
+  "h2",
+  "connect",
+  "first_rpc",
+  "total",
+] as const;
 
 /** One connection phase. */
 export type Phase = (typeof PHASES)[number];
@@ -49,6 +61,9 @@ export interface ColdLine {
   phase?: string;
   code?: string;
   error?: string;
+  /** Channel start-up: up to the TCP connect, less the name lookup (an IP target has none). */
+  t_start_ms?: number;
+  /** The TCP connect began: start-up and the name lookup are over. */
   t_dns_ms?: number;
   t_tcp_ms?: number;
   t_tls_ms?: number;

@@ -34,6 +34,10 @@ export interface ConnectionTrace {
   tlsError?: string;
   /** The name lookup failed: its error, e.g. `getaddrinfo ENOTFOUND nosuch.invalid`. */
   dnsError?: string;
+  /** Time spent in name lookups (none for an IP target, which grpc-js does not look up), ms. */
+  lookupMs?: number;
+  /** A name lookup began. */
+  lookupStarted?: boolean;
   /** The TCP connect failed: the OS error code (`ECONNREFUSED`) and message. */
   tcpErrorCode?: string;
   tcpError?: string;
@@ -110,8 +114,16 @@ export function installTap(): void {
   const lookup = dns.promises.lookup;
   mutableLookup.lookup = function (this: unknown, ...args: unknown[]) {
     const trace = scope.getStore();
+    const began = performance.now();
     const p = (lookup as (...a: unknown[]) => Promise<unknown>).apply(this, args);
-    if (trace) p.catch((e: Error) => trace.dnsError ??= e.message);
+    if (trace) {
+      trace.lookupStarted = true;
+      const took = () => trace.lookupMs = (trace.lookupMs ?? 0) + performance.now() - began;
+      p.then(took, (e: Error) => {
+        took();
+        trace.dnsError ??= e.message;
+      });
+    }
     return p;
   } as typeof dns.promises.lookup;
   const mutableTls = tls as { connect: typeof tls.connect };

@@ -49,7 +49,8 @@ Deno.test("coldconn makes 5 attempts at 5/s: 5 ok lines, 5 connections, ordered 
     assert.match(String(l.peer_subject), /CN=localhost/);
     // The phases add up: each is reached after the one before it.
     assert.ok(
-      n.t_dns_ms <= n.t_tcp_ms && n.t_tcp_ms <= n.t_tls_ms && n.t_tls_ms <= n.t_h2_ms &&
+      n.t_start_ms <= n.t_dns_ms && n.t_dns_ms <= n.t_tcp_ms && n.t_tcp_ms <= n.t_tls_ms &&
+        n.t_tls_ms <= n.t_h2_ms &&
         n.t_h2_ms <= n.t_connect_ms && n.t_connect_ms <= n.t_total_ms,
       JSON.stringify(l),
     );
@@ -57,6 +58,35 @@ Deno.test("coldconn makes 5 attempts at 5/s: 5 ok lines, 5 connections, ordered 
     assert.ok(n.t_first_rpc_ms >= 5, "the first RPC includes df's 5 ms hold");
     assert.ok(Math.abs(n.t_ms - i * 200) < 0.002, `attempt ${i} planned at ${n.t_ms}`);
   });
+});
+
+Deno.test("coldconn names grpc-js's channel start-up as its own phase: an IP target has no DNS time", async () => {
+  const df = await startDfProcess({ DELAY_MS: "1" });
+  const dir = await tempResults();
+  try {
+    for (const host of ["127.0.0.1", "localhost"]) {
+      const out = join(dir, `${host}.txt`);
+      const smft = await startSmft(
+        ["coldconn", "--host", host, "--server-name", "localhost", "--rps", "10", "--attempts"]
+          .concat(["4", "--out", out, "--quiet"]),
+        { DF_PORT: String(df.port) },
+      );
+      assertRanToEnd((await smft.wait()).code, smft.stdout, smft.stderr);
+      assert.match(smft.stdout, /^ {2}start {2,}[\d.]+/m, "the summary has a start-up row");
+      const r = await readResultsFile(out);
+      assert.equal(r.lines.length, 4);
+      for (const l of r.lines as Record<string, number>[]) {
+        assert.ok(l.t_start_ms > 0, JSON.stringify(l));
+        if (host === "127.0.0.1") {
+          assert.equal(l.t_dns_ms, l.t_start_ms, `no lookup for an address: ${JSON.stringify(l)}`);
+        } else {
+          assert.ok(l.t_dns_ms > l.t_start_ms, `localhost is looked up: ${JSON.stringify(l)}`);
+        }
+      }
+    }
+  } finally {
+    await df.stop();
+  }
 });
 
 Deno.test("coldconn records a refused client certificate as a failed attempt with its phase", async () => {
@@ -132,7 +162,7 @@ Deno.test("coldconn keeps its schedule and records failures while df is down", a
   const failed = r.lines.filter((l) => l.ok === false);
   assert.ok(failed.length >= 5, `${failed.length} failures`);
   for (const l of failed) {
-    assert.ok(["dns", "tcp", "tls", "h2", "rpc", "connect"].includes(String(l.phase)));
+    assert.ok(["start", "dns", "tcp", "tls", "h2", "rpc", "connect"].includes(String(l.phase)));
   }
   const planned = r.lines.map((l) => l.t_ms as number).sort((a, b) => a - b);
   planned.forEach((t, i) => assert.ok(Math.abs(t - i * 100) < 0.002, `attempt ${i} at ${t}`));

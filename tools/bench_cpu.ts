@@ -59,6 +59,7 @@ type Snap = Map<string, { group: string; cpu: number; switches: number }>;
 function group(comm: string, tid: number, pid: number): string {
   if (tid === pid) return "main";
   if (comm.startsWith("V8 ")) return "gc";
+  // Deno names every Worker thread worker-<n>: precise timers, and connections.
   if (/^worker-\d+/.test(comm)) return "timer";
   return "other";
 }
@@ -167,9 +168,9 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey]),
       }),
     },
-    {
+    ...[1, 2].map((n): Case => ({
       side: "client",
-      program: "smft",
+      program: n === 1 ? "smft" : `smft ${n} conns`,
       server: goServer,
       measured: "client",
       client: (port, rate, seconds) => ({
@@ -180,12 +181,13 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           TLS_SERVER_NAME: "localhost",
           DF_PORT: String(port),
           N_RPS: String(rate),
+          N_CONNECTIONS: String(n),
           T_DURATION_SEC: String(seconds),
           T_WARMUP_SEC: "0",
           RESULTS_FILE: join(s.dir, `smft-${port}.txt`),
         },
       }),
-    },
+    })),
     {
       side: "server",
       program: "grpc-go server",
@@ -339,7 +341,18 @@ export async function cpuPerCall(
 export function formatCpuTable(rows: CpuRow[]): string {
   const out: string[] = [];
   for (const side of ["client", "server"] as const) {
-    const head = ["rate/s", side, "µs/call", "× native", "× floor", "main", "gc", "timer", "other"]
+    // "workers": every Worker thread (the timers, and with --connections the connections).
+    const head = [
+      "rate/s",
+      side,
+      "µs/call",
+      "× native",
+      "× floor",
+      "main",
+      "gc",
+      "workers",
+      "other",
+    ]
       .concat(["ctx sw", "futex"]);
     const table = [head];
     for (const r of rows.filter((x) => x.side === side)) {

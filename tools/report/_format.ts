@@ -101,6 +101,7 @@ function baseName(p: string): string {
 
 /** Phase segments of a cold connection, bottom of the bar first. */
 export const SEGMENTS: readonly { key: SegmentKey; label: string; color: string }[] = [
+  { key: "start", label: "channel start-up", color: "#dadaeb" },
   { key: "dns", label: "DNS", color: "#9ecae1" },
   { key: "tcp", label: "TCP connect", color: "#4292c6" },
   { key: "tls", label: "TLS handshake", color: "#fd8d3c" },

@@ -236,7 +236,7 @@ export function targetRate(r: ReportRun): number | undefined {
 }
 
 /** The segments a cold connection's time is split into, bottom of its bar first. */
-export type SegmentKey = "dns" | "tcp" | "tls" | "h2" | "rest" | "first_rpc";
+export type SegmentKey = "start" | "dns" | "tcp" | "tls" | "h2" | "rest" | "first_rpc";
 
 /**
  * Phase durations from the cumulative times of one attempt (clamped at 0 against clock noise).
@@ -244,13 +244,13 @@ export type SegmentKey = "dns" | "tcp" | "tls" | "h2" | "rest" | "first_rpc";
  * @example
  * ```ts
  * phaseSegments({ dns: 0.1, tcp: 0.4, connect: 3.3, first_rpc: 6.1 });
- * // { dns: 0.1, tcp: 0.3, tls: 0, h2: 0, rest: 2.9, first_rpc: 6.1 } (give or take rounding)
+ * // { start: 0, dns: 0.1, tcp: 0.3, tls: 0, h2: 0, rest: 2.9, first_rpc: 6.1 } (give or take rounding)
  * ```
  */
 export function phaseSegments(p: Partial<Record<Phase, number>>): Record<SegmentKey, number> {
   let before = 0;
   const seg = {} as Record<SegmentKey, number>;
-  for (const k of ["dns", "tcp", "tls", "h2"] as const) {
+  for (const k of ["start", "dns", "tcp", "tls", "h2"] as const) {
     const v = p[k];
     seg[k] = v === undefined ? 0 : Math.max(0, v - before);
     if (v !== undefined) before = Math.max(before, v);

@@ -23,6 +23,7 @@ Deno.test("phaseSegments() turns cumulative phase times into durations", () => {
   const s = phaseSegments({ dns: 0.1, tcp: 0.4, tls: 2.1, h2: 3.0, connect: 3.3, first_rpc: 6.1 });
   const round = (v: number) => Math.round(v * 1000) / 1000;
   assert.deepEqual(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, round(v)])), {
+    start: 0,
     dns: 0.1,
     tcp: 0.3,
     tls: 1.7,
@@ -33,6 +34,11 @@ Deno.test("phaseSegments() turns cumulative phase times into durations", () => {
   // Seed files have no phases: all of connect is "rest"; clock noise never goes negative.
   assert.equal(phaseSegments({ connect: 19.4, first_rpc: 6 }).rest, 19.4);
   assert.equal(phaseSegments({ dns: 0.5, tcp: 0.4 }).tcp, 0);
+  // grpc-js's start-up is its own segment; an IP target (no lookup) has no DNS time.
+  const ip = phaseSegments({ start: 0.9, dns: 0.9, tcp: 1.2, connect: 5 });
+  assert.equal(round(ip.start), 0.9);
+  assert.equal(ip.dns, 0);
+  assert.equal(round(ip.tcp), 0.3);
 });
 
 Deno.test("reportRunFromAccumulator() warns when the generator fell behind", () => {

@@ -190,7 +190,8 @@ export function steadyStatsTable(runs: ReportRun[]): string {
 }
 
 const PHASE_LABELS: Record<Phase, string> = {
-  dns: "DNS resolved",
+  start: "channel started (grpc-js)",
+  dns: "DNS resolved (TCP begins)",
   tcp: "TCP connected",
   tls: "TLS handshake done",
   h2: "HTTP/2 settings received",
