@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
 import { buildNativeClient, buildNativeServer, runNative } from "./native_client.ts";
 import { cpuPerCall, formatCpuTable } from "./bench_cpu.ts";
+import { stealMeter } from "./steal.ts";
 import { runArgs, SMFT, spawnDf } from "./programs.ts";
 import { readResults } from "./results.ts";
 import { Series, type Stat } from "../smft/histogram.ts";
@@ -69,6 +70,7 @@ if (!flags["no-cpu"]) {
       `== CPU per call (user+sys over ${windowS} s windows / calls counted by the grpc-go peer; ` +
         `median of ${rounds} interleaved rounds; µs, by thread; DELAY_MS=5, loopback mTLS)`,
     );
+    const steal = stealMeter();
     const rows = await cpuPerCall(
       {
         certs: {
@@ -85,6 +87,7 @@ if (!flags["no-cpu"]) {
       { rates: cpuRates, rounds, warmupS: 3, windowS, log: (s) => console.error(s) },
     );
     console.log(formatCpuTable(rows));
+    console.log(steal());
   }
   if (flags["cpu-only"]) Deno.exit(0);
 }
@@ -170,6 +173,7 @@ const steadyRows = [[
   "run",
 ]];
 let hold2000: Stat | undefined;
+const steadySteal = stealMeter();
 for (const rate of rates) {
   const r = await smft(steadyArgs(rate), join(dir, `steady_${rate}.txt`));
   const s = r.summary;
@@ -195,6 +199,7 @@ log(
   "\n== smft steady, alone (targets: achieved within 0.5 %; lag p99 <= 0.5 ms and < 0.5 core at 2000/s)",
 );
 log(table(steadyRows));
+log(steadySteal());
 
 // 2. df's hold accuracy at 2000 calls/s, from its own handling time.
 if (!hold2000) {
@@ -223,6 +228,7 @@ if (!native.path) {
     "p50 - native",
     "p99 / native",
   ]];
+  const steal = stealMeter();
   for (const rate of compareRates) {
     const pooled = { smft: new Series(), native: new Series() };
     const lag = { smft: new Series(), native: new Series() };
@@ -266,10 +272,12 @@ if (!native.path) {
     "\n== smft vs native grpc-go client, same df, alternating runs pooled (targets: p50 within +0.3 ms, p99 within 1.5x)",
   );
   log(table(rows));
+  log(steal());
 }
 
 // 4. Cold connections.
 {
+  const steal = stealMeter();
   const attempts = quick ? 20 : 50;
   const s =
     (await smft(["coldconn", "--rps", "10", "--attempts", String(attempts)], join(dir, "cold.txt")))
@@ -314,6 +322,7 @@ if (!native.path) {
   );
   log(table(rows));
   log(`first RPC p50 - DELAY_MS = ${f2((s.phases?.first_rpc?.p50 ?? NaN) - DELAY_MS)} ms${ratio}`);
+  log(steal());
 }
 
 // 5. Memory over a long run.
