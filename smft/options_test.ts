@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveSteady, resultsPath, type SteadyConfig } from "./options.ts";
+import { resolveColdconn, resolveSteady, resultsPath, type SteadyConfig } from "./options.ts";
 import { ConfigError } from "./shared/config.ts";
 
 const env = { TLS_MODE: "mtls" };
@@ -83,4 +83,20 @@ Deno.test("checkPlan() refuses a plan that cannot fit one process, naming the li
   );
   checkPlan("steady", 5000, 1000, "--rps");
   assert.throws(() => checkPlan("coldconn", 100, 20_000, "COLD_RPS"), /2000 attempts in flight/);
+});
+
+Deno.test("options: --connections / N_CONNECTIONS, 1 by default (the seed's one channel); steady only", () => {
+  assert.equal(steady([], env).connections, 1);
+  assert.equal(steady([], { ...env, N_CONNECTIONS: "3" }).connections, 3);
+  assert.equal(steady(["--connections", "2"], { ...env, N_CONNECTIONS: "3" }).connections, 2);
+  assert.throws(
+    () => resolveSteady(["--connections", "0"], env),
+    (e) =>
+      e instanceof ConfigError &&
+      /--connections="0": expected an integer from 1 to 64/.test(e.message),
+  );
+  assert.throws(
+    () => resolveColdconn(["--connections", "2"], env),
+    (e) => e instanceof ConfigError && /--connections is a steady option/.test(e.message),
+  );
 });
