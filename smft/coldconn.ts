@@ -144,7 +144,7 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     start: number,
     loop: { inflight: number },
   ): Promise<Done<ColdLine>> => {
-    const { client, trace = {} } = prepared ?? prepare();
+    const { client, trace: live = {} } = prepared ?? prepare();
     prepared = undefined;
     const overlap = loop.inflight - 1;
     const deadline = Date.now() + run.deadlineMs;
@@ -156,7 +156,7 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     };
     let totalMs: number | undefined;
     try {
-      const state = await connect(client, trace, deadline);
+      const state = await connect(client, live, deadline);
       const ready = performance.now();
       let status: grpc.StatusObject | undefined;
       if (state === "ready") {
@@ -174,6 +174,9 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
         });
       }
       const done = performance.now();
+      // What the connection went through, as of now: grpc-js may reconnect a failed channel
+      // (and reset the live trace) while the failure is being explained below.
+      const trace: ConnectionTrace = { ...live };
       // The status came from the server: a malformed one is an error, never OK or "NaN".
       const st = status ? statusName(status.code) : undefined;
       const success = st?.ok === true;
