@@ -9,7 +9,7 @@ import {
   serverCertificateProblems,
   targetString,
 } from "./channel.ts";
-import { failedPhase } from "./coldconn.ts";
+import { failedPhase, lookupBefore } from "./coldconn.ts";
 import type { ConnectionTrace } from "./tap.ts";
 
 Deno.test("targetString() brackets an IPv6 literal and nothing else", () => {
@@ -22,10 +22,23 @@ Deno.test("targetString() brackets an IPv6 literal and nothing else", () => {
   for (const [host, want] of cases) assert.equal(targetString({ host, port: 50051 }), want);
 });
 
+Deno.test("lookupBefore() counts lookup time before the connect once, and none after it", () => {
+  assert.equal(lookupBefore(undefined, 10), 0);
+  assert.equal(lookupBefore([{ start: 1, end: 3 }], 10), 2);
+  // Overlapping lookups (IPv4 and IPv6 at once) count once; one still running ends at `until`.
+  assert.equal(lookupBefore([{ start: 1, end: 3 }, { start: 2, end: 4 }], 10), 3);
+  assert.equal(lookupBefore([{ start: 8 }], 10), 2);
+  // A re-resolution after the connect began is not taken from start-up.
+  assert.equal(lookupBefore([{ start: 1, end: 2 }, { start: 12, end: 15 }], 10), 1);
+  assert.equal(lookupBefore([{ start: 9, end: 12 }], 10), 1);
+});
+
 Deno.test("failedPhase() names the first phase an attempt did not complete", () => {
   const cases: [ConnectionTrace, boolean, string][] = [
     [{}, false, "start"],
-    [{ lookupStarted: true }, false, "dns"],
+    [{ lookups: [{ start: 1 }] }, false, "dns"],
+    [{ lookups: [{ start: 1, end: 2, failed: true }] }, false, "dns"],
+    [{ lookups: [{ start: 1, end: 2 }] }, false, "start"],
     [{ tcpStart: 1 }, false, "tcp"],
     [{ tcpStart: 1, tcpDone: 2 }, false, "tls"],
     [{ tcpStart: 1, tcpDone: 2, tlsDone: 3 }, false, "h2"],

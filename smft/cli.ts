@@ -20,7 +20,7 @@ import { runColdconn } from "./coldconn.ts";
 import type { Target } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
 import { type SteadyResult, type SteadyRun, UnreachableError } from "./steady.ts";
-import { runSteadyTest } from "./connections.ts";
+import { ConnectionFailedError, runSteadyTest } from "./connections.ts";
 import { formatRunVerdict } from "./verdict.ts";
 import {
   insertBeforeExtension,
@@ -453,7 +453,7 @@ export function smftMain(args: string[], hooks: SmftHooks = {}): Promise<never> 
     }
     if (
       e instanceof ConfigError || e instanceof TlsFileError || e instanceof UnreachableError ||
-      e instanceof ResultsPathError
+      e instanceof ResultsPathError || e instanceof ConnectionFailedError
     ) {
       fail(e.message);
     }

@@ -61,15 +61,38 @@ export interface ColdResult extends RunResult {
 /**
  * How far an attempt got: the first phase it did not complete. `t_dns_ms` (`tcpStart`) is set
  * when the TCP connect is tried, so a refused connect is `tcp`; no connect tried is `dns` when a
- * name lookup began, else `start` (grpc-js never got as far as connecting).
+ * name lookup failed or never ended, else `start` (grpc-js never got as far as connecting).
  */
 export function failedPhase(t: ConnectionTrace, ready: boolean): string {
   if (ready) return "rpc";
-  if (t.tcpStart === undefined) return t.lookupStarted ? "dns" : "start";
+  if (t.tcpStart === undefined) {
+    return t.lookups?.some((l) => l.failed || l.end === undefined) ? "dns" : "start";
+  }
   if (t.tcpDone === undefined) return "tcp";
   if (t.tlsDone === undefined) return "tls";
   if (t.h2Done === undefined) return "h2";
   return "connect";
+}
+
+/**
+ * Time spent looking names up before `until`, lookups that overlap counted once (pure): a
+ * re-resolution after the connect began is not start-up time taken from DNS.
+ */
+export function lookupBefore(
+  lookups: { start: number; end?: number }[] | undefined,
+  until: number,
+): number {
+  const spans = (lookups ?? [])
+    .map((l) => [l.start, Math.min(l.end ?? until, until)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let total = 0, reach = -Infinity;
+  for (const [a, b] of spans) {
+    if (b <= reach) continue;
+    total += b - Math.max(a, reach);
+    reach = b;
+  }
+  return total;
 }
 
 /** Ends when the channel is READY, fails, or the deadline passes. */
@@ -129,9 +152,10 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
 
   // Each attempt's channel and credentials are built before its start (an idle channel makes no
   // connection), so the phase times count connecting, not building a TLS context (~0.55 ms).
-  // They are built when the attempt before has ended (and one before the plan), never in the
-  // turn that starts an attempt: that work would land inside its start-up, before grpc-js's
-  // resolver runs (+1 ms to every connect). Only overlapping attempts build in that turn.
+  // They are built when an attempt ends (and one before the plan), never in the turn that
+  // starts an attempt: that work would land inside its start-up, before grpc-js's resolver
+  // runs (+1 ms to every connect). An attempt that starts while another is still running, so
+  // that none was built for it, builds its own: its start-up then shows that cost.
   const prepare = () =>
     openChannel(run.target, { "grpc.max_reconnect_backoff_ms": run.deadlineMs });
   let prepared: ReturnType<typeof prepare> | undefined = prepare();
@@ -200,12 +224,13 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
       totalMs = done - start;
       line.t_total_ms = r3(totalMs);
       const at = (t?: number) => t === undefined ? undefined : r3(t - start);
-      // Start-up is the time before the TCP connect that no name lookup took: an IP target
-      // (no lookup) shows it all as start-up and none as DNS.
+      // Start-up is the time before the first TCP connect that no name lookup took: an IP
+      // target (no lookup) shows it all as start-up and none as DNS.
+      const tcpStart = trace.firstTcpStart;
       line.t_start_ms = at(
-        trace.tcpStart === undefined ? undefined : trace.tcpStart - (trace.lookupMs ?? 0),
+        tcpStart === undefined ? undefined : tcpStart - lookupBefore(trace.lookups, tcpStart),
       );
-      line.t_dns_ms = at(trace.tcpStart);
+      line.t_dns_ms = at(tcpStart);
       line.t_tcp_ms = at(trace.tcpDone);
       line.t_tls_ms = at(trace.tlsDone);
       line.t_h2_ms = at(trace.h2Done);
@@ -225,7 +250,7 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     } finally {
       client.close();
       attemptsRunning.delete(client);
-      if (scheduling && attemptsRunning.size === 0) prepared ??= prepare();
+      if (scheduling) prepared ??= prepare();
     }
     return { line, valueMs: totalMs };
   };
@@ -244,10 +269,6 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
     calls: {
       clock: timer,
       launch: attempt,
-      // Overlapping attempts: none ended with nothing running, so build the next one here.
-      afterTick: () => {
-        if (attemptsRunning.size > 1) prepared ??= prepare();
-      },
       onScheduleEnd: () => {
         scheduling = false;
         prepared?.client.close();

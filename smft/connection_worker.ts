@@ -13,14 +13,7 @@ import { OpenLoop } from "./open_loop.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { BURST, callBoundMs, connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
-import {
-  fromAbsolute,
-  type FromWorker,
-  tlsFromClone,
-  toAbsolute,
-  type ToWorker,
-  type WorkerRun,
-} from "./connections.ts";
+import { type FromWorker, tlsFromClone, type ToWorker, type WorkerRun } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
 const FLUSH_MS = 100;
@@ -39,8 +32,9 @@ async function connect(run: WorkerRun): Promise<void> {
   try {
     await connectForRun(channel, job);
   } catch (e) {
-    if (e instanceof UnreachableError) return post({ type: "unreachable", message: e.message });
-    throw e;
+    if (!(e instanceof UnreachableError)) throw e;
+    close();
+    return post({ type: "unreachable", message: e.message });
   }
   const t = channel.trace;
   post({
@@ -50,9 +44,15 @@ async function connect(run: WorkerRun): Promise<void> {
   });
 }
 
-async function start(planAbs: Plan): Promise<void> {
+/** Closes the timer (its thread) and the channel; safe to call twice. */
+function close(): void {
+  timer?.close();
+  channel?.client.close();
+}
+
+async function start(given: Plan, startInMs: number): Promise<void> {
   if (!job || !channel || !timer) throw new Error("start before connect");
-  const plan = { ...planAbs, t0: fromAbsolute(planAbs.t0) };
+  const plan = { ...given, t0: performance.now() + startInMs };
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
   const calls = unaryCalls(channel.client, {
@@ -88,14 +88,16 @@ async function start(planAbs: Plan): Promise<void> {
       onProgress: (progress) => post({ type: "progress", progress }),
     }).run();
     flush();
+    // Times go back as durations from this thread's own start of measurement.
+    const measureStart = plan.t0 + plan.warmupMs;
     post({
       type: "done",
-      totals: { ...totals, lastIssuedMeasured: toAbsolute(totals.lastIssuedMeasured) },
+      totals: { ...totals, lastIssuedMeasured: totals.lastIssuedMeasured - measureStart },
     });
   } finally {
     clearInterval(flusher);
-    timer.close();
-    channel.client.close();
+    flush();
+    close();
   }
 }
 
@@ -104,6 +106,10 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const fail = (err: unknown) =>
     post({ type: "failed", message: (err as Error)?.message ?? String(err) });
   if (m.type === "connect") connect(m.run).catch(fail);
-  else if (m.type === "start") start(m.plan).catch(fail);
-  else stop.abort();
+  else if (m.type === "start") start(m.plan, m.startInMs).catch(fail);
+  else if (m.type === "stop") stop.abort();
+  else {
+    close();
+    post({ type: "closed" });
+  }
 };

@@ -54,12 +54,18 @@ export interface WorkerRun {
   totalS: number;
 }
 
-/** Sent to a worker. Times cross threads as epoch-based instants (`performance.timeOrigin + t`). */
+/**
+ * Sent to a worker. Times cross threads as durations, never as instants: each thread's
+ * `performance.timeOrigin` is a wall-clock reading, and a clock step between two of them would
+ * shift one thread's plan against the others'.
+ */
 export type ToWorker =
   | { type: "connect"; run: WorkerRun }
-  /** `plan.t0` is absolute. */
-  | { type: "start"; plan: Plan }
-  | { type: "stop" };
+  /** `plan.t0` is ignored: the plan starts `startInMs` after the message was posted. */
+  | { type: "start"; plan: Plan; startInMs: number }
+  | { type: "stop" }
+  /** Close the timer and the channel, then say `closed`. */
+  | { type: "close" };
 
 /** TLS facts of a worker's connection, for `#META`. */
 export type TraceFacts = Pick<
@@ -74,13 +80,15 @@ export type FromWorker =
   | { type: "lines"; lines: SteadyLine[] }
   | { type: "progress"; progress: Progress }
   | { type: "measureStart" }
-  /** `lastIssuedMeasured` is absolute. */
+  /** `lastIssuedMeasured` is ms after the worker's own start of measurement (`t0 + warmupMs`). */
   | { type: "done"; totals: LoopTotals }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string }
+  | { type: "closed" };
 
-/** A time on this thread's clock as an instant another thread can read, and back. */
-export const toAbsolute = (t: number): number => performance.timeOrigin + t;
-export const fromAbsolute = (t: number): number => t - performance.timeOrigin;
+/** Thrown when a connection's thread failed; the other connections were stopped and drained. */
+export class ConnectionFailedError extends Error {
+  override name = "ConnectionFailedError";
+}
 
 /** The loops' totals as one host's (pure). Most in flight is a bound: the per-loop maxima. */
 export function combineTotals(all: LoopTotals[]): LoopTotals {
@@ -124,15 +132,18 @@ class ConnectionWorker {
   #w = new Worker(new URL("./connection_worker.ts", import.meta.url), { type: "module" });
   #on: (m: FromWorker) => void = () => {};
   #fail: (e: Error) => void = () => {};
+  #closed = Promise.withResolvers<void>();
 
   constructor() {
     this.#w.onmessage = (e: MessageEvent<FromWorker>) => {
-      if (e.data.type === "failed") this.#fail(new Error(`connection worker: ${e.data.message}`));
+      if (e.data.type === "failed") this.#fail(new Error(e.data.message));
+      else if (e.data.type === "closed") this.#closed.resolve();
       else this.#on(e.data);
     };
     this.#w.onerror = (e) => {
       e.preventDefault();
-      this.#fail(new Error(`connection worker: ${e.message}`));
+      this.#fail(new Error(e.message));
+      this.#closed.resolve();
     };
   }
 
@@ -168,10 +179,11 @@ class ConnectionWorker {
       else if (m.type === "measureStart") sink.measureStart();
       else if (m.type === "done") {
         settle();
-        resolve({ ...m.totals, lastIssuedMeasured: fromAbsolute(m.totals.lastIssuedMeasured) });
+        const measureStart = plan.t0 + plan.warmupMs;
+        resolve({ ...m.totals, lastIssuedMeasured: measureStart + m.totals.lastIssuedMeasured });
       }
     };
-    this.post({ type: "start", plan: { ...plan, t0: toAbsolute(plan.t0) } });
+    this.post({ type: "start", plan, startInMs: plan.t0 - performance.now() });
     if (signal.aborted) stop();
     return promise;
   }
@@ -180,7 +192,15 @@ class ConnectionWorker {
     this.#w.postMessage(m);
   }
 
-  terminate(): void {
+  /** Closes the worker's timer and channel (at most `waitMs`), then ends the thread. */
+  async close(waitMs = 1000): Promise<void> {
+    this.post({ type: "close" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#closed.promise,
+      new Promise<void>((r) => timer = setTimeout(r, waitMs)),
+    ]);
+    clearTimeout(timer);
     this.#w.terminate();
   }
 }
@@ -214,29 +234,46 @@ export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
       firstMeasured: plans.reduce((s, p) => s + warmupRequests(p), 0),
       calls: {
         drive: async (sink, signal) => {
-          const latest: Progress[] = [];
+          // A connection that fails stops the others, which drain: their lines are kept.
+          const all = new AbortController();
+          const stopAll = () => all.abort();
+          signal.addEventListener("abort", stopAll, { once: true });
+          if (signal.aborted) stopAll();
+          const latest: (Progress | undefined)[] = [];
+          // Once a second on this thread, whichever connections have reported (some may be done).
+          const progress = setInterval(() => {
+            const got = latest.filter((p): p is Progress => p !== undefined);
+            if (got.length) sink.progress(combineProgress(got));
+          }, 1000);
           let measuring = false;
-          const totals = await Promise.all(workers.map((w, k) =>
+          const runs = await Promise.allSettled(workers.map((w, k) =>
             w.run(plans[k], {
               lines: (lines) => lines.forEach((l) => sink.line(l)),
-              progress: (p) => {
-                latest[k] = p;
-                // Every loop reports once a second; the first connection's report carries all.
-                if (k === 0 && latest.filter(Boolean).length === n) {
-                  sink.progress(combineProgress(latest));
-                }
-              },
+              progress: (p) => latest[k] = p,
               measureStart: () => {
                 if (!measuring) sink.measureStart();
                 measuring = true;
               },
-            }, signal)
+            }, all.signal).catch((e) => {
+              stopAll();
+              throw e;
+            })
           ));
-          return combineTotals(totals);
+          clearInterval(progress);
+          signal.removeEventListener("abort", stopAll);
+          const failed = runs.findIndex((r) => r.status === "rejected");
+          if (failed >= 0) {
+            const why = (runs[failed] as PromiseRejectedResult).reason as Error;
+            throw new ConnectionFailedError(
+              `connection ${failed + 1} of ${n} failed (${why.message}); the others were stopped ` +
+                `and their lines kept`,
+            );
+          }
+          return combineTotals(runs.map((r) => (r as PromiseFulfilledResult<LoopTotals>).value));
         },
       },
     });
   } finally {
-    for (const w of workers) w.terminate();
+    await Promise.all(workers.map((w) => w.close()));
   }
 }

@@ -34,10 +34,10 @@ export interface ConnectionTrace {
   tlsError?: string;
   /** The name lookup failed: its error, e.g. `getaddrinfo ENOTFOUND nosuch.invalid`. */
   dnsError?: string;
-  /** Time spent in name lookups (none for an IP target, which grpc-js does not look up), ms. */
-  lookupMs?: number;
-  /** A name lookup began. */
-  lookupStarted?: boolean;
+  /** Name lookups (none for an IP target, which grpc-js does not look up): began, ended. */
+  lookups?: { start: number; end?: number; failed?: boolean }[];
+  /** The first TCP connect began (a later one, to another address, does not move it). */
+  firstTcpStart?: number;
   /** The TCP connect failed: the OS error code (`ECONNREFUSED`) and message. */
   tcpErrorCode?: string;
   tcpError?: string;
@@ -117,10 +117,11 @@ export function installTap(): void {
     const began = performance.now();
     const p = (lookup as (...a: unknown[]) => Promise<unknown>).apply(this, args);
     if (trace) {
-      trace.lookupStarted = true;
-      const took = () => trace.lookupMs = (trace.lookupMs ?? 0) + performance.now() - began;
-      p.then(took, (e: Error) => {
-        took();
+      const l: { start: number; end?: number; failed?: boolean } = { start: began };
+      (trace.lookups ??= []).push(l);
+      p.then(() => l.end = performance.now(), (e: Error) => {
+        l.end = performance.now();
+        l.failed = true;
         trace.dnsError ??= e.message;
       });
     }
@@ -143,6 +144,7 @@ export function installTap(): void {
     if (trace) {
       const to = args[0] as { host?: string; port?: number } | undefined;
       trace.tcpStart = started;
+      trace.firstTcpStart ??= started;
       trace.tcpDone = undefined;
       trace.tcpErrorCode = undefined;
       trace.tcpError = undefined;
