@@ -33,7 +33,14 @@ export function origin(f: { functionName: string; url: string }): [string, strin
   }
   if (url.startsWith("ext:") || url.startsWith("node:")) return ["polyfills", url];
   if (url.startsWith("file://")) {
-    return ["project", url.replace(/^file:\/\/.*?\/(smft|df|certs|proto|tools)\//, "$1/")];
+    // The last of these folders in the path: a parent folder may have one of their names too.
+    return [
+      "project",
+      url.replace(
+        /^file:\/\/.*\/(smft|df|certs|proto|tools)\/(?!.*\/(?:smft|df|certs|proto|tools)\/)/,
+        "$1/",
+      ),
+    ];
   }
   if (url === "") return ["native", fn || "(anonymous)"];
   return ["other", url];
@@ -115,6 +122,10 @@ if (import.meta.main) {
     Deno.exit(values.help ? 0 : 2);
   }
   const top = Number(values.top);
+  if (!Number.isInteger(top) || top < 0) {
+    console.error(`cpu_profile: --top ${values.top}: expected a whole number, e.g. --top 20`);
+    Deno.exit(2);
+  }
   for (const file of positionals) {
     let split: ProfileSplit;
     try {

@@ -46,3 +46,18 @@ Deno.test("splitProfile() shares busy self time by origin, idle left out", () =>
   assert.deepEqual(s.functions[0], ["write node:http2:1", 50]);
   assert.equal(s.modules.find(([m]) => m === "project: smft/open_loop.ts")?.[1], 25);
 });
+
+Deno.test("origin() names a project file from the repository's folders, whatever its parents are called", () => {
+  assert.deepEqual(origin({ functionName: "f", url: "file:///home/df/work/smft/steady.ts" }), [
+    "project",
+    "smft/steady.ts",
+  ]);
+  assert.deepEqual(origin({ functionName: "f", url: "file:///srv/tools/repo/df/hold.ts" }), [
+    "project",
+    "df/hold.ts",
+  ]);
+  assert.deepEqual(
+    origin({ functionName: "f", url: "file:///srv/repo/smft/shared/precise_timer.ts" }),
+    ["project", "smft/shared/precise_timer.ts"],
+  );
+});
