@@ -19,10 +19,17 @@ import { defaultPayload, type Shard } from "./options.ts";
 import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
 import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
-import { type ConnectionTrace, withTrace } from "./tap.ts";
+import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
 import { handlingTime, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
-import { type Done, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
+import {
+  type Done,
+  inFlightBoundMs,
+  makePlan,
+  runMeta,
+  type RunResult,
+  runTest,
+} from "./harness.ts";
 import type { Progress } from "./open_loop.ts";
 import type { ColdLine, Meta } from "./results_format.ts";
 import { PHASES } from "./results_format.ts";
@@ -78,10 +85,7 @@ export function failedPhase(t: ConnectionTrace, ready: boolean): string {
  * Time spent looking names up before `until`, lookups that overlap counted once (pure): a
  * re-resolution after the connect began is not start-up time taken from DNS.
  */
-export function lookupBefore(
-  lookups: { start: number; end?: number }[] | undefined,
-  until: number,
-): number {
+export function lookupBefore(lookups: Lookup[] | undefined, until: number): number {
   const spans = (lookups ?? [])
     .map((l) => [l.start, Math.min(l.end ?? until, until)] as const)
     .filter(([a, b]) => b > a)
@@ -276,7 +280,7 @@ async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
       },
       // Attempts carry their own deadline; this only ends one that never settles.
       abandon: () => attemptsRunning.forEach((c) => c.close()),
-      boundMs: run.deadlineMs + 2000,
+      boundMs: inFlightBoundMs(run.deadlineMs),
       burst: Infinity,
     },
     warmupS: 0,

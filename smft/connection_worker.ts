@@ -9,10 +9,10 @@
 import { encodeJsonVector } from "../proto/score.ts";
 import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
 import { type Channel, openChannel } from "./channel.ts";
-import { OpenLoop } from "./open_loop.ts";
+import { openLoop } from "./harness.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
-import { BURST, callBoundMs, connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
+import { connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
 import { type FromWorker, tlsFromClone, type ToWorker, type WorkerRun } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
@@ -53,9 +53,7 @@ function close(): void {
 async function start(given: Plan, startInMs: number): Promise<void> {
   if (!job || !channel || !timer) throw new Error("start before connect");
   const plan = { ...given, t0: performance.now() + startInMs };
-  const total = totalRequests(plan);
-  const firstMeasured = warmupRequests(plan);
-  const calls = unaryCalls(channel.client, {
+  const calls = unaryCalls(channel.client, timer, {
     payload: encodeJsonVector(job.payload),
     deadlineMs: job.deadlineMs,
     measureStart: plan.t0 + plan.warmupMs,
@@ -68,25 +66,20 @@ async function start(given: Plan, startInMs: number): Promise<void> {
   };
   const flusher = setInterval(flush, FLUSH_MS);
   try {
-    const totals = await new OpenLoop({
-      plan,
-      total,
-      firstMeasured,
-      clock: timer,
-      signal: stop.signal,
-      launch: (j, intended, issued) =>
-        calls.call(j, intended, issued).then((done) => {
-          if (j >= firstMeasured) batch.push(done.line);
-          return { ok: done.line.ok, valueMs: done.valueMs };
-        }),
-      onMeasureStart: () => post({ type: "measureStart" }),
-      abandon: calls.abandon,
-      boundMs: callBoundMs(job.deadlineMs),
-      burst: BURST,
-      warmupS: job.warmupS,
-      totalS: job.totalS,
-      onProgress: (progress) => post({ type: "progress", progress }),
-    }).run();
+    const totals = await openLoop(
+      {
+        plan,
+        total: totalRequests(plan),
+        firstMeasured: warmupRequests(plan),
+        warmupS: job.warmupS,
+        totalS: job.totalS,
+        onMeasureStart: () => post({ type: "measureStart" }),
+      },
+      calls,
+      stop.signal,
+      (line) => batch.push(line),
+      (progress) => post({ type: "progress", progress }),
+    ).run();
     flush();
     // Times go back as durations from this thread's own start of measurement.
     const measureStart = plan.t0 + plan.warmupMs;

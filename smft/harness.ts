@@ -225,9 +225,23 @@ export interface TestSpec<L extends SteadyLine | ColdLine> {
   endFields: (acc: Accumulator, totals: LoopTotals) => Pick<End, "histograms"> & Partial<End>;
 }
 
-/** The open loop of calls made on this thread; measured lines go to `record`. */
-function openLoop<L extends SteadyLine | ColdLine>(
-  spec: TestSpec<L>,
+/**
+ * How long calls (or attempts) in flight may take after the plan ends before they are
+ * abandoned: their own deadline and some slack.
+ */
+export function inFlightBoundMs(deadlineMs: number): number {
+  return deadlineMs + 2000;
+}
+
+/**
+ * The open loop of calls made on this thread (by `runTest`, and by each thread of
+ * `--connections`); measured lines go to `record`.
+ */
+export function openLoop<L extends SteadyLine | ColdLine>(
+  spec: Pick<
+    TestSpec<L>,
+    "plan" | "total" | "firstMeasured" | "warmupS" | "totalS" | "onMeasureStart"
+  >,
   calls: LoopCalls<L>,
   signal: AbortSignal,
   record: (line: L) => void,

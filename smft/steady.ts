@@ -31,7 +31,17 @@ import { handlingTime, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
-import { type Done, makePlan, runMeta, type RunResult, runTest, type TestSpec } from "./harness.ts";
+import {
+  type Done,
+  inFlightBoundMs,
+  type LoopCalls,
+  makePlan,
+  runMeta,
+  type RunResult,
+  runTest,
+  type TestSpec,
+} from "./harness.ts";
+import type { Clock } from "./open_loop.ts";
 import type { Progress } from "./open_loop.ts";
 import type { Meta, SteadyLine } from "./results_format.ts";
 import type { Plan } from "./schedule.ts";
@@ -77,7 +87,7 @@ export class UnreachableError extends Error {
 }
 
 /** Largest number of calls issued in one turn of the event loop when catching up. */
-export const BURST = 256;
+const BURST = 256;
 
 /**
  * Runs one steady test over one channel driven on this thread, and writes its results file
@@ -123,14 +133,15 @@ export async function connectForRun(
   }
 }
 
-/** Steady's "one call" over a ready channel, and a way to end the calls still in flight. */
+/**
+ * Steady's calls over a ready channel, paced by `clock`: "one call", and a way to end the calls
+ * still in flight (one connection's, on whichever thread drives it).
+ */
 export function unaryCalls(
   client: grpc.Client,
+  clock: Clock,
   o: { payload: Buffer; deadlineMs: number; measureStart: number },
-): {
-  call: (j: number, intended: number, issued: number) => Promise<Done<SteadyLine>>;
-  abandon: () => void;
-} {
+): LoopCalls<SteadyLine> {
   const active = new Set<grpc.ClientUnaryCall>();
   const metadata = new grpc.Metadata();
   const noop = () => {};
@@ -155,8 +166,14 @@ export function unaryCalls(
         });
       });
     });
-  // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
-  return { call, abandon: () => active.forEach((c) => c.cancel()) };
+  return {
+    clock,
+    launch: call,
+    // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
+    abandon: () => active.forEach((c) => c.cancel()),
+    boundMs: inFlightBoundMs(o.deadlineMs),
+    burst: BURST,
+  };
 }
 
 async function measure(
@@ -169,28 +186,16 @@ async function measure(
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
   const meta = steadyMeta(run, plan, startEpochMs, channel.trace, payload.length);
-  const calls = unaryCalls(channel.client, {
-    payload,
-    deadlineMs: run.deadlineMs,
-    measureStart: plan.t0 + plan.warmupMs,
-  });
   return await runTest<SteadyLine>({
     ...steadySpec(run, meta, plan),
     total,
     firstMeasured,
-    calls: {
-      clock: timer,
-      launch: calls.call,
-      abandon: calls.abandon,
-      boundMs: callBoundMs(run.deadlineMs),
-      burst: BURST,
-    },
+    calls: unaryCalls(channel.client, timer, {
+      payload,
+      deadlineMs: run.deadlineMs,
+      measureStart: plan.t0 + plan.warmupMs,
+    }),
   });
-}
-
-/** How long calls in flight may take after the plan ends: their deadline and some slack. */
-export function callBoundMs(deadlineMs: number): number {
-  return deadlineMs + 2000;
 }
 
 /** Steady's `#META`. */

@@ -12,6 +12,13 @@ import http2 from "node:http2";
 import dns from "node:dns";
 import { AsyncLocalStorage } from "node:async_hooks";
 
+/** One name lookup: when it began and ended (`performance.now()`), and whether it failed. */
+export interface Lookup {
+  start: number;
+  end?: number;
+  failed?: boolean;
+}
+
 /** What one connection went through; times are `performance.now()` values. */
 export interface ConnectionTrace {
   /** TCP connect started (the resolved address is known). */
@@ -35,7 +42,7 @@ export interface ConnectionTrace {
   /** The name lookup failed: its error, e.g. `getaddrinfo ENOTFOUND nosuch.invalid`. */
   dnsError?: string;
   /** Name lookups (none for an IP target, which grpc-js does not look up): began, ended. */
-  lookups?: { start: number; end?: number; failed?: boolean }[];
+  lookups?: Lookup[];
   /** The first TCP connect began (a later one, to another address, does not move it). */
   firstTcpStart?: number;
   /** The TCP connect failed: the OS error code (`ECONNREFUSED`) and message. */
@@ -117,7 +124,7 @@ export function installTap(): void {
     const began = performance.now();
     const p = (lookup as (...a: unknown[]) => Promise<unknown>).apply(this, args);
     if (trace) {
-      const l: { start: number; end?: number; failed?: boolean } = { start: began };
+      const l: Lookup = { start: began };
       (trace.lookups ??= []).push(l);
       p.then(() => l.end = performance.now(), (e: Error) => {
         l.end = performance.now();

@@ -60,7 +60,7 @@ function group(comm: string, tid: number, pid: number): string {
   if (tid === pid) return "main";
   if (comm.startsWith("V8 ")) return "gc";
   // Deno names every Worker thread worker-<n>: precise timers, and connections.
-  if (/^worker-\d+/.test(comm)) return "timer";
+  if (/^worker-\d+/.test(comm)) return "workers";
   return "other";
 }
 
@@ -371,7 +371,7 @@ export function formatCpuTable(rows: CpuRow[]): string {
         floor ? (r.cpuUs / floor.cpuUs).toFixed(2) : "-",
         t("main"),
         t("gc"),
-        t("timer"),
+        t("workers"),
         t("other"),
         r.switches.toFixed(2),
         r.futex === undefined ? "-" : r.futex.toFixed(2),
