@@ -16,9 +16,9 @@ Usage: smft <command> [options]      (deno task <command> [options])
 Commands:
   steady      a fixed request rate over one reused channel
   coldconn    a new TLS channel per attempt, timed phase by phase
-  summarize   FILE... [--json] [--slo CLAUSES]   summary of results files, SLO verdicts
-  report      FILE... [--out PATH] [--slo ...]   one self-contained HTML page of results files
-  compare     A B [--json]                       how run B differs from run A, with 95 % intervals
+  summarize   FILE... [--json] [--slo CLAUSES] [--merge]   summary of results files, SLO verdicts
+  report      FILE... [--out PATH] [--slo ...] [--merge]   one self-contained HTML page of results files
+  compare     A B [--json] [--merge]                       how run B differs from run A, with 95 % intervals
 
 "smft <command> --help" tells more. "smft --version" prints the version.`;
 

@@ -1,7 +1,7 @@
 /**
  * Runs from results files: which files are shards of one run (same `run_id`, or the same plan
  * with distinct shards k/n), merged exactly, and which stand alone, with the reason. A figure is
- * never made of files that did not run together.
+ * never made of files that did not run together, unless the user says they did (`--merge`).
  *
  * @module
  */
@@ -19,6 +19,19 @@ export interface ResultsSet {
   durationS?: number;
   /** Which run this is, in words: `run_id 3f2a…`, `shards of 2 started …`, `seed format`. */
   identity: string;
+  /** The files were merged because the user said they are one run (`--merge`), not by #META. */
+  mergeAsked?: boolean;
+}
+
+/** Options of `readRuns`. */
+export interface RunsOptions extends ReadOptions {
+  /**
+   * Every file is a shard of one run, as the user says (`--merge`): all are merged exactly,
+   * whatever their `#META` says (seed-format files, files from before `run_id`). Files of
+   * different tests are refused.
+   * @default false
+   */
+  merge?: boolean;
 }
 
 /** Every run of several results files, by test, and why files were not merged. */
@@ -31,10 +44,11 @@ export interface ReadRuns {
 
 /**
  * Reads results files of any tests and groups them into runs: files merge only when they are
- * shards of one run (see {@link groupRuns}); every other file is a run of its own. A file named
- * twice is refused rather than counted twice.
+ * shards of one run (see {@link groupRuns}); every other file is a run of its own. With
+ * `opts.merge`, every file is merged into one run (see {@link mergeAsked}). A file named twice is
+ * refused rather than counted twice.
  */
-export async function readRuns(paths: string[], opts: ReadOptions = {}): Promise<ReadRuns> {
+export async function readRuns(paths: string[], opts: RunsOptions = {}): Promise<ReadRuns> {
   if (paths.length === 0) throw new ConfigError("no results file given");
   const seen = new Set<string>();
   for (const p of paths) {
@@ -48,6 +62,7 @@ export async function readRuns(paths: string[], opts: ReadOptions = {}): Promise
     for (const f of files) f.acc.destroy();
     throw e;
   }
+  if (opts.merge) return { runs: [mergeAsked(files, opts)], notMerged: [] };
   const runs: ResultsSet[] = [];
   const notMerged: string[] = [];
   const tests = [...new Set(files.map((f) => f.test))];
@@ -65,7 +80,7 @@ export async function readRuns(paths: string[], opts: ReadOptions = {}): Promise
  */
 export async function readResultsMany(
   paths: string[],
-  opts: ReadOptions = {},
+  opts: RunsOptions = {},
 ): Promise<ResultsSet> {
   const r = await readRuns(paths, opts);
   if (r.runs.length === 1) return r.runs[0];
@@ -103,6 +118,28 @@ function combine(files: ResultsFile[], opts: ReadOptions): ResultsSet {
   };
 }
 
+/** How a run merged by `--merge` is named (`run` in `--json`). */
+export const MERGE_ASKED = "merged as asked (--merge): read as shards of one run";
+
+/**
+ * `--merge`: the files are shards of one run because the user says so; merged exactly, as shards
+ * that `#META` names are ({@link combine}). One file stays itself. Throws `ConfigError` (and frees
+ * every file) when the files are of different tests: those are never one run.
+ */
+function mergeAsked(files: ResultsFile[], opts: ReadOptions): ResultsSet {
+  const first = files[0];
+  const other = files.find((f) => f.test !== first.test);
+  if (other !== undefined) {
+    for (const f of files) f.acc.destroy();
+    throw new ConfigError(
+      `--merge: ${other.path} holds ${other.test} results and ${first.path} ${first.test} results: files of different tests are not one run, so not merged`,
+    );
+  }
+  const set = combine(files, opts);
+  if (files.length === 1) return set;
+  return { ...set, identity: MERGE_ASKED, mergeAsked: true };
+}
+
 /** `k/n` of `#META.shard`, when it is one. */
 export function shardOf(f: ResultsFile): { k: number; n: number } | undefined {
   const m = typeof f.meta?.shard === "string" ? /^(\d+)\/(\d+)$/.exec(f.meta.shard) : null;
@@ -136,8 +173,9 @@ function shardKey(f: ResultsFile): string | undefined {
  * Splits files of one test into runs. Files merge only when they are shards of one run: the same
  * `run_id` in `#META` with distinct shards `k/n` of one `n`; or, for files without a `run_id`,
  * shards `k/n` of the same `n` (> 1) with distinct `k` and the same `test`, `target`,
- * `start_epoch_ms`, `rate` and `duration_s`. Seed-format files (no `#META`) never merge. Any other
- * file is a run of its own; `notMerged` says why files stayed apart.
+ * `start_epoch_ms`, `rate` and `duration_s`. Seed-format files (no `#META`) never merge here
+ * (`--merge` merges them: {@link readRuns}). Any other file is a run of its own; `notMerged` says
+ * why files stayed apart.
  */
 export function groupRuns(files: ResultsFile[]): { groups: ResultsFile[][]; notMerged: string[] } {
   const byKey = new Map<string, ResultsFile[]>();

@@ -1,6 +1,7 @@
 /**
- * `summarize FILE... [--json] [--slo CLAUSES]`: a summary of each run in the results files given
- * (shards of one run are merged exactly; other files stay separate runs), each run's own verdict,
+ * `summarize FILE... [--json] [--slo CLAUSES] [--merge]`: a summary of each run in the results
+ * files given (shards of one run are merged exactly; other files stay separate runs, unless
+ * `--merge` says every file is a shard of one run), each run's own verdict,
  * the notes a reader must see, and SLO verdicts per run.
  * Returns its text; printing is `tools/main.ts`'s job.
  *
@@ -83,8 +84,10 @@ export interface SummaryReport {
   slo?: { pass: boolean; verdicts: VerdictReport[] };
   /** The run's own verdict: INVALID when any of its shards is. */
   verdict: RunVerdictReport;
-  /** Which run this is (`run_id …`, `2 of 2 shards of …`). */
+  /** Which run this is (`run_id …`, `2 of 2 shards of …`, `merged as asked (--merge): …`). */
   run: string;
+  /** Present (true) when the files were merged because `--merge` said they are one run. */
+  mergeAsked?: true;
 }
 
 /** What `summarize` says about several runs: the `--json` output when there is more than one. */
@@ -134,7 +137,7 @@ function runVerdict(set: ResultsSet): RunVerdictReport {
   if (invalid.length > 0) {
     return {
       valid: false,
-      reasons: invalid.flatMap((f, i) => each[i].reasons.map((r) => `${f.path}: ${r}`)),
+      reasons: set.files.flatMap((f, i) => each[i].reasons.map((r) => `${f.path}: ${r}`)),
       text: `INVALID: ${invalid.length} of ${set.files.length} shards fell behind (${
         invalid.map((f) => f.path).join(", ")
       }); these figures include the generator's own delay`,
@@ -167,6 +170,7 @@ export function summarizeSet(set: ResultsSet, clauses?: SloClause[]): SummaryRep
     files,
     verdict: runVerdict(set),
     run: set.identity,
+    ...(set.mergeAsked ? { mergeAsked: true as const } : {}),
   };
   if (clauses) {
     const verdicts = judgeSlo(summary, clauses);
@@ -205,7 +209,11 @@ export function summarizeSet(set: ResultsSet, clauses?: SloClause[]): SummaryRep
 export function formatSummaryReport(r: SummaryReport): string {
   const out: string[] = [];
   const several = r.files.length > 1;
-  if (several) out.push(`${r.files.length} files of ${r.test}, merged (${r.run}):`);
+  if (several && r.mergeAsked) {
+    out.push(
+      `${r.files.length} files of ${r.test}, merged as asked (--merge), read as shards of one run:`,
+    );
+  } else if (several) out.push(`${r.files.length} files of ${r.test}, merged (${r.run}):`);
   out.push(formatSummary(r.summary));
   if (r.files.some((f) => f.format === "new")) out.push(`Run verdict: ${r.verdict.text}`);
   if (several) {
@@ -310,11 +318,17 @@ const DEFS = {
     help:
       'judge each run, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if a clause fails in any run',
   },
+  merge: {
+    flag: "merge",
+    boolean: true,
+    default: false,
+    help: "the files are one run (e.g. seed-format files of two load hosts): merge them all",
+  },
 };
 
 /** `summarize --help`. */
 export function summarizeHelp(): string {
-  return `Usage: summarize FILE... [--json] [--slo CLAUSES]
+  return `Usage: summarize FILE... [--json] [--slo CLAUSES] [--merge]
 
 Summarises results files written by smft (01_steady or 02_coldconn), or by the seed's tools,
 with each run's own verdict (VALID or INVALID, from its #END). Files are merged exactly only when
@@ -323,6 +337,11 @@ with distinct k and the same start_epoch_ms, rate, duration_s, test and target; 
 rate uses the longest of their durations. Any other files, of one test or several, are separate
 runs: a table of them side by side, why they were not merged, then each run in full. With --json,
 one run gives one object; several give {"runs": [...], "notMerged": [...]}.
+
+--merge says the files are one run whatever their #META says (seed-format files, which carry
+none, or files from before run_id): every file is read as a shard of that run and merged exactly,
+the output says the merge was asked for ("mergeAsked": true in --json), and it is INVALID when any
+file is. Files of different tests are refused.
 
 Options:
 ${formatOptions(DEFS).split("\n").filter((l) => !l.includes("--env-file")).join("\n")}
@@ -346,7 +365,7 @@ Exit status: 0 summarised (and every SLO clause passed), 1 bad input or options 
 stderr), 2 an SLO clause failed.`;
 }
 
-/** `summarize FILE... [--json] [--slo CLAUSES]`. */
+/** `summarize FILE... [--json] [--slo CLAUSES] [--merge]`. */
 export async function summarizeCommand(args: string[]): Promise<CommandResult> {
   let sets: ResultsSet[] = [];
   try {
@@ -355,8 +374,8 @@ export async function summarizeCommand(args: string[]): Promise<CommandResult> {
     if (cfg.positionals.length === 0) {
       throw new ConfigError("no results file given; usage: summarize FILE... [--json] [--slo ...]");
     }
-    const { json, slo } = cfg.values;
-    const read = await readRuns(cfg.positionals, { keepSeries: false });
+    const { json, slo, merge } = cfg.values;
+    const read = await readRuns(cfg.positionals, { keepSeries: false, merge });
     sets = read.runs;
     const reports = sets.map((set) => summarizeSet(set, slo));
     const failed = reports.some((r) => r.slo && !r.slo.pass);

@@ -40,6 +40,8 @@ export interface RunInfo {
   blocks: number;
   /** The run's own verdict (from `#END`): `false` INVALID in any shard, `null` unknown. */
   valid: boolean | null;
+  /** Present (true) when the side's files were merged because `--merge` said they are one run. */
+  mergeAsked?: true;
 }
 
 /** One compared percentile. */
@@ -71,18 +73,26 @@ const DEFS = {
     parse: int(0, 2 ** 32 - 1),
     help: "seed of the resampling (same seed, same intervals)",
   },
+  merge: {
+    flag: "merge",
+    boolean: true,
+    default: false,
+    help: "each side's comma-joined files are one run, whatever their #META says: merge them",
+  },
 };
 
 /** `compare --help`. */
 export function compareHelp(): string {
-  return `Usage: compare A B [--json] [--resamples N] [--seed N]
+  return `Usage: compare A B [--json] [--resamples N] [--seed N] [--merge]
 
 How run B differs from run A in p50, p90 and p99 (B − A, in ms and %), with a 95 % confidence
 interval. A and B are results files of the same test; shards of one run are joined by commas
 (a1.txt,a2.txt) and merged (refused, saying why, when they are not shards of one run: see
-summarize --help). A run that smft judged INVALID is compared with a WARNING. Steady: the latency of successful calls, resampling whole seconds of
-each run (requests within a second are not independent). Coldconn: total and connect time of
-successful attempts, resampling attempts.
+summarize --help). With --merge, each side's files are merged as one run whatever their #META
+says (seed-format files of two load hosts, say); files of different tests are refused. A run
+that smft judged INVALID is compared with a WARNING. Steady: the latency of successful calls,
+resampling whole seconds of each run (requests within a second are not independent). Coldconn:
+total and connect time of successful attempts, resampling attempts.
 
 Options:
 ${formatHelpOptions()}
@@ -101,8 +111,8 @@ function formatHelpOptions(): string {
 }
 
 /**
- * `compare A B [--json] [--resamples N] [--seed N]`: the comparison as text or JSON. Exit code
- * 0, or 1 on bad input (one line on stderr).
+ * `compare A B [--json] [--resamples N] [--seed N] [--merge]`: the comparison as text or JSON.
+ * Exit code 0, or 1 on bad input (one line on stderr).
  *
  * @example
  * ```ts
@@ -134,6 +144,7 @@ export async function compareCommand(args: string[]): Promise<CommandResult> {
       const paths = arg.split(",").filter((p) => p !== "");
       sets.push(
         await readResultsMany(paths, {
+          merge: o.merge,
           onResult: (r, _line, path) => {
             if (r.ok !== true) return;
             if (typeof r.t_total_ms === "number") tot.push(r.t_total_ms);
@@ -234,6 +245,7 @@ function compareSets(
     successPct: set.combined.total ? (set.combined.ok / set.combined.total) * 100 : 0,
     blocks,
     valid: setValid(set),
+    ...(set.mergeAsked ? { mergeAsked: true as const } : {}),
   });
   // A figure of an INVALID run includes the generator's own delay: a difference may be its.
   const warnings: string[] = [];
@@ -280,9 +292,9 @@ export function formatComparison(c: Comparison): string {
   const verdict = (r: RunInfo) =>
     r.valid === false ? ", INVALID" : r.valid === true ? ", VALID" : "";
   const run = (name: string, r: RunInfo) =>
-    `${name}: ${r.paths.join(", ")}  (${r.total} ${what}, ${r.successPct.toFixed(1)}% ok${
-      blocks(r)
-    }${verdict(r)})`;
+    `${name}: ${r.paths.join(", ")}  (${
+      r.mergeAsked ? "merged as asked (--merge), " : ""
+    }${r.total} ${what}, ${r.successPct.toFixed(1)}% ok${blocks(r)}${verdict(r)})`;
   const warnings = c.notes.filter((n) => n.startsWith("WARNING:"));
   const out = [`compare ${c.test}`, run("A", c.a), run("B", c.b), ...warnings, ""];
   const titles: Record<string, string> = {

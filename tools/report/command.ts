@@ -10,7 +10,8 @@ import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/co
 import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
 import { durationOf, notesOf, type ResultsFile } from "../results.ts";
-import { readRuns, type ResultsSet } from "../runs.ts";
+import { readRuns, type ResultsSet, shardOf } from "../runs.ts";
+import { finite } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine } from "../command.ts";
 import { shortNames } from "./_format.ts";
 import { type ReportRun, reportRunFromAccumulator, type ReportVerdict } from "./model.ts";
@@ -35,11 +36,17 @@ const DEFS = {
     parse: (raw: string) => raw,
     help: "page title (default: gRPC latency report)",
   },
+  merge: {
+    flag: "merge",
+    boolean: true,
+    default: false,
+    help: "the files are one run (e.g. seed-format files of two load hosts): merge them all",
+  },
 };
 
 /** `report --help`: usage, what the page shows, options and exit codes. */
 export function reportHelp(): string {
-  return `Usage: report FILE... [--out PATH] [--slo CLAUSES] [--title TEXT]
+  return `Usage: report FILE... [--out PATH] [--slo CLAUSES] [--title TEXT] [--merge]
 
 Draws one HTML page from results files written by smft (01_steady, 02_coldconn, or the seed's
 bare format): summary tables, SLO verdicts, latency over time, requests and errors per second,
@@ -48,6 +55,9 @@ attempt, and each run's metadata. Several files are overlaid, one colour each; s
 are also merged exactly, as summarize does (other files stay separate runs, each saying so), and
 the SLO is judged per run. INVALID runs are listed under "Read with care". The page is self-contained (the charting library,
 uPlot ${UPLOT_VERSION}, is inlined): it opens offline in any browser and makes no network requests.
+With --merge, every file is a shard of one run, whatever its #META says (seed-format files of two
+load hosts): they are merged exactly, the page says the merge was asked for, and files of
+different tests are refused.
 
 Options:
 ${formatOptions(DEFS).split("\n").filter((l) => !l.includes("--env-file")).join("\n")}
@@ -57,9 +67,10 @@ options (one line on stderr), 2 written, but an SLO clause failed.`;
 }
 
 /**
- * `report FILE... [--out PATH] [--slo CLAUSES] [--title TEXT]`: reads results files, judges the
- * SLO if given, writes the page (creating folders) and returns its path as stdout. Exit code 0
- * written, 1 bad input or options, 2 written but an SLO clause failed.
+ * `report FILE... [--out PATH] [--slo CLAUSES] [--title TEXT] [--merge]`: reads results files
+ * (with `--merge`, as shards of one run), judges the SLO if given, writes the page (creating
+ * folders) and returns its path as stdout. Exit code 0 written, 1 bad input or options, 2
+ * written but an SLO clause failed.
  *
  * @example
  * ```ts
@@ -77,8 +88,8 @@ export async function reportCommand(args: string[]): Promise<CommandResult> {
         "no results file given; usage: report FILE... [--out PATH] [--slo ...]",
       );
     }
-    const { out, slo, title } = cfg.values;
-    const read = await readRuns(cfg.positionals, { keepSeries: true });
+    const { out, slo, title, merge } = cfg.values;
+    const read = await readRuns(cfg.positionals, { keepSeries: true, merge });
     sets.push(...read.runs);
     const runs = runsOf(sets, slo);
     const html = renderReport(runs, { title, slo });
@@ -103,7 +114,8 @@ export async function reportCommand(args: string[]): Promise<CommandResult> {
 /**
  * Report runs of read runs: one per file, then the merge of each run's shards when it has
  * several. The SLO is judged per run: on a single file's figures, or on its shards' merge; files
- * that are not shards of one run are never merged, and each says which run it is.
+ * that are not shards of one run are never merged, and each says which run it is, unless
+ * `--merge` made them one (the merge then says it was asked for).
  */
 function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
   const all = sets.flatMap((s) => s.files);
@@ -150,17 +162,26 @@ function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
       runs.push(run);
     }
     if (several) {
+      const asked = set.mergeAsked === true;
       const merged = reportRunFromAccumulator(
-        `${set.files.length} shards merged`,
+        asked ? `${set.files.length} files merged (--merge)` : `${set.files.length} shards merged`,
         set.test,
         set.combined,
-        // Shards of one run share its target and total rate.
-        sharedMetaFields(set.files, ["target", "rate"]),
+        // Shards of one run share its target and total rate; files merged as asked need not.
+        asked ? askedMeta(set.files) : sharedMetaFields(set.files, ["target", "rate"]),
         undefined,
         {
           merged: true,
           durationS: set.durationS,
-          notes: apart ? [`shards of one run (${set.identity}); other files are other runs`] : [],
+          notes: asked
+            ? [
+              `merged as asked (--merge): ${
+                set.files.map(nameOf).join(", ")
+              } read as shards of one run`,
+            ]
+            : apart
+            ? [`shards of one run (${set.identity}); other files are other runs`]
+            : [],
           // INVALID when any shard is, VALID when all are: the merge carries its verdict.
           end: set.files.some((f) => f.end?.valid === false)
             ? { valid: false }
@@ -174,6 +195,22 @@ function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
     }
   }
   return runs;
+}
+
+/**
+ * The target and rate of files merged by `--merge`: the rate is the sum of each file's own share
+ * (`host_rate`, else `rate` over its shard count), and left out when a file does not say.
+ */
+function askedMeta(files: ResultsFile[]): Record<string, unknown> {
+  const out = sharedMetaFields(files, ["target"]);
+  let rate = 0;
+  for (const f of files) {
+    const share = finite(f.meta?.host_rate) ??
+      ((finite(f.meta?.rate) ?? NaN) / (shardOf(f)?.n ?? 1));
+    if (!Number.isFinite(share)) return out;
+    rate += share;
+  }
+  return { ...out, rate };
 }
 
 /** The fields every file agrees on (the merged run's target and total rate). */
