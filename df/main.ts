@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     host: o.host,
     port: o.port,
     delayMs: o.delayMs,
+    pacing: o.pacing,
     tlsMode: o.tlsMode,
     tls: material,
     limits: {

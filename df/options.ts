@@ -8,11 +8,13 @@ import {
   formatOptions,
   int,
   num,
+  oneOf,
   type Resolved,
   resolveOptions,
   text,
   TLS_MODE_OPTION,
 } from "../smft/shared/config.ts";
+import { PACING_MODES, type PacingMode } from "../smft/shared/pacer.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 
 /** df's option table; `--help` is generated from it. */
@@ -40,6 +42,15 @@ export const DF_OPTIONS = {
     parse: num(0, 60_000),
     meta: "<ms>",
     help: "hold each call this long (fractional allowed)",
+  },
+  pacing: {
+    flag: "pacing",
+    env: "DF_PACING",
+    default: "spin" as PacingMode,
+    parse: oneOf<PacingMode>(...PACING_MODES),
+    meta: "<mode>",
+    help: "how the hold waits: spin (never sleeps, a core, most precise) | timer (sleeps on " +
+      "Deno's timer when the next release is over ~3 ms away, spins the rest)",
   },
   tlsMode: TLS_MODE_OPTION,
   ca: {

@@ -20,6 +20,7 @@ import {
 } from "../proto/score.ts";
 import { serverCredentials, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
 import { createHold } from "./hold.ts";
+import type { PacingMode } from "../smft/shared/pacer.ts";
 import { refusalReason } from "./causes.ts";
 import { admitConnection, connectionVerdict, DEFAULT_LIMITS, type DfLimits } from "./limits.ts";
 
@@ -31,6 +32,8 @@ export interface DfOptions {
   port: number;
   /** Hold per call, in ms (fractional allowed). @default 5 */
   delayMs: number;
+  /** How the hold waits. @default "spin" */
+  pacing?: PacingMode;
   tlsMode: TlsMode;
   tls: TlsMaterial;
   /** Limits against a misbehaving client; unset ones take {@link DEFAULT_LIMITS}. */
@@ -119,11 +122,10 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     stats.calls++;
     stats.byCode[code] = (stats.byCode[code] ?? 0) + 1;
   };
-  const hold = createHold(o.delayMs);
+  const hold = createHold(o.delayMs, o.pacing ?? "spin");
   let inflight = 0;
   let draining = false;
   let onIdle: (() => void) | undefined;
-  await hold.ready();
 
   /** Open connections by `remoteAddress:remotePort`, the form grpc-js's `getPeer()` returns. */
   const conns = new Map<string, Conn>();

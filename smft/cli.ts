@@ -33,6 +33,7 @@ import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "./summary.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
+import { describePacing } from "./shared/pacer.ts";
 
 /** The load generator's two commands, for the usage texts of both entry points. */
 export const SMFT_COMMANDS_USAGE =
@@ -138,6 +139,7 @@ function steadyRun(
     out,
     shard: c.shard,
     connections: c.connections,
+    pacing: c.pacing,
     signal: ctx.signal,
     onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
   };
@@ -233,6 +235,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       const tls = r.meta.tls;
       console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
       if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
+      console.log(describePacing(c.pacing, c.connections));
       console.log(formatSummary(r.summary));
       console.log(formatRunVerdict(r.verdict));
       if (sloFailed(clauses, r.summary)) sloFail = true;
@@ -277,6 +280,7 @@ async function coldconn(args: string[]): Promise<number> {
       out,
       shard: c.shard,
       startAt: c.startAt,
+      pacing: c.pacing,
       signal,
       onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
       onProgress: (p) => display.update(formatProgress(p)),
@@ -288,6 +292,7 @@ async function coldconn(args: string[]): Promise<number> {
   display.done();
   placementLines(display, r, out);
   console.log(`\n== 02_coldconn -> ${r.file}`);
+  console.log(describePacing(c.pacing));
   console.log(formatSummary(r.summary));
   if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
   console.log(formatRunVerdict(r.verdict));

@@ -16,7 +16,8 @@ import {
   passBytes,
 } from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
-import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
+import { Pacer, type PacingMode } from "./shared/pacer.ts";
+import type { Clock } from "./open_loop.ts";
 import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
@@ -57,6 +58,8 @@ export interface ColdRun {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onMeasureStart?: () => void;
+  /** How this thread waits for the next attempt. @default "spin" */
+  pacing?: PacingMode;
 }
 
 /** The outcome of a run. */
@@ -122,8 +125,7 @@ function connect(
 
 /** Runs a cold-connection test and writes its results file. */
 export async function runColdconn(run: ColdRun): Promise<ColdResult> {
-  const timer = new PreciseTimer(SMFT_TIMER);
-  await timer.ready();
+  const timer = new Pacer(run.pacing ?? "spin");
   try {
     return await measure(run, timer);
   } finally {
@@ -131,7 +133,7 @@ export async function runColdconn(run: ColdRun): Promise<ColdResult> {
   }
 }
 
-async function measure(run: ColdRun, timer: PreciseTimer): Promise<ColdResult> {
+async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
   const hostRate = run.rate / run.shard.count;
   const durationS = run.attempts !== undefined ? run.attempts / hostRate : run.durationS;
   const { plan, startEpochMs } = makePlan({ ...run, durationS, warmupS: 0 });

@@ -7,12 +7,12 @@
  */
 /// <reference lib="deno.worker" />
 import { encodeJsonVector } from "../proto/score.ts";
-import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
 import { type Channel, openChannel } from "./channel.ts";
 import { openLoop } from "./harness.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
+import { Pacer } from "./shared/pacer.ts";
 import { type FromWorker, tlsFromClone, type ToWorker, type WorkerRun } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
@@ -20,15 +20,14 @@ const FLUSH_MS = 100;
 
 let job: WorkerRun | undefined;
 let channel: Channel | undefined;
-let timer: PreciseTimer | undefined;
+let timer: Pacer | undefined;
 const stop = new AbortController();
 const post = (m: FromWorker) => self.postMessage(m);
 
 async function connect(run: WorkerRun): Promise<void> {
   job = { ...run, target: { ...run.target, tls: tlsFromClone(run.target.tls) } };
-  timer = new PreciseTimer(SMFT_TIMER);
+  timer = new Pacer(run.pacing);
   channel = openChannel(job.target);
-  await timer.ready();
   try {
     await connectForRun(channel, job);
   } catch (e) {

@@ -26,6 +26,7 @@ import {
 } from "./steady.ts";
 import type { Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
+import type { PacingMode } from "./shared/pacer.ts";
 
 /** Runs one steady test: on this thread with one connection, on N worker threads with N. */
 export function runSteadyTest(run: SteadyRun): Promise<SteadyResult> {
@@ -52,6 +53,7 @@ export interface WorkerRun {
   payload: string;
   warmupS: number;
   totalS: number;
+  pacing: PacingMode;
 }
 
 /**
@@ -217,6 +219,7 @@ export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
       payload: run.payload,
       warmupS: run.warmupS,
       totalS: run.warmupS + run.durationS,
+      pacing: run.pacing ?? "spin",
     };
     const traces = await Promise.all(workers.map((w) => w.connect(job)));
     const { plan, startEpochMs } = makePlan(run);

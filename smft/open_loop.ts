@@ -10,7 +10,7 @@
 import { intendedAt, pace, type Plan } from "./schedule.ts";
 import { Series } from "./histogram.ts";
 
-/** Where the loop gets the time and its wake-ups: `PreciseTimer` in a run, a fake in tests. */
+/** Where the loop gets the time and its wake-ups: the pacer (`shared/pacer.ts`) in a run, a fake in tests. */
 export interface Clock {
   /** Now, on the clock the plan is written in (`performance.now()` in a run), ms. */
   now(): number;

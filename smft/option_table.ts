@@ -5,7 +5,16 @@
  * @module
  */
 import { isIP } from "node:net";
-import { int, num, type OptionDef, type Parser, text, TLS_MODE_OPTION } from "./shared/config.ts";
+import {
+  int,
+  num,
+  oneOf,
+  type OptionDef,
+  type Parser,
+  text,
+  TLS_MODE_OPTION,
+} from "./shared/config.ts";
+import { PACING_MODES, type PacingMode } from "./shared/pacer.ts";
 
 /** Which test. */
 export type Command = "steady" | "coldconn";
@@ -198,6 +207,15 @@ export function commonOptions(cmd: Command) {
       parse: shard,
       meta: "<k/n>",
       help: "send shard k of n of the total rate (several load hosts)",
+    }),
+    pacing: opt<PacingMode>({
+      flag: "pacing",
+      env: "PACING",
+      default: "spin",
+      parse: oneOf<PacingMode>(...PACING_MODES),
+      meta: "<mode>",
+      help: "spin: the connection's thread never sleeps (a core each, most precise) | " +
+        "timer: sleeps on Deno's timer when the next call is over ~3 ms away, spins the rest",
     }),
     overwrite: opt<boolean>({
       flag: "overwrite",

@@ -14,6 +14,7 @@ import {
   type ValuesOf,
 } from "./shared/config.ts";
 import type { TlsMode } from "../certs/tls.ts";
+import type { PacingMode } from "./shared/pacer.ts";
 import {
   type Command,
   type commonOptions,
@@ -47,6 +48,8 @@ export interface CommonConfig {
   durationS: number;
   /** Replace an earlier complete results file instead of moving it aside. */
   overwrite: boolean;
+  /** How the thread that owns a connection waits for the next send (`--pacing`). */
+  pacing: PacingMode;
   /** Lines about the `.env` file to print (e.g. a misspelt key). */
   envWarnings?: string[];
 }
@@ -123,6 +126,7 @@ function resolveCommon(
     quiet: v.quiet,
     durationS: v.duration,
     overwrite: v.overwrite,
+    pacing: v.pacing,
   };
   if (c.startAt !== undefined && c.startAt <= now) {
     throw new ConfigError(

@@ -124,6 +124,8 @@ export interface Meta {
   host: string;
   /** `k/n`. */
   shard: string;
+  /** How each connection's thread waited for its next send (`--pacing`): `spin` or `timer`. */
+  pacing?: string;
   /** Steady: warm-up seconds (sent, not written). */
   warmup_s?: number;
   /** Steady: epoch ms at which measurement starts. */

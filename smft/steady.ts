@@ -15,7 +15,7 @@ import {
   HANDLING_METADATA_KEY,
   passBytes,
 } from "../proto/score.ts";
-import { PreciseTimer, SMFT_TIMER } from "./shared/precise_timer.ts";
+import { Pacer, type PacingMode } from "./shared/pacer.ts";
 import { totalRequests, warmupRequests } from "./schedule.ts";
 import {
   type Channel,
@@ -71,6 +71,8 @@ export interface SteadyRun {
   onProgress?: (p: Progress) => void;
   /** Called when the warm-up is over and the first measured call goes out. */
   onMeasureStart?: () => void;
+  /** How the thread that owns a channel waits for the next send. @default "spin" */
+  pacing?: PacingMode;
   /**
    * Channels, each driven by its own worker thread with shard k of n of this host's schedule
    * (`connections.ts`). @default 1: one channel, driven on this thread.
@@ -95,9 +97,8 @@ const BURST = 256;
  */
 export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const channel: Channel = openChannel(run.target);
-  const timer = new PreciseTimer(SMFT_TIMER);
+  const timer = new Pacer(run.pacing ?? "spin");
   try {
-    await timer.ready();
     await connectForRun(channel, run);
     return await measure(run, channel, timer);
   } finally {
@@ -179,7 +180,7 @@ export function unaryCalls(
 async function measure(
   run: SteadyRun,
   channel: Channel,
-  timer: PreciseTimer,
+  timer: Clock,
 ): Promise<SteadyResult> {
   const payload = encodeJsonVector(run.payload);
   const { plan, startEpochMs } = makePlan(run);

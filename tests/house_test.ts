@@ -62,7 +62,7 @@ Deno.test("brokenRule() names each direction the house forbids and allows the re
   const cases: [string, string, boolean][] = [
     ["smft/steady.ts", "df/server.ts", true],
     ["smft/run.ts", "tools/summarize.ts", true],
-    ["df/hold.ts", "smft/shared/precise_timer.ts", false],
+    ["df/hold.ts", "smft/shared/pacer.ts", false],
     ["df/hold.ts", "smft/steady.ts", true],
     ["certs/tls.ts", "smft/shared/config.ts", true],
     ["smft/shared/config.ts", "certs/tls.ts", false],

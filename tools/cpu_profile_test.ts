@@ -57,7 +57,7 @@ Deno.test("origin() names a project file from the repository's folders, whatever
     "df/hold.ts",
   ]);
   assert.deepEqual(
-    origin({ functionName: "f", url: "file:///srv/repo/smft/shared/precise_timer.ts" }),
-    ["project", "smft/shared/precise_timer.ts"],
+    origin({ functionName: "f", url: "file:///srv/repo/smft/shared/pacer.ts" }),
+    ["project", "smft/shared/pacer.ts"],
   );
 });

@@ -211,6 +211,8 @@ export const SUITE_ENV_KEYS: readonly string[] = [
   "QUIET",
   "ENV_FILE",
   "OVERWRITE",
+  "PACING",
+  "DF_PACING",
   "SMFT_ALLOW_INSECURE",
   "DF_ALLOW_INSECURE",
   "DF_GRACE_MS",
