@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { getHeapStatistics } from "node:v8";
 import { ConfigError } from "../smft/shared/config.ts";
 import { loadTls, TlsFileError } from "../certs/tls.ts";
 import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/shared/version.ts";
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
   const cpuPerCall = s.calls > 0
     ? ` cpu=${((cpu.user + cpu.system) / 1e6).toFixed(2)}s (${
       Math.round((cpu.user + cpu.system) / s.calls)
-    } µs per call)`
+    } µs per call, ${
+      ((getHeapStatistics().total_allocated_bytes - s.allocAtFirstCall) / 1024 / s.calls).toFixed(1)
+    } KiB allocated per call)`
     : "";
   const codes = Object.entries(s.byCode).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
   const byCause = (r: Record<string, number>) =>

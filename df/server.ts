@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { getHeapStatistics } from "node:v8";
 import * as grpc from "@grpc/grpc-js";
 import * as net from "node:net";
 import type * as http2 from "node:http2";
@@ -53,6 +54,8 @@ export type DfEvent =
 /** Counters, live. */
 export interface DfStats {
   calls: number;
+  /** V8's `total_allocated_bytes` when the first call arrived (0 before). */
+  allocAtFirstCall: number;
   byCode: Record<string, number>;
   connectionsAccepted: number;
   connectionsOpen: number;
@@ -109,6 +112,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   const limits: DfLimits = { ...DEFAULT_LIMITS, ...o.limits };
   const stats: DfStats = {
     calls: 0,
+    allocAtFirstCall: 0,
     byCode: {},
     connectionsAccepted: 0,
     connectionsOpen: 0,
@@ -164,6 +168,9 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       callback: grpc.sendUnaryData<ScoreResponse>,
     ) {
       const received = performance.now();
+      if (stats.allocAtFirstCall === 0) {
+        stats.allocAtFirstCall = getHeapStatistics().total_allocated_bytes;
+      }
       if (draining) {
         count("UNAVAILABLE");
         callback({ code: grpc.status.UNAVAILABLE, details: "df is shutting down" });

@@ -101,6 +101,8 @@ export function combineTotals(all: LoopTotals[]): LoopTotals {
     lastIssuedMeasured: Math.max(...all.map((t) => t.lastIssuedMeasured)),
     maxInflight: all.reduce((s, t) => s + t.maxInflight, 0),
     abandoned: all.reduce((s, t) => s + t.abandoned, 0),
+    allocatedBytes: all.reduce((s, t) => s + t.allocatedBytes, 0),
+    spins: all.reduce((s, t) => s + t.spins, 0),
   };
 }
 

@@ -36,6 +36,8 @@ Deno.test("the loops' totals add up; the last measured send is the latest", () =
       lastIssuedMeasured: 50,
       maxInflight: 3,
       abandoned: 0,
+      allocatedBytes: 1000,
+      spins: 40,
     },
     {
       interrupted: true,
@@ -44,6 +46,8 @@ Deno.test("the loops' totals add up; the last measured send is the latest", () =
       lastIssuedMeasured: 70,
       maxInflight: 2,
       abandoned: 1,
+      allocatedBytes: 500,
+      spins: 2,
     },
   ]);
   assert.deepEqual(t, {
@@ -53,6 +57,8 @@ Deno.test("the loops' totals add up; the last measured send is the latest", () =
     lastIssuedMeasured: 70,
     maxInflight: 5,
     abandoned: 1,
+    allocatedBytes: 1500,
+    spins: 42,
   });
 });
 

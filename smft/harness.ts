@@ -323,6 +323,10 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const verdict = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0, {
     calls: totals.measuredSent,
     interrupted,
+    // Steady against a server that reports its own time (df, the grpc-go reference).
+    share: spec.test === "01_steady" && summary.latency && summary.df
+      ? { p99: summary.latency.p99, serverP99: summary.df.p99 }
+      : undefined,
   });
   const clamped = acc.clampedValues();
   const end: End = {
@@ -345,6 +349,12 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   };
   // This process's CPU per call over the whole run (warm-up included, and so its calls).
   end.cpu_us_per_call = totals.sent > 0 ? Math.round(end.cpu_s * 1e6 / totals.sent) : undefined;
+  // What the loops' threads allocated per call, and how many turns their pacers spun for one
+  // (a spinning turn allocates ~0.7 KB of its own: Deno's setImmediate).
+  if (totals.sent > 0) {
+    end.alloc_kb_per_call = r3(totals.allocatedBytes / 1024 / totals.sent);
+    end.spins_per_call = Math.round(totals.spins / totals.sent);
+  }
   const placement = writer.finish(end, { overwrite: spec.overwrite });
   return {
     file: placement.path,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { getHeapStatistics } from "node:v8";
 import { intendedAt, pace, type Plan } from "./schedule.ts";
 import { Series } from "./histogram.ts";
 
@@ -16,6 +17,8 @@ export interface Clock {
   now(): number;
   /** Runs `cb` at `due` (at once if already past). */
   at(due: number, cb: () => void): void;
+  /** Event-loop turns made without sleeping so far (a spinning pacer's), if it counts them. */
+  readonly stats?: { readonly spins: number };
 }
 
 /** How one launched request (or attempt) ended. */
@@ -86,6 +89,10 @@ export interface LoopTotals {
   maxInflight: number;
   /** In flight when the bound passed and the rest was abandoned. */
   abandoned: number;
+  /** Bytes this thread's V8 heap allocated while the loop ran (`total_allocated_bytes`). */
+  allocatedBytes: number;
+  /** Event-loop turns the clock spun meanwhile (0 when it does not count them). */
+  spins: number;
 }
 
 /** How long abandoned work may take to report its end before the loop gives up on it. */
@@ -198,6 +205,8 @@ export class OpenLoop {
   async run(): Promise<LoopTotals> {
     const o = this.#o;
     const clock = o.clock;
+    const alloc0 = getHeapStatistics().total_allocated_bytes;
+    const spins0 = clock.stats?.spins ?? 0;
     let running = true;
     const everySecond = (at: number) => {
       clock.at(at, () => {
@@ -237,6 +246,8 @@ export class OpenLoop {
       lastIssuedMeasured: this.#lastIssuedMeasured,
       maxInflight: this.#maxInflight,
       abandoned,
+      allocatedBytes: getHeapStatistics().total_allocated_bytes - alloc0,
+      spins: (clock.stats?.spins ?? 0) - spins0,
     };
   }
 }

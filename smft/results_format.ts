@@ -169,6 +169,10 @@ export interface End {
   cpu_s: number;
   /** `cpu_s` over every call sent (warm-up included), µs: the generator's own cost per call. */
   cpu_us_per_call?: number;
+  /** KiB the loops' V8 heaps allocated over the run per call sent (warm-up included). */
+  alloc_kb_per_call?: number;
+  /** Event-loop turns the pacers spun per call sent. */
+  spins_per_call?: number;
   rss_max_mb: number;
   /** Compressed base64 HdrHistograms in µs, keyed `latency_us`, `t_connect_us`, .... */
   histograms: Record<string, string>;

@@ -54,3 +54,29 @@ Deno.test("formatRunVerdict() says interrupted, not 'fell behind', for a stopped
   assert.match(some, /^INTERRUPTED: stopped by a signal; on 40 measured calls/);
   assert.doesNotMatch(some, /fell behind/);
 });
+
+Deno.test("judgeRun() is INVALID when the generator's share of p99 is too large, whatever the lag", () => {
+  // Lag p99 0.4 ms, but p99 8.57 ms against the server's own 6.09 ms: 1.41x (a run of the
+  // bench's matrix whose p99 was 1.43x the grpc-go client's).
+  const v = judgeRun(1000, 1000, 0.4, { calls: 6000, share: { p99: 8.57, serverP99: 6.09 } });
+  assert.equal(v.valid, false);
+  assert.match(v.reasons[0], /p99 8\.57 ms is 1\.41x the server's own 6\.09 ms \(limit 1\.3x\)/);
+  assert.match(formatRunVerdict(v), /^INVALID: the generator adds too much \(/);
+  // 1.28x: the server's figures.
+  const ok = judgeRun(500, 500, 0.21, { calls: 3000, share: { p99: 7.3, serverP99: 5.73 } });
+  assert.equal(ok.valid, true);
+  assert.match(formatRunVerdict(ok), /lag p99 0\.210 ms, p99 1\.27x the server's own/);
+  // Lag and share together: "fell behind", with both reasons.
+  const both = judgeRun(1000, 1000, 2, { calls: 6000, share: { p99: 20, serverP99: 6 } });
+  assert.equal(both.reasons.length, 2);
+  assert.match(formatRunVerdict(both), /^INVALID: the generator fell behind/);
+});
+
+Deno.test("judgeRun() judges the share only with a server time and enough calls", () => {
+  assert.equal(judgeRun(1000, 1000, 0.2, { calls: 6000 }).share, undefined);
+  const few = judgeRun(20, 20, 0.2, { calls: 20, share: { p99: 30, serverP99: 5 } });
+  assert.equal(few.valid, true);
+  assert.equal(few.share, undefined);
+  const noServer = judgeRun(1000, 1000, 0.2, { calls: 6000, share: { p99: 30, serverP99: 0 } });
+  assert.equal(noServer.valid, true);
+});

@@ -64,26 +64,42 @@ export interface SpawnedDf {
 }
 
 /** Starts df as its own process (so it does not share the caller's event loop). */
-export async function spawnDf(o: {
+export function spawnDf(o: {
   ca: string;
   cert: string;
   key: string;
   delayMs: number;
   stderr: "inherit" | "null";
+  /** df's `--pacing` (`DF_PACING`). @default "spin" */
+  pacing?: string;
 }): Promise<SpawnedDf> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: runArgs(DF),
+  return spawnListening(Deno.execPath(), runArgs(DF), {
+    DF_HOST: "127.0.0.1",
+    DF_PORT: "0",
+    DELAY_MS: String(o.delayMs),
+    DF_PACING: o.pacing ?? "spin",
+    TLS_CA: o.ca,
+    TLS_CERT: o.cert,
+    TLS_KEY: o.key,
+  }, o.stderr);
+}
+
+/**
+ * Starts a server that prints `listening on HOST:PORT` on stdout (df, the grpc-go server) and
+ * resolves with its port once it has.
+ */
+export async function spawnListening(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  stderr: "inherit" | "null",
+): Promise<SpawnedDf> {
+  const child = new Deno.Command(cmd, {
+    args,
     cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: {
-      DF_HOST: "127.0.0.1",
-      DF_PORT: "0",
-      DELAY_MS: String(o.delayMs),
-      TLS_CA: o.ca,
-      TLS_CERT: o.cert,
-      TLS_KEY: o.key,
-    },
+    env,
     stdout: "piped",
-    stderr: o.stderr,
+    stderr,
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let head = "";
@@ -92,7 +108,7 @@ export async function spawnDf(o: {
     const { value, done } = await reader.read();
     if (done) {
       await child.status;
-      throw new Error("df did not start");
+      throw new Error(`${cmd} did not start`);
     }
     head += value;
   }

@@ -39,12 +39,20 @@ function read(): CpuTimes | undefined {
   }
 }
 
-/** Starts measuring; the function returned gives the steal since, in words (empty when unknown). */
-export function stealMeter(): () => string {
+/** Starts measuring; the function returned gives the steal since, %, when known. */
+export function stealSince(): () => number | undefined {
   const a = read();
   return () => {
     const b = read();
-    const p = a && b ? stealPercent(a, b) : undefined;
+    return a && b ? stealPercent(a, b) : undefined;
+  };
+}
+
+/** Starts measuring; the function returned gives the steal since, in words (empty when unknown). */
+export function stealMeter(): () => string {
+  const since = stealSince();
+  return () => {
+    const p = since();
     if (p === undefined) return "";
     return `host: steal ${p.toFixed(1)} % of CPU time over this section${
       p >= 5 ? " (the VM's host gave the cores to other guests: lag and latency above suffer)" : ""

@@ -4,7 +4,7 @@
  * each call held --delay-ms from receipt with `setTimeout`, trailer df-handling-us), kept apart
  * from df; `deno task bench` measures df against it. SIGTERM: prints {"calls":N} and exits.
  *
- *   deno run -A tools/floor/server.ts --port 50072 --delay-ms 5 \
+ *   deno run -A tools/bench/floor/server.ts --port 50072 --delay-ms 5 \
  *     --ca certs/ca.crt --cert certs/server.crt --key certs/server.key
  *
  * @module
@@ -12,6 +12,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { getHeapStatistics } from "node:v8";
 
 const { values: a } = parseArgs({
   options: {
@@ -64,6 +65,7 @@ function encode(score: number): Buffer {
 }
 
 let calls = 0;
+let alloc0 = 0; // allocation from the first call on
 const server = new grpc.Server();
 server.addService({
   GetScore: {
@@ -78,6 +80,7 @@ server.addService({
 }, {
   GetScore(call: grpc.ServerUnaryCall<string, number>, cb: grpc.sendUnaryData<number>) {
     const received = performance.now();
+    if (alloc0 === 0) alloc0 = getHeapStatistics().total_allocated_bytes;
     try {
       JSON.parse(call.request);
     } catch {
@@ -96,7 +99,8 @@ const port = await new Promise<number>((res, rej) =>
 );
 console.log(`floor server listening on ${a.host}:${port}`);
 Deno.addSignalListener("SIGTERM", () => {
-  console.log(JSON.stringify({ calls }));
+  const allocKb = (getHeapStatistics().total_allocated_bytes - alloc0) / 1024 / Math.max(1, calls);
+  console.log(JSON.stringify({ calls, alloc_kb_per_call: +allocKb.toFixed(2) }));
   server.forceShutdown();
   Deno.exit(0);
 });

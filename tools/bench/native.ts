@@ -1,5 +1,5 @@
 /**
- * The native reference client: builds `tools/native/client/` (grpc-go) and runs it,
+ * The native reference client: builds `tools/bench/native/client/` (grpc-go) and runs it,
  * so smft's figures can be compared with a native gRPC client's against the same df in the
  * same run. The Go client writes the same results files as smft (`#TEST`, `#META`, one line per
  * request or attempt, `#END`), so the tools summarise both alike.
@@ -16,16 +16,16 @@
 import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The Go package (folder) of the native client. */
-export const NATIVE_SOURCE: string = join(ROOT, "tools", "native", "client");
+export const NATIVE_SOURCE: string = join(ROOT, "tools", "bench", "native", "client");
 
 /** Where {@link buildNativeClient} puts the binary by default. */
 export const NATIVE_BIN: string = join(ROOT, "results", ".native", "grpc-go-client");
 
 /** The Go package (folder) of the native server (df's service in grpc-go). */
-export const NATIVE_SERVER_SOURCE: string = join(ROOT, "tools", "native", "server");
+export const NATIVE_SERVER_SOURCE: string = join(ROOT, "tools", "bench", "native", "server");
 
 /** Where {@link buildNativeServer} puts the binary by default. */
 export const NATIVE_SERVER_BIN: string = join(ROOT, "results", ".native", "grpc-go-server");
@@ -132,7 +132,7 @@ export function buildNativeClient(opts: BuildOptions = {}): Promise<BuildResult>
   return buildNative(NATIVE_SOURCE, opts.out ?? NATIVE_BIN, "client", opts);
 }
 
-/** Builds the native server (`tools/native/server/`) like {@link buildNativeClient}. */
+/** Builds the native server (`tools/bench/native/server/`) like {@link buildNativeClient}. */
 export function buildNativeServer(opts: BuildOptions = {}): Promise<BuildResult> {
   return buildNative(NATIVE_SERVER_SOURCE, opts.out ?? NATIVE_SERVER_BIN, "server", opts);
 }

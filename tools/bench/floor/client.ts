@@ -5,7 +5,7 @@
  * `makeUnaryRequest` with a pre-encoded request, mTLS over TLS 1.3, `setTimeout` pacing (~1 ms
  * late on Deno: the floor is cheap partly because it is imprecise). Prints one JSON line.
  *
- *   deno run -A tools/floor/client.ts --port 50071 --rate 1000 --duration 10 --warmup 3 \
+ *   deno run -A tools/bench/floor/client.ts --port 50071 --rate 1000 --duration 10 --warmup 3 \
  *     --ca certs/ca.crt --cert certs/client.crt --key certs/client.key
  *
  * @module
@@ -14,6 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as tls from "node:tls";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { getHeapStatistics } from "node:v8";
 
 const { values: a } = parseArgs({
   options: {
@@ -69,8 +70,11 @@ const id = (b: Buffer) => b;
 const finished = Promise.withResolvers<void>();
 const t0 = performance.now() + 20, step = 1000 / rate;
 
+// Allocation over the measured calls (from the first one issued after warm-up).
+let alloc0 = 0;
 function launch(i: number, now: number) {
   const intended = t0 + i * step;
+  if (i === first) alloc0 = getHeapStatistics().total_allocated_bytes;
   if (i >= first) lag[i - first] = now - intended;
   client.makeUnaryRequest("/score.ScoreService/GetScore", id, id, request, (err) => {
     if (i >= first) lat[i - first] = performance.now() - intended;
@@ -86,6 +90,7 @@ function tick() {
 }
 at(t0, tick);
 await finished.promise;
+const allocKb = (getHeapStatistics().total_allocated_bytes - alloc0) / 1024 / (total - first);
 client.close();
 
 const pct = (v: Float64Array, p: number) => {
@@ -99,4 +104,5 @@ console.log(JSON.stringify({
   lag_p99_ms: pct(lag, 99),
   p50_ms: pct(lat, 50),
   p99_ms: pct(lat, 99),
+  alloc_kb_per_call: +allocKb.toFixed(2),
 }));

@@ -1,6 +1,6 @@
 /**
  * CPU per call of each program, side by side in one sitting: smft against the floor of its
- * stack (a minimal grpc-js client on the same Deno, `tools/floor/client.ts`) and a native
+ * stack (a minimal grpc-js client on the same Deno, `tools/bench/floor/client.ts`) and a native
  * grpc-go client, all driving the grpc-go server; df against the floor server and the grpc-go
  * server, all driven by the grpc-go client. Cases run interleaved, several rounds; each figure
  * is the median. Per call: user+sys CPU from `/proc/PID/task/*` over a fixed window (by thread:
@@ -12,9 +12,9 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DF, runArgs, SMFT } from "./programs.ts";
+import { DF, runArgs, SMFT } from "../programs.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HZ = 100; // USER_HZ: /proc times are in clock ticks
 
 /** Certificates and binaries the cases need. */
@@ -163,7 +163,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
       server: goServer,
       measured: "client",
       client: (port, rate, seconds) => ({
-        argv: [deno, "run", "-A", "tools/floor/client.ts", "--port", String(port)]
+        argv: [deno, "run", "-A", "tools/bench/floor/client.ts", "--port", String(port)]
           .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", "0"])
           .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey]),
       }),
@@ -205,7 +205,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           deno,
           "run",
           "-A",
-          "tools/floor/server.ts",
+          "tools/bench/floor/server.ts",
           "--port",
           String(port),
           "--delay-ms",

@@ -7,7 +7,7 @@
  * - `grpc-js`, `other npm`: npm packages; `polyfills`: Deno's `ext:`/`node:` modules;
  * - `project`: this repository's files.
  *
- *   deno run --allow-read tools/cpu_profile.ts FILE.cpuprofile... [--top 20] [--json]
+ *   deno run --allow-read tools/bench/cpu_profile.ts FILE.cpuprofile... [--top 20] [--json]
  *
  * @module
  */
@@ -95,7 +95,7 @@ export function splitProfile(p: CpuProfile): ProfileSplit {
 }
 
 const USAGE =
-  `Usage: deno run --allow-read tools/cpu_profile.ts FILE.cpuprofile... [--top N] [--json]
+  `Usage: deno run --allow-read tools/bench/cpu_profile.ts FILE.cpuprofile... [--top N] [--json]
 
 Splits the self time of V8 CPU profiles (deno run --cpu-prof) by origin: gc, native (V8 and
 Deno's Rust ops), polyfills (Deno's node: modules), grpc-js, other npm, project; then by module

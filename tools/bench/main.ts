@@ -1,0 +1,441 @@
+/**
+ * `deno task bench`: the performance targets, measured on this machine side by side in one run
+ * and printed as figures (never asserted: timings on a shared 2-core machine are noisy). Every
+ * program runs as its own process, so CPU and memory are each one's own; the references are
+ * grpc-go (`native/`) and a minimal grpc-js floor on the same Deno (`floor/`).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateCerts } from "../../certs/generate.ts";
+import {
+  buildNativeClient,
+  buildNativeServer,
+  NATIVE_SERVER_BIN,
+  type NativeArgs,
+  runNative,
+} from "./native.ts";
+import { cpuPerCall, type CpuRow, formatCpuTable } from "./cpu.ts";
+import { stealMeter, stealSince } from "./steal.ts";
+import { runArgs, SMFT, spawnDf, type SpawnedDf, spawnListening } from "../programs.ts";
+import { readResults } from "../results.ts";
+import type { Summary } from "../../smft/summary.ts";
+import { type Cell, type CellResult, figuresOf, formatMatrix, serversFigures } from "./matrix.ts";
+import { formatTargets, ratio, type Target } from "./targets.ts";
+import { SPIN_TURN_KIB } from "./matrix.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const DELAY_MS = 5;
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean" },
+    long: { type: "boolean" },
+    "cpu-only": { type: "boolean" },
+    "no-cpu": { type: "boolean" },
+    keep: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (flags.help) {
+  console.log(
+    `Usage: deno task bench [--quick] [--long] [--cpu-only | --no-cpu] [--keep DIR]
+
+Measures, side by side in one run, each program as its own process (DELAY_MS=${DELAY_MS}):
+  CPU per call per thread of smft, df, the grpc-js floor (tools/bench/floor/) and grpc-go
+    (tools/bench/native/), interleaved, with ratios (--no-cpu skips it, --cpu-only runs only it);
+  the verdict's calibration matrix: smft beside the grpc-go client at the same rate against df
+    and against the grpc-go server, over rates, --connections and --pacing; whether smft's
+    VALID/INVALID agrees with "p50 within +0.3 ms and p99 within 1.3x of the grpc-go client's";
+  bytes allocated per call (smft, df, the floor); the demo's 1000/s run with df beside (5 tries);
+  coldconn against grpc-go (20 attempts at 5/s); then every target with its figure.
+--quick: fewer cells and rounds. --long: adds 2000/s for 300 s (peak RSS). --keep DIR keeps
+every results file. Needs Go and grpc-go (apt-get install golang-go golang-google-grpc-dev).`,
+  );
+  Deno.exit(0);
+}
+const quick = flags.quick ?? false;
+const log = (s = "") => console.log(s);
+const f2 = (v: number | undefined) => v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(2);
+
+const dir = flags.keep ?? await Deno.makeTempDir({ prefix: "smft-bench-" });
+await Deno.mkdir(dir, { recursive: true });
+const certs = (await generateCerts({ out: join(dir, "certs") })).files;
+const clientTls = { ca: certs.caCrt, cert: certs.clientCrt, key: certs.clientKey };
+const [goClient, goServer] = await Promise.all([buildNativeClient(), buildNativeServer()]);
+if (!goClient.path || !goServer.path) {
+  log(`bench: the grpc-go references cannot be built (${goClient.reason ?? goServer.reason})`);
+  Deno.exit(1);
+}
+const GO = goClient.path;
+log(
+  `bench: Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, DELAY_MS=${DELAY_MS}, ` +
+    `every program on this machine's loopback`,
+);
+
+// 0. CPU per call, each program with its own peer.
+let cpuRows: CpuRow[] = [];
+if (!flags["no-cpu"]) {
+  const rounds = quick ? 2 : 3;
+  const windowS = quick ? 5 : 8;
+  log(
+    `\n== CPU per call (user+sys over ${windowS} s windows / calls counted by the grpc-go peer; ` +
+      `median of ${rounds} interleaved rounds; µs, by thread)`,
+  );
+  const steal = stealMeter();
+  cpuRows = await cpuPerCall(
+    {
+      certs: {
+        ca: certs.caCrt,
+        serverCrt: certs.serverCrt,
+        serverKey: certs.serverKey,
+        clientCrt: certs.clientCrt,
+        clientKey: certs.clientKey,
+      },
+      goClient: GO,
+      goServer: goServer.path,
+      dir,
+    },
+    { rates: [1000, 2000], rounds, warmupS: 3, windowS, log: (s) => console.error(s) },
+  );
+  log(formatCpuTable(cpuRows));
+  log(steal());
+  if (flags["cpu-only"]) Deno.exit(0);
+}
+
+/** A server of the matrix: df (its default pacing) or the grpc-go server. */
+function startServer(kind: Cell["server"]): Promise<SpawnedDf> {
+  if (kind === "df") {
+    return spawnDf({
+      ca: certs.caCrt,
+      cert: certs.serverCrt,
+      key: certs.serverKey,
+      delayMs: DELAY_MS,
+      stderr: "null",
+    });
+  }
+  return spawnListening(
+    goServer.path ?? NATIVE_SERVER_BIN,
+    ["-port", "0", "-ca", certs.caCrt, "-cert", certs.serverCrt, "-key", certs.serverKey]
+      .concat(["-delay-ms", String(DELAY_MS)]),
+    {},
+    "null",
+  );
+}
+
+interface SmftRun {
+  summary: Summary;
+  end: Record<string, unknown>;
+}
+
+/** Runs the smft steady (or coldconn) command as its own process and reads its results file. */
+async function smft(port: number, args: string[], out: string): Promise<SmftRun> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [...runArgs(SMFT), ...args, "--quiet", "--overwrite", "--out", out],
+    cwd: ROOT,
+    env: {
+      TLS_CA: certs.caCrt,
+      TLS_CERT: certs.clientCrt,
+      TLS_KEY: certs.clientKey,
+      DF_HOST: "127.0.0.1",
+      TLS_SERVER_NAME: "localhost",
+      DF_PORT: String(port),
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (![0, 3].includes(r.code)) {
+    throw new Error(`smft ${args[0]} failed: ${new TextDecoder().decode(r.stderr)}`);
+  }
+  const f = await readResults(out);
+  return { summary: f.acc.summary(Number(f.end?.elapsed_s) || undefined), end: f.end ?? {} };
+}
+
+/** Runs the grpc-go client and reads its results file. */
+async function native(port: number, a: Omit<NativeArgs, "addr" | "ca" | "cert" | "key">) {
+  const r = await runNative(GO, { ...a, addr: `127.0.0.1:${port}`, ...clientTls });
+  if (r.code !== 0) throw new Error(`grpc-go client failed: ${r.stderr}`);
+  const f = await readResults(a.out);
+  return { summary: f.acc.summary(Number(f.end?.elapsed_s) || undefined), end: f.end ?? {} };
+}
+
+// 1. The matrix.
+const seconds = quick ? 5 : 6;
+const rates = quick ? [500, 1000, 2000] : [200, 500, 1000, 2000];
+const conns = quick ? [1] : [1, 2];
+const pacings = quick ? ["spin"] : ["spin", "timer"];
+const results: CellResult[] = [];
+/** df's own handling time as the grpc-go client saw it, by rate (the hold's accuracy). */
+const dfHold = new Map<number, Summary["df"]>();
+const dfCalls: string[] = [];
+for (const server of ["grpc-go", "df"] as const) {
+  const s = await startServer(server);
+  try {
+    for (const rate of rates) {
+      for (const connections of conns) {
+        for (const pacing of pacings) {
+          const cell: Cell = { server, rate, connections, pacing };
+          const tag = `${server}_${rate}_${connections}_${pacing}`;
+          const steal = stealSince();
+          const ref = await native(s.port, {
+            mode: "steady",
+            rate,
+            durationS: seconds,
+            warmupS: 1,
+            out: join(dir, `go_${tag}.txt`),
+          });
+          if (server === "df" && !dfHold.has(rate)) dfHold.set(rate, ref.summary.df);
+          const run = await smft(
+            s.port,
+            ["steady", "--rps", String(rate), "--duration", String(seconds), "--warmup", "1"]
+              .concat(["--connections", String(connections), "--pacing", pacing]),
+            join(dir, `smft_${tag}.txt`),
+          );
+          const r: CellResult = {
+            cell,
+            smft: figuresOf(run.summary, run.end),
+            ref: figuresOf(ref.summary, ref.end),
+            steal: steal(),
+            allocKbPerCall: Number(run.end.alloc_kb_per_call),
+            spinsPerCall: Number(run.end.spins_per_call),
+          };
+          results.push(r);
+          console.error(
+            `  ${tag}: smft p50 ${f2(r.smft.p50)} p99 ${f2(r.smft.p99)}, grpc-go p50 ${
+              f2(r.ref.p50)
+            } p99 ${f2(r.ref.p99)}; ${r.smft.valid ? "VALID" : "INVALID"}, ${
+              serversFigures(r) ? "" : "not "
+            }the server's`,
+          );
+        }
+      }
+    }
+  } finally {
+    const rest = await s.stop();
+    if (server === "df") dfCalls.push(rest);
+  }
+}
+log(
+  `\n== The verdict's calibration: smft beside the grpc-go client, same server, same rate ` +
+    `(${seconds} s + 1 s warm-up each; the server's figures: p50 within +0.3 ms and p99 within ` +
+    `1.3x of the grpc-go client's)`,
+);
+log(formatMatrix(results));
+const cellOf = (server: Cell["server"], rate: number, n = 1, pacing = "spin") =>
+  results.find((r) =>
+    r.cell.server === server && r.cell.rate === rate && r.cell.connections === n &&
+    r.cell.pacing === pacing
+  );
+
+// 2. Bytes allocated per call: smft from its #END (the matrix's cells), df from its shutdown
+// line, the floor client and server from their own.
+log(`\n== Bytes allocated per call (V8's total_allocated_bytes; KiB per call)`);
+{
+  const s = await startServer("grpc-go");
+  const floorClient = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tools/bench/floor/client.ts", "--port", String(s.port), "--rate", "1000"]
+      .concat(["--duration", String(seconds), "--warmup", "1", "--ca", certs.caCrt])
+      .concat(["--cert", certs.clientCrt, "--key", certs.clientKey]),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  await s.stop();
+  const fc = JSON.parse(new TextDecoder().decode(floorClient.stdout).trim().split("\n").at(-1)!);
+  const floorServer = await spawnListening(
+    Deno.execPath(),
+    ["run", "-A", "tools/bench/floor/server.ts", "--port", "0", "--delay-ms", String(DELAY_MS)]
+      .concat(["--ca", certs.caCrt, "--cert", certs.serverCrt, "--key", certs.serverKey]),
+    {},
+    "null",
+  );
+  await native(floorServer.port, {
+    mode: "steady",
+    rate: 1000,
+    durationS: seconds,
+    warmupS: 1,
+    out: join(dir, "go_floor_server.txt"),
+  });
+  const fs = JSON.parse((await floorServer.stop()).trim().split("\n").at(-1)!);
+  const dfLine = /([\d.]+) KiB allocated per call/.exec(dfCalls.join("\n"))?.[1];
+  const rows = [["program", "KiB/call", "of which spinning turns", "the rest"]];
+  for (const rate of [1000, 2000]) {
+    const c = cellOf("grpc-go", rate);
+    if (!c?.allocKbPerCall) continue;
+    const turns = (c.spinsPerCall ?? 0) * SPIN_TURN_KIB;
+    rows.push([
+      `smft spin, ${rate}/s`,
+      c.allocKbPerCall.toFixed(1),
+      `${turns.toFixed(1)} (${c.spinsPerCall} turns x ${SPIN_TURN_KIB} KiB)`,
+      (c.allocKbPerCall - turns).toFixed(1),
+    ]);
+  }
+  rows.push(["floor client (setTimeout), 1000/s", f2(fc.alloc_kb_per_call), "-", "-"]);
+  rows.push(["df spin, all the bench's calls", dfLine ?? "-", "-", "-"]);
+  rows.push(["floor server (setTimeout), 1000/s", f2(fs.alloc_kb_per_call), "-", "-"]);
+  log(table(rows));
+}
+
+// 3. The demo's run, five times: df beside smft, 1000/s for 5 s after 1 s of warm-up.
+const demoTries = quick ? 2 : 5;
+const demo: boolean[] = [];
+{
+  log(`\n== The demo's steady run, ${demoTries} tries: df and smft on this machine, 1000/s, 5 s`);
+  const steal = stealMeter();
+  const s = await startServer("df");
+  try {
+    for (let i = 0; i < demoTries; i++) {
+      const r = await smft(
+        s.port,
+        ["steady", "--rps", "1000", "--duration", "5", "--warmup", "1"],
+        join(dir, `demo_${i}.txt`),
+      );
+      demo.push(r.end.valid === true);
+      log(
+        `try ${i + 1}: ${r.end.valid ? "VALID" : "INVALID"}; p50 ${f2(r.summary.latency?.p50)} ` +
+          `p99 ${f2(r.summary.latency?.p99)} ms, lag p50 ${f2(r.summary.lag?.p50)} p99 ` +
+          `${f2(r.summary.lag?.p99)} ms${r.end.valid ? "" : ` (${r.end.verdict_reasons})`}`,
+      );
+    }
+  } finally {
+    await s.stop();
+  }
+  log(steal());
+}
+
+// 4. Cold connections against df, smft beside the grpc-go client.
+const cold: { smft?: Summary; go?: Summary } = {};
+{
+  const steal = stealMeter();
+  const s = await startServer("df");
+  try {
+    cold.go = (await native(s.port, {
+      mode: "coldconn",
+      rate: 5,
+      attempts: 20,
+      out: join(dir, "go_cold.txt"),
+    })).summary;
+    cold.smft = (await smft(
+      s.port,
+      ["coldconn", "--rps", "5", "--attempts", "20"],
+      join(dir, "smft_cold.txt"),
+    )).summary;
+  } finally {
+    await s.stop();
+  }
+  const rows = [["client", "connect p50", "tls p50", "first RPC p50", "total p50"]];
+  for (const [name, x] of [["smft", cold.smft], ["grpc-go", cold.go]] as const) {
+    const p = x?.phases;
+    rows.push([
+      name,
+      f2(p?.connect?.p50),
+      f2(p?.tls?.p50),
+      f2(p?.first_rpc?.p50),
+      f2(p?.total?.p50),
+    ]);
+  }
+  log(`\n== coldconn against df, 20 attempts at 5/s each`);
+  log(table(rows));
+  log(steal());
+}
+
+// 5. Memory over a long run.
+if (flags.long) {
+  const s = await startServer("df");
+  const r = await smft(
+    s.port,
+    ["steady", "--rps", "2000", "--duration", "300", "--warmup", "5"],
+    join(dir, "long.txt"),
+  );
+  await s.stop();
+  log(
+    `\n== 2000/s for 300 s: smft peak RSS ${r.end.rss_max_mb} MB (target < 200 MB), ` +
+      `achieved ${r.end.achieved_rps}/s, lag p99 ${f2(r.summary.lag?.p99)} ms`,
+  );
+}
+
+// 6. The targets, from the figures above.
+const cpu = (side: string, program: string, rate: number) =>
+  cpuRows.find((r) => r.side === side && r.program === program && r.rate === rate)?.cpuUs;
+const targets: Target[] = [];
+for (const rate of [1000, 2000]) {
+  const s = cpu("client", "smft", rate), fl = cpu("client", "floor (grpc-js)", rate);
+  const lag = cellOf("grpc-go", rate)?.smft.lagP50;
+  targets.push({
+    target: `smft CPU per call <= 1.2x the floor at ${rate}/s, lag p50 <= 0.2 ms`,
+    figure: `${s?.toFixed(0) ?? "-"} vs ${fl?.toFixed(0) ?? "-"} µs = ${ratio(s, fl)}; lag p50 ${
+      f2(lag)
+    } ms`,
+    met: s === undefined || fl === undefined ? undefined : s <= 1.2 * fl && (lag ?? 1) <= 0.2,
+  });
+}
+{
+  const d = cpu("server", "df", 1000), fl = cpu("server", "floor (grpc-js)", 1000);
+  const hold = dfHold.get(1000);
+  const plus = hold ? hold.p50 - DELAY_MS : undefined;
+  targets.push({
+    target: "df CPU per call <= 1.15x the floor at 1000/s, hold p50 <= +0.1 ms",
+    figure: `${d?.toFixed(0) ?? "-"} vs ${fl?.toFixed(0) ?? "-"} µs = ${ratio(d, fl)}; hold p50 +${
+      f2(plus)
+    } ms`,
+    met: d === undefined || fl === undefined ? undefined : d <= 1.15 * fl && (plus ?? 1) <= 0.1,
+  });
+}
+for (const rate of [1000, 2000]) {
+  const c = cellOf("grpc-go", rate);
+  targets.push({
+    target: `smft p99 <= 1.3x the grpc-go client's, grpc-go server, ${rate}/s`,
+    figure: c ? `${f2(c.smft.p99)} vs ${f2(c.ref.p99)} ms = ${ratio(c.smft.p99, c.ref.p99)}` : "-",
+    met: c ? c.smft.p99 <= 1.3 * c.ref.p99 : undefined,
+  });
+}
+{
+  const onDf = cellOf("df", 2000)?.ref.p99, onGo = cellOf("grpc-go", 2000)?.ref.p99;
+  targets.push({
+    target: "df p99 <= 1.5x the grpc-go server's at 2000/s (the grpc-go client)",
+    figure: `${f2(onDf)} vs ${f2(onGo)} ms = ${ratio(onDf, onGo)}`,
+    met: onDf === undefined || onGo === undefined ? undefined : onDf <= 1.5 * onGo,
+  });
+}
+targets.push({
+  target: "the demo's 1000/s run VALID in >= 4 of 5 tries",
+  figure: `${demo.filter(Boolean).length} of ${demo.length}`,
+  met: demo.length < 5 ? undefined : demo.filter(Boolean).length >= 4,
+});
+{
+  const s = cold.smft?.phases?.connect?.p50, g = cold.go?.phases?.connect?.p50;
+  const first = cold.smft?.phases?.first_rpc?.p50;
+  targets.push({
+    target: "coldconn connect p50 <= 1.5x grpc-go's (20 attempts at 5/s)",
+    figure: `${f2(s)} vs ${f2(g)} ms = ${ratio(s, g)}`,
+    met: s === undefined || g === undefined ? undefined : s <= 1.5 * g,
+  });
+  targets.push({
+    target: `coldconn first RPC p50 <= DELAY_MS + 1.5 ms (${DELAY_MS + 1.5} ms)`,
+    figure: `${f2(first)} ms`,
+    met: first === undefined ? undefined : first <= DELAY_MS + 1.5,
+  });
+}
+{
+  const wrong = results.filter((r) => r.smft.valid !== serversFigures(r));
+  targets.push({
+    target: "VALID means the server's figures (matrix: no false VALID)",
+    figure: `${results.filter((r) => r.smft.valid && !serversFigures(r)).length} false VALID, ${
+      results.filter((r) => !r.smft.valid && serversFigures(r)).length
+    } false INVALID of ${results.length} cells`,
+    met: results.length === 0 ? undefined : wrong.every((r) => !r.smft.valid),
+  });
+}
+log(`\n== Targets (issue 18), from the figures above`);
+log(formatTargets(targets));
+
+if (!flags.keep) await Deno.remove(dir, { recursive: true });
+else log(`\nbench: results files kept in ${dir}`);
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => i === 0 ? c.padEnd(w[i]) : c.padStart(w[i])).join("  "))
+    .join("\n");
+}
