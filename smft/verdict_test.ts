@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { achievedRate, formatRunVerdict, judgeRun } from "./verdict.ts";
+import { achievedRate, formatRunVerdict, invalidCause, judgeRun } from "./verdict.ts";
 
 Deno.test("achievedRate() gives exactly the target to a generator that kept its plan", () => {
   // 1000 requests at 500/s, the last issued at 1998 ms after the start: the window is 2 s.
@@ -61,7 +61,7 @@ Deno.test("judgeRun() is INVALID when the generator's share of p99 is too large,
   const v = judgeRun(1000, 1000, 0.4, { calls: 6000, share: { p99: 8.57, serverP99: 6.09 } });
   assert.equal(v.valid, false);
   assert.match(v.reasons[0], /p99 8\.57 ms is 1\.41x the server's own 6\.09 ms \(limit 1\.3x\)/);
-  assert.match(formatRunVerdict(v), /^INVALID: the generator adds too much \(/);
+  assert.match(formatRunVerdict(v), /^INVALID: too much of the p99 is not the server's own \(/);
   // 1.28x: the server's figures.
   const ok = judgeRun(500, 500, 0.21, { calls: 3000, share: { p99: 7.3, serverP99: 5.73 } });
   assert.equal(ok.valid, true);
@@ -70,6 +70,9 @@ Deno.test("judgeRun() is INVALID when the generator's share of p99 is too large,
   const both = judgeRun(1000, 1000, 2, { calls: 6000, share: { p99: 20, serverP99: 6 } });
   assert.equal(both.reasons.length, 2);
   assert.match(formatRunVerdict(both), /^INVALID: the generator fell behind/);
+  // The tools word a file's verdict from its #END reasons the same way.
+  assert.equal(invalidCause(v.reasons), "too much of the p99 is not the server's own");
+  assert.equal(invalidCause(both.reasons), "the generator fell behind");
 });
 
 Deno.test("judgeRun() judges the share only with a server time and enough calls", () => {

@@ -18,7 +18,7 @@ import { formatSummary } from "../smft/summary.ts";
 import { reportCommand } from "./report/command.ts";
 import { spawnDf } from "./programs.ts";
 
-const STEADY = { rate: 1000, durationS: 5, warmupS: 1 };
+const STEADY = { rate: 1000, durationS: 5, warmupS: 3 };
 const COLD = { rate: 5, attempts: 20 };
 
 const certs = await generateCerts({ out: "certs" });

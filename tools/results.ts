@@ -9,6 +9,7 @@ import { ConfigError } from "../smft/shared/config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
+import { invalidCause } from "../smft/verdict.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -247,7 +248,9 @@ export function formatFileVerdict(f: ResultsFile): string {
   if (v.valid === true) return `VALID: the generator kept its schedule${stopped}`;
   if (v.valid === false) {
     const why = v.reasons.length ? ` (${v.reasons.join("; ")})` : "";
-    return `INVALID: the generator fell behind${why}; these figures include its own delay${stopped}`;
+    return `INVALID: ${
+      invalidCause(v.reasons)
+    }${why}; these figures include its own delay${stopped}`;
   }
   if (f.seedFormat) return "unknown: seed format, the file carries no verdict";
   if (f.end === undefined) return "unknown: the file has no #END";

@@ -168,9 +168,9 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey]),
       }),
     },
-    ...[1, 2].map((n): Case => ({
+    ...([[1, "spin"], [1, "timer"], [2, "spin"]] as const).map(([n, pacing]): Case => ({
       side: "client",
-      program: n === 1 ? "smft" : `smft ${n} conns`,
+      program: `smft${n > 1 ? ` ${n} conns` : ""}${pacing === "timer" ? " timer" : ""}`,
       server: goServer,
       measured: "client",
       client: (port, rate, seconds) => ({
@@ -182,6 +182,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           DF_PORT: String(port),
           N_RPS: String(rate),
           N_CONNECTIONS: String(n),
+          PACING: pacing,
           T_DURATION_SEC: String(seconds),
           T_WARMUP_SEC: "0",
           RESULTS_FILE: join(s.dir, `smft-${port}.txt`),
@@ -214,9 +215,9 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           .concat(["--ca", c.ca, "--cert", c.serverCrt, "--key", c.serverKey]),
       }),
     },
-    {
+    ...(["spin", "timer"] as const).map((pacing): Case => ({
       side: "server",
-      program: "df",
+      program: pacing === "spin" ? "df" : "df timer",
       client: goClient,
       measured: "server",
       server: (port) => ({
@@ -226,9 +227,10 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           DF_HOST: "127.0.0.1",
           DF_PORT: String(port),
           DELAY_MS: "5",
+          DF_PACING: pacing,
         },
       }),
-    },
+    })),
   ];
 }
 

@@ -163,6 +163,9 @@ async function native(port: number, a: Omit<NativeArgs, "addr" | "ca" | "cert" |
 
 // 1. The matrix.
 const seconds = quick ? 5 : 6;
+// 3 s, not 1: after only 1 s smft's code is still warming, and the first ~20-40 ms of the
+// measurement then stalls (p99 at 500/s 14.7 ms with 1 s, 7.8 ms without those first 200 ms).
+const warmupS = 3;
 const rates = quick ? [500, 1000, 2000] : [200, 500, 1000, 2000];
 const conns = quick ? [1] : [1, 2];
 const pacings = quick ? ["spin"] : ["spin", "timer"];
@@ -183,13 +186,21 @@ for (const server of ["grpc-go", "df"] as const) {
             mode: "steady",
             rate,
             durationS: seconds,
-            warmupS: 1,
+            warmupS,
             out: join(dir, `go_${tag}.txt`),
           });
           if (server === "df" && !dfHold.has(rate)) dfHold.set(rate, ref.summary.df);
           const run = await smft(
             s.port,
-            ["steady", "--rps", String(rate), "--duration", String(seconds), "--warmup", "1"]
+            [
+              "steady",
+              "--rps",
+              String(rate),
+              "--duration",
+              String(seconds),
+              "--warmup",
+              String(warmupS),
+            ]
               .concat(["--connections", String(connections), "--pacing", pacing]),
             join(dir, `smft_${tag}.txt`),
           );
@@ -219,7 +230,7 @@ for (const server of ["grpc-go", "df"] as const) {
 }
 log(
   `\n== The verdict's calibration: smft beside the grpc-go client, same server, same rate ` +
-    `(${seconds} s + 1 s warm-up each; the server's figures: p50 within +0.3 ms and p99 within ` +
+    `(${seconds} s + ${warmupS} s warm-up each; the server's figures: p50 within +0.3 ms and p99 within ` +
     `1.3x of the grpc-go client's)`,
 );
 log(formatMatrix(results));
@@ -278,7 +289,7 @@ log(`\n== Bytes allocated per call (V8's total_allocated_bytes; KiB per call)`);
   log(table(rows));
 }
 
-// 3. The demo's run, five times: df beside smft, 1000/s for 5 s after 1 s of warm-up.
+// 3. The demo's run, five times: df beside smft, 1000/s for 5 s after 3 s of warm-up.
 const demoTries = quick ? 2 : 5;
 const demo: boolean[] = [];
 {
@@ -289,7 +300,7 @@ const demo: boolean[] = [];
     for (let i = 0; i < demoTries; i++) {
       const r = await smft(
         s.port,
-        ["steady", "--rps", "1000", "--duration", "5", "--warmup", "1"],
+        ["steady", "--rps", "1000", "--duration", "5", "--warmup", String(warmupS)],
         join(dir, `demo_${i}.txt`),
       );
       demo.push(r.end.valid === true);
@@ -361,25 +372,36 @@ const cpu = (side: string, program: string, rate: number) =>
   cpuRows.find((r) => r.side === side && r.program === program && r.rate === rate)?.cpuUs;
 const targets: Target[] = [];
 for (const rate of [1000, 2000]) {
-  const s = cpu("client", "smft", rate), fl = cpu("client", "floor (grpc-js)", rate);
-  const lag = cellOf("grpc-go", rate)?.smft.lagP50;
+  // Either pacing mode may meet it: spin pays a core for its precision, timer sleeps.
+  const fl = cpu("client", "floor (grpc-js)", rate);
+  const modes = (["spin", "timer"] as const).map((pacing) => ({
+    pacing,
+    us: cpu("client", pacing === "spin" ? "smft" : "smft timer", rate),
+    lag: cellOf("grpc-go", rate, 1, pacing)?.smft.lagP50,
+  }));
   targets.push({
     target: `smft CPU per call <= 1.2x the floor at ${rate}/s, lag p50 <= 0.2 ms`,
-    figure: `${s?.toFixed(0) ?? "-"} vs ${fl?.toFixed(0) ?? "-"} µs = ${ratio(s, fl)}; lag p50 ${
-      f2(lag)
-    } ms`,
-    met: s === undefined || fl === undefined ? undefined : s <= 1.2 * fl && (lag ?? 1) <= 0.2,
+    figure: modes.map((m) =>
+      `${m.pacing} ${m.us?.toFixed(0) ?? "-"} µs = ${ratio(m.us, fl)}, lag p50 ${f2(m.lag)} ms`
+    ).join("; ") + ` (floor ${fl?.toFixed(0) ?? "-"} µs)`,
+    met: fl === undefined || modes.every((m) =>
+        m.us === undefined
+      )
+      ? undefined
+      : modes.some((m) => m.us !== undefined && m.us <= 1.2 * fl && (m.lag ?? 1) <= 0.2),
   });
 }
 {
-  const d = cpu("server", "df", 1000), fl = cpu("server", "floor (grpc-js)", 1000);
+  // The hold's accuracy is measured with df's default pacing (spin), in the matrix.
+  const d = cpu("server", "df", 1000), dt = cpu("server", "df timer", 1000);
+  const fl = cpu("server", "floor (grpc-js)", 1000);
   const hold = dfHold.get(1000);
   const plus = hold ? hold.p50 - DELAY_MS : undefined;
   targets.push({
     target: "df CPU per call <= 1.15x the floor at 1000/s, hold p50 <= +0.1 ms",
-    figure: `${d?.toFixed(0) ?? "-"} vs ${fl?.toFixed(0) ?? "-"} µs = ${ratio(d, fl)}; hold p50 +${
-      f2(plus)
-    } ms`,
+    figure: `spin ${d?.toFixed(0) ?? "-"} µs = ${ratio(d, fl)}, timer ${
+      dt?.toFixed(0) ?? "-"
+    } µs = ${ratio(dt, fl)} (floor ${fl?.toFixed(0) ?? "-"} µs); hold p50 +${f2(plus)} ms (spin)`,
     met: d === undefined || fl === undefined ? undefined : d <= 1.15 * fl && (plus ?? 1) <= 0.1,
   });
 }
