@@ -119,6 +119,17 @@ function spawn(p: Proc): { child: Deno.ChildProcess; out: { text: string; err: s
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The row name of smft's or df's case (`smft`, `smft timer`, `smft 2 conns`): the targets look rows up by it. */
+export function caseName(
+  program: "smft" | "df",
+  pacing: "spin" | "timer",
+  connections = 1,
+): string {
+  return `${program}${connections > 1 ? ` ${connections} conns` : ""}${
+    pacing === "timer" ? " timer" : ""
+  }`;
+}
+
 /** The six programs, as cases. */
 export function cpuCases(s: CpuBenchSetup): Case[] {
   const c = s.certs;
@@ -170,7 +181,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
     },
     ...([[1, "spin"], [1, "timer"], [2, "spin"]] as const).map(([n, pacing]): Case => ({
       side: "client",
-      program: `smft${n > 1 ? ` ${n} conns` : ""}${pacing === "timer" ? " timer" : ""}`,
+      program: caseName("smft", pacing, n),
       server: goServer,
       measured: "client",
       client: (port, rate, seconds) => ({
@@ -217,7 +228,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
     },
     ...(["spin", "timer"] as const).map((pacing): Case => ({
       side: "server",
-      program: pacing === "spin" ? "df" : "df timer",
+      program: caseName("df", pacing),
       client: goClient,
       measured: "server",
       server: (port) => ({

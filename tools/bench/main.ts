@@ -17,7 +17,7 @@ import {
   type NativeArgs,
   runNative,
 } from "./native.ts";
-import { cpuPerCall, type CpuRow, formatCpuTable } from "./cpu.ts";
+import { caseName, cpuPerCall, type CpuRow, formatCpuTable } from "./cpu.ts";
 import { stealMeter, stealSince } from "./steal.ts";
 import { runArgs, SMFT, spawnDf, type SpawnedDf, spawnListening } from "../programs.ts";
 import { readResults } from "../results.ts";
@@ -376,7 +376,7 @@ for (const rate of [1000, 2000]) {
   const fl = cpu("client", "floor (grpc-js)", rate);
   const modes = (["spin", "timer"] as const).map((pacing) => ({
     pacing,
-    us: cpu("client", pacing === "spin" ? "smft" : "smft timer", rate),
+    us: cpu("client", caseName("smft", pacing), rate),
     lag: cellOf("grpc-go", rate, 1, pacing)?.smft.lagP50,
   }));
   targets.push({
@@ -393,7 +393,8 @@ for (const rate of [1000, 2000]) {
 }
 {
   // The hold's accuracy is measured with df's default pacing (spin), in the matrix.
-  const d = cpu("server", "df", 1000), dt = cpu("server", "df timer", 1000);
+  const d = cpu("server", caseName("df", "spin"), 1000);
+  const dt = cpu("server", caseName("df", "timer"), 1000);
   const fl = cpu("server", "floor (grpc-js)", 1000);
   const hold = dfHold.get(1000);
   const plus = hold ? hold.p50 - DELAY_MS : undefined;
