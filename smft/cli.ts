@@ -22,6 +22,7 @@ import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
 import { type SteadyResult, type SteadyRun, UnreachableError } from "./steady.ts";
 import { ConnectionFailedError, runSteadyTest } from "./connections.ts";
 import { formatRunVerdict } from "./verdict.ts";
+import { ownAt } from "./own_delay.ts";
 import {
   insertBeforeExtension,
   ResultsPathError,
@@ -394,7 +395,7 @@ function ladderTable(results: SteadyResult[]): string {
     "p99 ms",
     "p99.9 ms",
     "max ms",
-    "lag p99",
+    "own p99",
     "run",
   ]];
   for (const r of results) {
@@ -406,7 +407,7 @@ function ladderTable(results: SteadyResult[]): string {
       ...(l
         ? [l.p50, l.p90, l.p99, l.p999, l.max].map((v) => v.toFixed(2))
         : ["-", "-", "-", "-", "-"]),
-      r.verdict.lagP99.toFixed(3),
+      r.verdict.own ? ownAt(r.verdict.own).p99.toFixed(3) : "-",
       r.verdict.valid ? "VALID" : "INVALID",
     ]);
   }

@@ -103,6 +103,7 @@ export function combineTotals(all: LoopTotals[]): LoopTotals {
     abandoned: all.reduce((s, t) => s + t.abandoned, 0),
     allocatedBytes: all.reduce((s, t) => s + t.allocatedBytes, 0),
     spins: all.reduce((s, t) => s + t.spins, 0),
+    readGaps: all.flatMap((t) => t.readGaps),
   };
 }
 

@@ -27,7 +27,7 @@ Deno.test("n connections together send exactly their host's requests, whatever t
   }
 });
 
-Deno.test("the loops' totals add up; the last measured send is the latest", () => {
+Deno.test("the loops' totals add up; the last measured send is the latest; each thread's read side is kept", () => {
   const t = combineTotals([
     {
       interrupted: false,
@@ -38,6 +38,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest", () =
       abandoned: 0,
       allocatedBytes: 1000,
       spins: 40,
+      readGaps: [{ hist: "a", windowMs: 5000 }],
     },
     {
       interrupted: true,
@@ -48,6 +49,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest", () =
       abandoned: 1,
       allocatedBytes: 500,
       spins: 2,
+      readGaps: [{ hist: "b", windowMs: 4000 }],
     },
   ]);
   assert.deepEqual(t, {
@@ -59,6 +61,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest", () =
     abandoned: 1,
     allocatedBytes: 1500,
     spins: 42,
+    readGaps: [{ hist: "a", windowMs: 5000 }, { hist: "b", windowMs: 4000 }],
   });
 });
 

@@ -17,6 +17,7 @@ import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
 import type { PacingMode } from "./shared/pacer.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
+import { decodeHistogram, encodeHistogram } from "./histogram.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
 import { achievedRate, judgeRun, type RunVerdict } from "./verdict.ts";
 import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
@@ -228,6 +229,22 @@ export interface TestSpec<L extends SteadyLine | ColdLine> {
   endFields: (acc: Accumulator, totals: LoopTotals) => Pick<End, "histograms"> & Partial<End>;
 }
 
+/** `#END`'s own-delay fields: the figures, and the read side's histogram and window to merge. */
+function ownDelayFields(acc: Accumulator, summary: Summary): Partial<End> {
+  const d = summary.ownDelay;
+  if (!d) return {};
+  return {
+    own_delay: {
+      send_p50_ms: r3(d.sendP50),
+      send_p99_ms: r3(d.sendP99),
+      ...(d.readP99 !== undefined
+        ? { read_p50_ms: r3(d.readP50 ?? 0), read_p99_ms: r3(d.readP99) }
+        : {}),
+    },
+    ...(acc.readGaps ? { read_window_ms: r3(acc.readWindowMs) } : {}),
+  };
+}
+
 /**
  * How long calls (or attempts) in flight may take after the plan ends before they are
  * abandoned: their own deadline and some slack.
@@ -319,14 +336,21 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     totals.lastIssuedMeasured,
     spec.hostRate,
   );
+  for (const g of totals.readGaps) {
+    const h = decodeHistogram(g.hist);
+    acc.addReadGaps(h, g.windowMs);
+    h.destroy();
+  }
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
-  const verdict = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0, {
+  // Judged against the figures users read: steady's latency, coldconn's total attempt time.
+  const judged = spec.test === "01_steady" ? summary.latency : summary.phases?.total;
+  const verdict = judgeRun({
+    targetRate: spec.hostRate,
+    achievedRate: achieved.rate,
     calls: totals.measuredSent,
     interrupted,
-    // Steady against a server that reports its own time (df, the grpc-go reference).
-    share: spec.test === "01_steady" && summary.latency && summary.df
-      ? { p99: summary.latency.p99, serverP99: summary.df.p99 }
-      : undefined,
+    own: summary.ownDelay,
+    latency: judged ? { p50: judged.p50, p99: judged.p99 } : undefined,
   });
   const clamped = acc.clampedValues();
   const end: End = {
@@ -343,10 +367,12 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     lag_judged: verdict.lagJudged,
     verdict_reasons: verdict.reasons,
     bad_trailers: acc.badTrailers,
+    ...ownDelayFields(acc, summary),
     ...(clamped > 0 ? { clamped_values: clamped } : {}),
     ...meter.figures(),
     ...spec.endFields(acc, totals),
   };
+  if (acc.readGaps) end.histograms.read_gap_us = encodeHistogram(acc.readGaps);
   // This process's CPU per call over the whole run (warm-up included, and so its calls).
   end.cpu_us_per_call = totals.sent > 0 ? Math.round(end.cpu_s * 1e6 / totals.sent) : undefined;
   // What the loops' threads allocated per call, and how many turns their pacers spun for one

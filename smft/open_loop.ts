@@ -9,7 +9,9 @@
  */
 import { getHeapStatistics } from "node:v8";
 import { intendedAt, pace, type Plan } from "./schedule.ts";
-import { Series } from "./histogram.ts";
+import { encodeHistogram, Series } from "./histogram.ts";
+import type { BusyLog } from "./shared/pacer.ts";
+import { ReadGaps } from "./own_delay.ts";
 
 /** Where the loop gets the time and its wake-ups: the pacer (`shared/pacer.ts`) in a run, a fake in tests. */
 export interface Clock {
@@ -19,6 +21,14 @@ export interface Clock {
   at(due: number, cb: () => void): void;
   /** Event-loop turns made without sleeping so far (a spinning pacer's), if it counts them. */
   readonly stats?: { readonly spins: number };
+  /** Sends the intervals in which this thread could not read to `log` (the pacer can). */
+  listenBusy?(log: BusyLog | undefined): void;
+}
+
+/** The read side's raw figures of one thread: its busy intervals (encoded µs histogram) and window. */
+export interface ReadGapsRecord {
+  hist: string;
+  windowMs: number;
 }
 
 /** How one launched request (or attempt) ended. */
@@ -93,6 +103,8 @@ export interface LoopTotals {
   allocatedBytes: number;
   /** Event-loop turns the clock spun meanwhile (0 when it does not count them). */
   spins: number;
+  /** Each loop thread's busy intervals over the measurement (none when its clock cannot tell). */
+  readGaps: ReadGapsRecord[];
 }
 
 /** How long abandoned work may take to report its end before the loop gives up on it. */
@@ -122,6 +134,7 @@ export class OpenLoop {
   #started = 0;
   #value = new Series(false);
   #lag = new Series(false);
+  #gaps: ReadGaps | undefined;
 
   constructor(o: OpenLoopOptions) {
     this.#o = o;
@@ -139,7 +152,10 @@ export class OpenLoop {
     const issued = o.clock.now();
     const measured = j >= o.firstMeasured;
     if (measured) {
-      if (j === o.firstMeasured) o.onMeasureStart?.();
+      if (j === o.firstMeasured) {
+        this.#gaps?.start(issued);
+        o.onMeasureStart?.();
+      }
       this.#lastIssuedMeasured = issued;
     }
     if (++this.#inflight > this.#maxInflight) this.#maxInflight = this.#inflight;
@@ -207,6 +223,10 @@ export class OpenLoop {
     const clock = o.clock;
     const alloc0 = getHeapStatistics().total_allocated_bytes;
     const spins0 = clock.stats?.spins ?? 0;
+    if (clock.listenBusy) {
+      this.#gaps = new ReadGaps();
+      clock.listenBusy(this.#gaps);
+    }
     let running = true;
     const everySecond = (at: number) => {
       clock.at(at, () => {
@@ -238,6 +258,14 @@ export class OpenLoop {
       o.signal?.removeEventListener("abort", this.#finish);
       this.#value.destroy();
       this.#lag.destroy();
+      clock.listenBusy?.(undefined);
+    }
+    const gaps = this.#gaps;
+    const readGaps: ReadGapsRecord[] = [];
+    if (gaps) {
+      const windowMs = gaps.stop(clock.now());
+      if (windowMs > 0) readGaps.push({ hist: encodeHistogram(gaps.hist), windowMs });
+      gaps.destroy();
     }
     return {
       interrupted: o.signal?.aborted ?? false,
@@ -248,6 +276,7 @@ export class OpenLoop {
       abandoned,
       allocatedBytes: getHeapStatistics().total_allocated_bytes - alloc0,
       spins: (clock.stats?.spins ?? 0) - spins0,
+      readGaps,
     };
   }
 }

@@ -261,12 +261,17 @@ export function helpText(cmd: Command): string {
 Request i is due at t0 + i/rate and is sent then, however late (nothing is skipped). Each
 result line records latency_ms = done - intended (response time, free of coordinated
 omission), service_ms = done - issued, lag_ms = issued - intended (the generator's own error).
-The run is INVALID (exit 3) when the achieved rate is more than 1 % off or lag p99 >= 1 ms.`
+
+The run judges the generator, never the server or the link: it is INVALID (exit 3) when the
+achieved rate is more than 1 % off, or when the generator's own delay (sending late: lag; and
+reading late: responses waiting for its thread) can move the p50 by over 0.2 ms or the p99 by
+over 20 % of it (0.15 ms at least). The summary's "Generator's own delay" line gives both sides.`
     : `smft coldconn: a brand-new TLS 1.3 + mTLS channel per attempt, timed phase by phase.
 
 Attempt i starts at t0 + i/rate even when earlier ones are slow (overlaps are reported). Each
 line records t_start_ms, t_dns_ms, t_tcp_ms, t_tls_ms, t_h2_ms, t_connect_ms (channel ready),
-t_first_rpc_ms (ready to response) and t_total_ms, all from the attempt's start.`;
+t_first_rpc_ms (ready to response) and t_total_ms, all from the attempt's start. The run is
+INVALID (exit 3) on the same rule as steady's, judged on t_total_ms.`;
   return `${intro}
 
 Usage: deno task ${cmd} [options]    (or ./smft ${cmd} [options])
@@ -283,11 +288,11 @@ Exit codes (the first that applies):
   4    a results file could not be written during the run (disk full, ...): the .partial
        keeps every whole line
   1    bad configuration, results path unusable, or df unreachable at start
-  5    the run is INVALID (the generator fell behind) and an SLO clause failed
+  5    the run is INVALID (its own delay or rate, see the verdict) and an SLO clause failed
   3    the run is INVALID, SLO clauses passed or none given
   2    an SLO clause failed in a VALID run
   0    a VALID run, every SLO clause passed
-Both verdicts are always printed. A lag p99 is judged on 100 measured calls or more.
+Both verdicts are always printed. The own delay is judged on 100 measured calls or more.
 
 Options:
 ${formatOptions(OPTIONS[cmd])}

@@ -158,12 +158,28 @@ export interface End {
   valid: boolean;
   /** Measured calls (or attempts) the verdict rests on. */
   verdict_calls?: number;
-  /** Whether lag p99 was judged (false: fewer calls than `RUN_RULES.minCallsForLag`). */
+  /** Whether the own delay was judged (false: fewer calls than `RUN_RULES.minCallsForLag`). */
   lag_judged?: boolean;
   /** Why the run is not valid (empty when it is). */
   verdict_reasons?: string[];
   /** Result lines whose `df-handling-us` trailer was malformed or out of range (`df_bad`). */
   bad_trailers?: number;
+  /**
+   * The generator's own delay (`own_delay.ts`): send side (lag) and read side (responses waiting
+   * for the thread that owns their channel), p50 and p99, ms. The read side is absent when not
+   * measured.
+   */
+  own_delay?: {
+    send_p50_ms: number;
+    send_p99_ms: number;
+    read_p50_ms?: number;
+    read_p99_ms?: number;
+  };
+  /**
+   * Thread time the read side covers, ms (each connection's measurement window, added); with
+   * `histograms.read_gap_us` (the busy intervals, µs) it gives the read delay of merged files.
+   */
+  read_window_ms?: number;
   /** Values recorded at the histograms' highest trackable value (60 s) instead of their own. */
   clamped_values?: number;
   cpu_s: number;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Series, type Stat } from "./histogram.ts";
+import { type Histogram, newHistogram, Series, type Stat } from "./histogram.ts";
+import { formatOwnDelay, type OwnDelay, ownDelayOf } from "./own_delay.ts";
 import {
   type ColdLine,
   finite,
@@ -68,6 +69,8 @@ export interface Summary {
   topReasons?: { reason: string; count: number }[];
   /** Lines whose `df-handling-us` trailer was malformed or out of range. */
   badTrailers?: number;
+  /** The generator's own delay: send side (lag) and, when measured, read side. */
+  ownDelay?: OwnDelay;
 }
 
 /** A failure's error text with what changes from one failure to the next (times) taken out. */
@@ -110,6 +113,12 @@ export class Accumulator {
   badTrailers = 0;
   /** Failures by reason ({@link reasonKey}); at most `MAX_REASONS` distinct ones, the rest "other". */
   readonly reasons = new Map<string, number>();
+  /**
+   * The read side's busy intervals (µs) over `readWindowMs` of thread time, from the run (or its
+   * `#END`): not in the result lines, so added with {@link Accumulator.addReadGaps}.
+   */
+  readGaps: Histogram | undefined;
+  readWindowMs = 0;
 
   static readonly MAX_REASONS = 100;
   /** Per-second series cost memory; tools that only need totals turn them off. */
@@ -193,6 +202,14 @@ export class Accumulator {
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + n);
   }
 
+  /** Adds one thread's busy intervals (µs) over `windowMs` (see `own_delay.ts`). */
+  addReadGaps(hist: Histogram, windowMs: number): void {
+    if (!(windowMs > 0)) return;
+    this.readGaps ??= newHistogram();
+    this.readGaps.add(hist);
+    this.readWindowMs += windowMs;
+  }
+
   /** Values recorded at the histograms' highest trackable value instead of their own. */
   clampedValues(): number {
     let n = this.latency.clamped + this.latencyAll.clamped + this.service.clamped +
@@ -213,6 +230,7 @@ export class Accumulator {
     addCounts(this.byCode, other.byCode);
     addCounts(this.failedByPhase, other.failedByPhase);
     addCounts(this.tlsVersions, other.tlsVersions);
+    if (other.readGaps) this.addReadGaps(other.readGaps, other.readWindowMs);
     this.latency.add(other.latency);
     this.latencyAll.add(other.latencyAll);
     this.service.add(other.service);
@@ -317,6 +335,7 @@ export class Accumulator {
       if (this.service.count) s.service = this.service.stat();
       if (this.lag.count) s.lag = this.lag.stat();
       if (this.df.count) s.df = this.df.stat();
+      if (s.lag) s.ownDelay = this.#ownDelay(s.lag);
     } else {
       s.phases = {};
       for (const p of PHASES) {
@@ -326,13 +345,22 @@ export class Accumulator {
       if (failed > 0) s.failedByPhase = { ...this.failedByPhase };
       s.tlsVersions = { ...this.tlsVersions };
       if (this.lag.count) s.lag = this.lag.stat();
+      if (s.lag) s.ownDelay = this.#ownDelay(s.lag);
     }
     return s;
+  }
+
+  #ownDelay(lag: Stat): OwnDelay {
+    return ownDelayOf(
+      lag,
+      this.readGaps ? { hist: this.readGaps, windowMs: this.readWindowMs } : undefined,
+    );
   }
 
   /** Frees the WebAssembly memory of the histograms. */
   destroy(): void {
     for (const s of [this.latency, this.latencyAll, this.service, this.lag, this.df]) s.destroy();
+    this.readGaps?.destroy();
     for (const s of this.phases.values()) s.destroy();
   }
 }
@@ -377,6 +405,7 @@ export function formatSummary(s: Summary): string {
     if (s.service) out.push(statLine("Service time (issued to done)", s.service));
     if (s.df) out.push(statLine("df handling time", s.df));
     if (s.lag) out.push(statLine("Generator lag (intended to issued)", s.lag));
+    if (s.ownDelay) out.push(formatOwnDelay(s.ownDelay, s.latency));
   } else {
     out.push(`Total Attempts: ${s.total}`);
     out.push(`Successful: ${s.ok} (${pct}%)`);
@@ -405,6 +434,7 @@ export function formatSummary(s: Summary): string {
     const tls = Object.entries(s.tlsVersions ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");
     if (tls) out.push(`TLS versions: ${tls}`);
     if (s.lag) out.push(statLine("Generator lag (intended to start)", s.lag));
+    if (s.ownDelay) out.push(formatOwnDelay(s.ownDelay, s.phases?.total));
   }
   if (s.topReasons?.length) {
     out.push(`Top failure reasons (of ${s.failed}):`);

@@ -1,176 +1,240 @@
 /**
- * The generator's own verdict on a run: are its figures the server's? The rules live here only;
- * smft judges its runs with them and the tools read them to explain a figure.
+ * The generator's own verdict on a run: are its figures the server's and the network's? The rules
+ * and their wording live here only; smft judges its runs with them and the tools word a file's
+ * verdict with them too ({@link verdictFromEnd}).
  *
- * `VALID` is calibrated against an independent client (`deno task bench`, the matrix): smft
- * beside the grpc-go client at the same rate against the same server, over 200–2000/s, one and
- * two connections, both pacing modes, df and the grpc-go server. A run counts as the server's
- * when its p50 is within +0.3 ms and its p99 within 1.3× of the grpc-go client's. Lag alone did
- * not tell: 8 of 32 runs had lag p99 under 1 ms and a p99 1.3–1.95× the grpc-go client's (the
- * rest of a generator's delay is in reading responses late, which lag cannot see). What did
- * tell, in all 32: the share of the reported p99 that is not the server's own handling time
- * (the `df-handling-us` trailer): `p99 ≤ 1.3 × the server's p99` (smft/README.md has the
- * matrix).
+ * A run is judged by the generator's own delay and by nothing of the server or the network: the
+ * rate it achieved, and how much its own delay can move the reported p50 and p99. The own delay
+ * has two sides (`own_delay.ts`): sending late (lag) and reading late (responses waiting for the
+ * thread that owns their channel). So a slow link, a slow server or `DELAY_MS=0` never make a run
+ * INVALID; a generator that sends or reads late does, whatever the server.
+ *
+ * The bounds are calibrated against an independent client (`deno task bench`, the matrix): smft
+ * beside the grpc-go client at the same rate, through the same link, against the same server. A
+ * run's figures count as the server's when its p50 is within +0.3 ms and its p99 within 1.3× of
+ * the grpc-go client's; the bounds below keep false VALID at zero over that matrix
+ * (smft/README.md has it).
  *
  * @module
  */
+import { ownAt, type OwnDelay } from "./own_delay.ts";
 
 /** The rules a run must meet to be `VALID`. */
 export const RUN_RULES = {
   /** Achieved rate within this fraction of the target. */
   rateTolerance: 0.01,
-  /** Generator lag p99 below this, in ms. */
-  lagP99LimitMs: 1,
   /**
-   * Lag p99 is judged only on at least this many measured calls (or attempts). Below it, p99 is
-   * the slowest call or one of the few slowest (at 20 calls, p99 is the maximum: usually the
-   * first call after start-up), which says nothing about whether the generator keeps its
-   * schedule; the verdict then says "too few calls to judge lag" and judges the rate only.
+   * The own delay is judged only on at least this many measured calls (or attempts). Below it, a
+   * p99 is the slowest call or one of the few slowest (at 20 calls, the maximum: usually the first
+   * call after start-up), which says nothing about the generator; the verdict then says so and
+   * judges the rate only.
    */
   minCallsForLag: 100,
-  /**
-   * Steady, when the server reports its own handling time: latency p99 at most this times the
-   * server's own p99, i.e. the generator and the network add at most 30 % to it.
-   */
-  p99OverServerMax: 1.3,
+  /** The own delay at p50 (send p50 + read p50) at most this, ms. */
+  ownP50MaxMs: 0.2,
+  /** The own delay at p99 (send p99 + read p99) at most this share of the reported p99 ... */
+  ownP99MaxShare: 0.2,
+  /** ... or this many ms, whichever is larger (a sub-millisecond p99 on loopback). */
+  ownP99FloorMs: 0.15,
 } as const;
 
-/**
- * The share rule's reason ends so. It does not blame the generator alone: the time outside the
- * server's handling is also both gRPC stacks and the network (against df on a 2-core host, the
- * grpc-go client's own p99 was 1.4-3.3x df's handling p99).
- */
-const SHARE_REASON = "more is outside the server's own handling than the generator and the " +
-  "network may add";
-
-/** What the generator's share of the p99 is judged on: both p99s, ms. */
-export interface P99Share {
-  /** Latency (done − intended) p99 of the run. */
-  p99: number;
-  /** The server's own handling time p99 (its trailer). */
-  serverP99: number;
-}
-
-/** Whether the generator kept its schedule. */
+/** The run's own verdict. */
 export interface RunVerdict {
   valid: boolean;
   /** This host's target rate (its share of the total). */
   targetRate: number;
   achievedRate: number;
-  lagP99: number;
   reasons: string[];
   /** Measured calls (or attempts) the verdict rests on; undefined when not given. */
   calls?: number;
-  /** Whether the lag rule was applied (false: too few calls). */
+  /** Whether the own delay was judged (false: too few calls). */
   lagJudged: boolean;
-  /** The p99s the generator's share was judged on; undefined when not judged (no server time). */
-  share?: P99Share;
+  /** The generator's own delay, when known. */
+  own?: OwnDelay;
+  /** The reported p50 and p99 it was judged against (steady: latency; coldconn: total time). */
+  latency?: { p50: number; p99: number };
   /** The run was stopped by a signal: the verdict covers the part that ran. */
   interrupted: boolean;
 }
 
-/** Whether `calls` measured calls are enough to judge lag p99 ({@link RUN_RULES}). */
+/** What a run is judged on. */
+export interface VerdictInput {
+  targetRate: number;
+  achievedRate: number;
+  /** Measured calls (or attempts). */
+  calls?: number;
+  interrupted?: boolean;
+  own?: OwnDelay;
+  latency?: { p50: number; p99: number };
+}
+
+/** Whether `calls` measured calls are enough to judge the own delay ({@link RUN_RULES}). */
 export function lagJudgeable(calls: number): boolean {
   return calls >= RUN_RULES.minCallsForLag;
 }
 
+/** The most own delay a reported p99 allows, ms ({@link RUN_RULES}). */
+export function ownP99Limit(p99: number): number {
+  return Math.max(RUN_RULES.ownP99MaxShare * p99, RUN_RULES.ownP99FloorMs);
+}
+
+const f2 = (v: number) => v.toFixed(2);
+
+/** Which side of the own delay is the larger at a percentile, in words. */
+function side(send: number, read: number | undefined): string {
+  if (read === undefined) return "the send side (the read side was not measured)";
+  return send >= read ? "mostly the send side" : "mostly the read side";
+}
+
 /**
- * Judges a run by {@link RUN_RULES}.
+ * Judges a run by {@link RUN_RULES} (pure).
  *
  * @example
  * ```ts
- * judgeRun(1000, 999.5, 0.4).valid; // true
- * judgeRun(1000, 1000, 1.2).reasons; // ["lag p99 1.20 ms (limit 1 ms)"]
+ * const own = { sendP50: 0.01, sendP99: 0.12, readP50: 0, readP99: 0.1 };
+ * judgeRun({ targetRate: 200, achievedRate: 200, calls: 1200, own, latency: { p50: 0.6, p99: 1.9 } })
+ *   .valid; // true
  * ```
  */
-export function judgeRun(
-  targetRate: number,
-  achievedRate: number,
-  lagP99: number,
-  opts: { calls?: number; interrupted?: boolean; share?: P99Share } = {},
-): RunVerdict {
+export function judgeRun(i: VerdictInput): RunVerdict {
   const reasons: string[] = [];
-  const interrupted = opts.interrupted === true;
-  if (opts.calls === 0) {
-    reasons.push("no measured calls");
-    return {
-      valid: false,
-      targetRate,
-      achievedRate,
-      lagP99,
-      reasons,
-      calls: 0,
-      lagJudged: false,
-      interrupted,
-    };
+  const base = {
+    targetRate: i.targetRate,
+    achievedRate: i.achievedRate,
+    calls: i.calls,
+    own: i.own,
+    latency: i.latency,
+    interrupted: i.interrupted === true,
+  };
+  if (i.calls === 0) {
+    return { ...base, valid: false, reasons: ["no measured calls"], lagJudged: false };
   }
-  const off = Math.abs(achievedRate - targetRate) / targetRate;
+  const off = Math.abs(i.achievedRate - i.targetRate) / i.targetRate;
   if (off > RUN_RULES.rateTolerance) {
     reasons.push(
-      `achieved ${achievedRate.toFixed(1)}/s vs target ${targetRate.toFixed(1)}/s (${
+      `rate: achieved ${i.achievedRate.toFixed(1)}/s vs target ${i.targetRate.toFixed(1)}/s (${
         (off * 100).toFixed(1)
       } % off, limit ${RUN_RULES.rateTolerance * 100} %)`,
     );
   }
-  const lagJudged = opts.calls === undefined || lagJudgeable(opts.calls);
-  if (lagJudged && lagGenerated(lagP99)) {
-    reasons.push(`lag p99 ${lagP99.toFixed(2)} ms (limit ${RUN_RULES.lagP99LimitMs} ms)`);
+  const lagJudged = i.calls === undefined || lagJudgeable(i.calls);
+  if (lagJudged && i.own) {
+    const at = ownAt(i.own);
+    if (at.p50 > RUN_RULES.ownP50MaxMs) {
+      reasons.push(
+        `own delay at p50 ${f2(at.p50)} ms (send ${f2(i.own.sendP50)} + read ${
+          f2(i.own.readP50 ?? 0)
+        }) is over ${RUN_RULES.ownP50MaxMs} ms: ${side(i.own.sendP50, i.own.readP50)}`,
+      );
+    }
+    const limit = i.latency ? ownP99Limit(i.latency.p99) : undefined;
+    if (limit !== undefined && at.p99 > limit) {
+      reasons.push(
+        `own delay at p99 ${f2(at.p99)} ms (send ${f2(i.own.sendP99)} + read ${
+          f2(i.own.readP99 ?? 0)
+        }) is over ${RUN_RULES.ownP99MaxShare * 100} % of the p99 ${f2(i.latency!.p99)} ms ` +
+          `(limit ${f2(limit)} ms): ${side(i.own.sendP99, i.own.readP99)}`,
+      );
+    }
   }
-  const share = lagJudged && opts.share && opts.share.serverP99 > 0 ? opts.share : undefined;
-  if (share && share.p99 > RUN_RULES.p99OverServerMax * share.serverP99) {
-    reasons.push(
-      `p99 ${share.p99.toFixed(2)} ms is ${(share.p99 / share.serverP99).toFixed(2)}x the ` +
-        `server's own ${share.serverP99.toFixed(2)} ms (limit ${RUN_RULES.p99OverServerMax}x): ` +
-        SHARE_REASON,
-    );
-  }
-  return {
-    valid: reasons.length === 0,
-    targetRate,
-    achievedRate,
-    lagP99,
-    reasons,
-    calls: opts.calls,
-    lagJudged,
-    share,
-    interrupted,
-  };
+  return { ...base, valid: reasons.length === 0, reasons, lagJudged };
 }
 
-/** Whether a lag p99 breaks the rule: the figures then include the generator's own delay. */
-export function lagGenerated(lagP99: number): boolean {
-  return lagP99 >= RUN_RULES.lagP99LimitMs;
+/** The own delay in a verdict's words: both sides at p50 and p99. */
+function ownWords(v: RunVerdict): string {
+  if (!v.own) return "";
+  const at = ownAt(v.own);
+  const of = v.latency ? ` of ${f2(v.latency.p99)} ms` : "";
+  return `own delay at p50 ${f2(at.p50)} ms, at p99 ${f2(at.p99)} ms${of}`;
 }
 
-/** The verdict as one line. */
+/** The verdict as one line (pure): what it is, why, and what to do when INVALID. */
 export function formatRunVerdict(v: RunVerdict): string {
   const on = v.calls === undefined ? "" : `; on ${v.calls} measured calls`;
-  const shareText = v.share
-    ? `, p99 ${(v.share.p99 / v.share.serverP99).toFixed(2)}x the server's own`
-    : "";
-  const lag = v.lagJudged
-    ? `lag p99 ${v.lagP99.toFixed(3)} ms${shareText}`
-    : `too few calls to judge lag (${v.calls} < ${RUN_RULES.minCallsForLag}; slowest lag ${
-      v.lagP99.toFixed(3)
-    } ms, not judged)`;
+  const rate = `achieved ${v.achievedRate.toFixed(1)}/s of ${v.targetRate.toFixed(1)}/s`;
+  const own = v.lagJudged
+    ? ownWords(v)
+    : `too few calls to judge the own delay (${v.calls} < ${RUN_RULES.minCallsForLag}; not judged)`;
+  const kept = [rate, own].filter((s) => s !== "").join(", ");
   if (v.interrupted) {
     if (v.calls === 0) return "INTERRUPTED before the first measured call: nothing to judge";
     return `INTERRUPTED: stopped by a signal${on}; the part that ran ${
-      v.valid
-        ? `kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
-          v.targetRate.toFixed(1)
-        }/s, ${lag})`
-        : `is INVALID (${v.reasons.join("; ")})`
+      v.valid ? `is VALID (${kept})` : `is INVALID (${v.reasons.join("; ")})`
     }`;
   }
   if (v.calls === 0) return "INVALID: no measured calls";
   return v.valid
-    ? `VALID: the generator kept its schedule (achieved ${v.achievedRate.toFixed(1)}/s of ${
-      v.targetRate.toFixed(1)
-    }/s, ${lag}${on})`
+    ? `VALID: the generator kept its schedule and its own delay is a small part of the figures (${kept}${on})`
     : `INVALID: ${invalidCause(v.reasons)} (${v.reasons.join("; ")}${
-      v.lagJudged ? "" : `; ${lag}`
-    }${on}); these figures include its own delay`;
+      v.lagJudged ? "" : `; ${own}`
+    }${on}); these figures include its own delay. ${advice(v.reasons)}`;
+}
+
+/**
+ * What an INVALID verdict's reasons come to, in words (pure; the tools word a file's verdict with
+ * it too). Files written before the own-delay rule say "lag p99" or name the server's share.
+ */
+export function invalidCause(reasons: readonly string[]): string {
+  if (
+    reasons.some((r) => r.startsWith("rate:") || r.startsWith("achieved") || r.startsWith("lag"))
+  ) {
+    return "the generator fell behind";
+  }
+  if (reasons.length > 0 && reasons.every((r) => r.includes("server's own handling"))) {
+    return "too much of the p99 is not the server's own (an earlier rule)";
+  }
+  const read = reasons.some((r) => r.includes("mostly the read side"));
+  const send = reasons.some((r) => r.includes("the send side"));
+  const which = read && send ? "both sides" : read ? "read side" : "send side";
+  return `the generator's own delay can move the figures (${which})`;
+}
+
+/** What to do about an INVALID run, by its reasons (pure). */
+export function advice(reasons: readonly string[]): string {
+  if (reasons.includes("no measured calls")) return "";
+  const read = reasons.some((r) => r.includes("mostly the read side"));
+  return read
+    ? "Try: fewer calls per connection (--connections N), a quieter load host, or df on another host."
+    : "Try: fewer calls per connection (--connections N), a load host with more free cores, or a lower rate.";
+}
+
+/**
+ * The verdict a results file carries, rebuilt from its `#END` and `#META` so that the tools word
+ * it as smft did (pure). Undefined when the file has no verdict (`#END.valid`).
+ */
+export function verdictFromEnd(
+  end: Record<string, unknown> | undefined,
+  meta: Record<string, unknown> | undefined,
+  latency?: { p50: number; p99: number },
+): RunVerdict | undefined {
+  if (!end || typeof end.valid !== "boolean") return undefined;
+  const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : undefined;
+  const reasons = Array.isArray(end.verdict_reasons)
+    ? end.verdict_reasons.filter((x): x is string => typeof x === "string").map((x) =>
+      x.slice(0, 300)
+    )
+    : [];
+  const o = end.own_delay as Record<string, unknown> | undefined;
+  const own: OwnDelay | undefined = o && num(o.send_p50_ms) !== undefined
+    ? {
+      sendP50: num(o.send_p50_ms)!,
+      sendP99: num(o.send_p99_ms) ?? 0,
+      readP50: num(o.read_p50_ms),
+      readP99: num(o.read_p99_ms),
+    }
+    : undefined;
+  const calls = num(end.verdict_calls);
+  return {
+    valid: end.valid,
+    targetRate: num(meta?.host_rate) ?? num(meta?.rate) ?? 0,
+    achievedRate: num(end.achieved_rps) ?? 0,
+    reasons,
+    calls,
+    lagJudged: end.lag_judged !== false,
+    own,
+    latency,
+    interrupted: end.interrupted === true,
+  };
 }
 
 /**
@@ -186,14 +250,4 @@ export function achievedRate(
   if (issued === 0) return { rate: 0, windowS: 0 };
   const windowS = (lastIssued - measureStart) / 1000 + 1 / hostRate;
   return { rate: issued / windowS, windowS };
-}
-
-/**
- * What an INVALID verdict's reasons come to, in words: the share rule alone, or the generator
- * falling behind (pure; the tools word a file's verdict with it too).
- */
-export function invalidCause(reasons: readonly string[]): string {
-  return reasons.length > 0 && reasons.every((r) => r.includes(SHARE_REASON))
-    ? "too much of the p99 is not the server's own"
-    : "the generator fell behind";
 }

@@ -9,7 +9,8 @@ import { ConfigError } from "../smft/shared/config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
-import { invalidCause } from "../smft/verdict.ts";
+import { formatRunVerdict, verdictFromEnd } from "../smft/verdict.ts";
+import { decodeHistogram } from "../smft/histogram.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -179,6 +180,7 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
     throw e;
   }
   if (acc === undefined || test === undefined) throw new ConfigError(`${path}: empty file`);
+  addReadGaps(acc, end);
 
   const endCount = end?.count;
   const truncated = (meta !== undefined && end === undefined) ||
@@ -231,6 +233,25 @@ function checkTimes(
   }
 }
 
+/**
+ * The read side of the generator's own delay, from `#END` (`histograms.read_gap_us` over
+ * `read_window_ms`), into the accumulator, so that merged files merge it too. A malformed one is
+ * left out: the figure is then not shown, never made up.
+ */
+function addReadGaps(acc: Accumulator, end: Record<string, unknown> | undefined): void {
+  const hists = end?.histograms as Record<string, unknown> | undefined;
+  const enc = hists?.read_gap_us;
+  const windowMs = end?.read_window_ms;
+  if (typeof enc !== "string" || typeof windowMs !== "number" || !(windowMs > 0)) return;
+  try {
+    const h = decodeHistogram(enc);
+    acc.addReadGaps(h, windowMs);
+    h.destroy();
+  } catch {
+    // Not a histogram: no read side for this file.
+  }
+}
+
 /** The run's own verdict, from its `#END` (`valid`, `verdict_reasons`, `interrupted`). */
 export function verdictOf(f: ResultsFile): FileVerdict {
   const v = f.end?.valid;
@@ -241,16 +262,18 @@ export function verdictOf(f: ResultsFile): FileVerdict {
   return { valid: typeof v === "boolean" ? v : null, reasons, interrupted: interrupted(f) };
 }
 
-/** A verdict as words: `VALID`, `INVALID: the generator fell behind (…)`, or why it is unknown. */
+/** A verdict as words, as smft said it (`formatRunVerdict`), or why it is unknown. */
 export function formatFileVerdict(f: ResultsFile): string {
-  const v = verdictOf(f);
-  const stopped = v.interrupted ? " (interrupted: covers only the part that ran)" : "";
-  if (v.valid === true) return `VALID: the generator kept its schedule${stopped}`;
-  if (v.valid === false) {
-    const why = v.reasons.length ? ` (${v.reasons.join("; ")})` : "";
-    return `INVALID: ${
-      invalidCause(v.reasons)
-    }${why}; these figures include its own delay${stopped}`;
+  const judged = f.test === "01_steady" ? f.acc.latency : f.acc.phases.get("total");
+  const stat = judged?.count ? judged.stat() : undefined;
+  const v = verdictFromEnd(
+    f.end,
+    f.meta,
+    stat ? { p50: stat.p50, p99: stat.p99 } : undefined,
+  );
+  if (v) {
+    // A file written before #END said interrupted still says so in its #META.
+    return formatRunVerdict({ ...v, interrupted: v.interrupted || interrupted(f) });
   }
   if (f.seedFormat) return "unknown: seed format, the file carries no verdict";
   if (f.end === undefined) return "unknown: the file has no #END";

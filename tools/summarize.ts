@@ -27,6 +27,7 @@ import {
   type SloClause,
 } from "../smft/slo.ts";
 import { formatSummary, ms, type Summary } from "../smft/summary.ts";
+import { invalidCause } from "../smft/verdict.ts";
 import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
 import { formatLadder, type Ladder, laddersOf } from "./report/ladder.ts";
@@ -138,13 +139,17 @@ function runVerdict(set: ResultsSet): RunVerdictReport {
     return {
       valid: false,
       reasons: set.files.flatMap((f, i) => each[i].reasons.map((r) => `${f.path}: ${r}`)),
-      text: `INVALID: ${invalid.length} of ${set.files.length} shards fell behind (${
-        invalid.map((f) => f.path).join(", ")
+      text: `INVALID: ${invalid.length} of ${set.files.length} shards are INVALID (${
+        invalid.map((f) => `${f.path}: ${invalidCause(verdictOf(f).reasons)}`).join("; ")
       }); these figures include the generator's own delay`,
     };
   }
   if (each.every((v) => v.valid === true)) {
-    return { valid: true, reasons: [], text: "VALID: every shard kept its schedule" };
+    return {
+      valid: true,
+      reasons: [],
+      text: "VALID: every shard kept its schedule, its own delay a small part of the figures",
+    };
   }
   return { valid: null, reasons: [], text: "unknown: not every shard carries a verdict" };
 }

@@ -8,12 +8,20 @@
  * event loop reads sockets only every ~61 turns (tokio's event interval), so a turn must be
  * short; a busy-wait of 10 µs per turn already delays responses by ~0.3 ms. Two modes:
  *
- * - `spin`: the thread never sleeps. It turns its event loop without blocking (`setImmediate`,
- *   ~1–2 µs a turn) and runs what is due in the first turn at or after its instant. A core per
- *   connection, no wake-ups, responses read within ~0.1 ms.
+ * - `spin`: the thread does not sleep while a send is near. It turns its event loop without
+ *   blocking (`setImmediate`, ~1–2 µs a turn) and runs what is due in the first turn at or after
+ *   its instant. A core per connection, no wake-ups, responses read within ~0.1 ms.
  * - `timer`: sleeps on Deno's timer while the next instant is far enough away, waking early by
  *   its own lateness (learned as it runs), and spins the rest. With less than ~3.5 ms between
  *   instants (above ~300 calls/s on one connection) it never sleeps: it is `spin`.
+ *
+ * `spin` still sleeps while nothing is due for more than {@link SPIN_AHEAD_MS} (a coldconn run at
+ * 1/s must not keep a core busy between attempts); it spins only the last stretch.
+ *
+ * The thread knows when it could not read: a {@link BusyLog} hears every interval in which it
+ * was not waiting in the event loop's poll (from one turn to the next, and the part of a sleep
+ * that ended later than Deno's timer usually does). smft turns those into the read side of the
+ * generator's own delay (`smft/own_delay.ts`).
  *
  * What the thread does next is a pure function, {@link nextWait}; {@link Pacer} carries it out
  * through a {@link PacerHost} (Deno's timers in a run, a fake clock in tests).
@@ -34,9 +42,9 @@ export function describePacing(mode: PacingMode, connections = 1): string {
     ? `each of the ${connections} connections' threads`
     : "smft's thread";
   return mode === "spin"
-    ? `Pacing: spin (${threads} never sleeps: ${
+    ? `Pacing: spin (${threads} spins whenever a send is due within ~${SPIN_AHEAD_MS} ms: ${
       connections > 1 ? `${connections} cores` : "a core"
-    } busy, sends and reads at once)`
+    } busy at rates above ~100/s, sends and reads at once)`
     : `Pacing: timer (${threads} sleeps on Deno's timer when the next send is over ~3.5 ms away, spins the rest)`;
 }
 
@@ -52,10 +60,27 @@ export type Wait =
   | { kind: "idle" };
 
 /**
+ * `spin` sleeps while its next instant is further away than this (plus a sleep's lateness): a
+ * thread that spins only when a send is near costs no core between sparse sends.
+ */
+export const SPIN_AHEAD_MS = 10;
+
+/**
  * How late a sleep may end before any has been measured, ms: a whole-ms sleep has been seen to
  * end up to ~2.2 ms after its request with sockets busy (1 ms tick + the 1.1 ms Deno adds).
  */
 export const INITIAL_LEAD_MS = 2.3;
+
+/** How late a sleep usually ends before any has been measured, ms (Deno's timer: ~1.1 ms). */
+export const INITIAL_TYPICAL_MS = 1.1;
+
+/**
+ * Hears the intervals in which the pacer's thread could not read a socket: a turn of its event
+ * loop to the next (callbacks, GC, the OS taking the core), and a sleep's end later than usual.
+ */
+export interface BusyLog {
+  busy(ms: number): void;
+}
 
 /**
  * The pacing decision (pure): given the mode, now, the next due instant and how late a sleep on
@@ -66,6 +91,7 @@ export const INITIAL_LEAD_MS = 2.3;
  * nextWait("timer", 0, 10, 2.3); // { kind: "sleep", ms: 7 }: ends by 9.3, spins the rest
  * nextWait("timer", 0, 3, 2.3); // { kind: "spin" }
  * nextWait("spin", 0, 10, 2.3); // { kind: "spin" }
+ * nextWait("spin", 0, 1000, 2.3); // { kind: "sleep", ms: 987 }: spins its last ~13 ms
  * ```
  */
 export function nextWait(
@@ -76,9 +102,8 @@ export function nextWait(
 ): Wait {
   if (due === undefined) return IDLE;
   if (due <= now) return RUN;
-  if (mode === "spin") return SPIN;
   // setTimeout truncates to whole ms and fires at least 1 ms after; end no later than `due`.
-  const ms = Math.floor(due - now - leadMs);
+  const ms = Math.floor(due - now - leadMs - (mode === "spin" ? SPIN_AHEAD_MS : 0));
   return ms >= 1 ? { kind: "sleep", ms } : SPIN;
 }
 
@@ -96,6 +121,7 @@ export class SleepLateness {
   #ring = new Float64Array(SleepLateness.WINDOW);
   #n = 0;
   #lead = INITIAL_LEAD_MS;
+  #typical = INITIAL_TYPICAL_MS;
 
   /** Records a sleep of `requestedMs` that ended `elapsedMs` after it began. */
   record(requestedMs: number, elapsedMs: number): void {
@@ -105,7 +131,16 @@ export class SleepLateness {
       const xs = this.#ring.slice(0, Math.min(this.#n, SleepLateness.WINDOW)).sort();
       const p99 = xs[Math.ceil(xs.length * 0.99) - 1];
       this.#lead = Math.max(0, p99) + SleepLateness.MARGIN_MS;
+      this.#typical = Math.max(0, xs[Math.ceil(xs.length * 0.5) - 1]);
     }
+  }
+
+  /**
+   * How late a sleep usually ends (the median), ms: the thread waits in the event loop's poll
+   * meanwhile, so it reads at once; only lateness beyond it may be the thread being busy.
+   */
+  get typicalMs(): number {
+    return this.#typical;
   }
 
   /** How early to end a sleep, ms. */
@@ -218,10 +253,19 @@ export class Pacer {
   #state: "idle" | "turn" | "sleep" | "running" = "idle";
   #sleep: { handle: unknown; from: number; ms: number } | undefined;
   #closed = false;
+  /** Since when the thread has not been waiting in the poll (NaN: it is, or nothing is armed). */
+  #busySince = NaN;
+  /** Where busy intervals go (smft's read-side measure); none: not measured. */
+  #busyLog: BusyLog | undefined;
 
   constructor(mode: PacingMode, host: PacerHost = DENO_HOST) {
     this.mode = mode;
     this.#host = host;
+  }
+
+  /** Sends every interval in which the thread could not read to `log` (undefined: stops). */
+  listenBusy(log: BusyLog | undefined): void {
+    this.#busyLog = log;
   }
 
   /** Now, on the clock due instants are written in. */
@@ -238,11 +282,16 @@ export class Pacer {
   at(due: number, cb: () => void): void {
     if (this.#closed) throw new Error("Pacer is closed");
     this.#heap.push({ due, seq: this.#seq++, cb });
-    if (this.#state === "idle") return this.#arm();
+    if (this.#state === "idle") {
+      // Armed from a callback of the event loop: the thread is busy from here.
+      if (Number.isNaN(this.#busySince)) this.#busySince = this.#host.now();
+      return this.#arm();
+    }
     // A sleep that may end after this entry's instant is cut short.
     const s = this.#sleep;
     if (this.#state === "sleep" && s && s.from + s.ms + this.lateness.leadMs > due) {
       this.#host.cancel(s.handle);
+      if (Number.isNaN(this.#busySince)) this.#busySince = this.#host.now();
       this.#state = "idle";
       this.#arm();
     }
@@ -259,8 +308,10 @@ export class Pacer {
     const host = this.#host;
     const now = host.now();
     const w = nextWait(this.mode, now, this.#heap.peek()?.due, this.lateness.leadMs);
-    if (w.kind === "idle") return;
-    if (w.kind === "sleep") {
+    if (w.kind === "idle" || w.kind === "sleep") {
+      // Into the poll: reads are prompt until the thread wakes.
+      this.#endBusy(now);
+      if (w.kind === "idle") return;
       this.#state = "sleep";
       this.stats.sleeps++;
       this.#sleep = { handle: host.sleep(w.ms, this.#woke), from: now, ms: w.ms };
@@ -271,10 +322,20 @@ export class Pacer {
     host.turn(this.#turn);
   }
 
+  #endBusy(now: number): void {
+    const ms = now - this.#busySince;
+    if (ms > 0) this.#busyLog?.busy(ms);
+    this.#busySince = NaN;
+  }
+
   #woke = (): void => {
     const s = this.#sleep!;
     this.#sleep = undefined;
-    this.lateness.record(s.ms, this.#host.now() - s.from);
+    const now = this.#host.now();
+    const elapsed = now - s.from;
+    // Lateness beyond the usual may be this thread busy (or off its core) instead of polling.
+    this.#busySince = now - Math.max(0, elapsed - s.ms - this.lateness.typicalMs);
+    this.lateness.record(s.ms, elapsed);
     this.#turn();
   };
 
@@ -283,6 +344,9 @@ export class Pacer {
     this.#state = "running";
     const heap = this.#heap;
     const now = this.#host.now();
+    // One turn to the next: callbacks, I/O, GC or the OS kept the thread from the poll.
+    this.#endBusy(now);
+    this.#busySince = now;
     // Entries added by these callbacks wait for the next turn, so a loop that re-schedules
     // itself "now" lets responses in between.
     const stopSeq = this.#seq;

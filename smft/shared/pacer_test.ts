@@ -6,6 +6,7 @@ import {
   Pacer,
   type PacerHost,
   SleepLateness,
+  SPIN_AHEAD_MS,
 } from "./pacer.ts";
 
 /**
@@ -61,10 +62,14 @@ function schedule(pacer: Pacer, t0: number, n: number, stepMs: number): number[]
   return ran;
 }
 
-Deno.test("nextWait(): spin never sleeps; timer sleeps whole ms ending by the due instant, else spins", () => {
+Deno.test("nextWait(): spin sleeps only while the next instant is over SPIN_AHEAD_MS away; timer sleeps whole ms ending by the due instant, else spins", () => {
   assert.deepEqual(nextWait("spin", 0, undefined, 2.3), { kind: "idle" });
   assert.deepEqual(nextWait("spin", 5, 5, 2.3), { kind: "run" });
-  assert.deepEqual(nextWait("spin", 0, 100, 2.3), { kind: "spin" });
+  assert.deepEqual(nextWait("spin", 0, SPIN_AHEAD_MS + 3.2, 2.3), { kind: "spin" });
+  assert.deepEqual(nextWait("spin", 0, 1000, 2.3), {
+    kind: "sleep",
+    ms: Math.floor(1000 - 2.3 - SPIN_AHEAD_MS),
+  });
   assert.deepEqual(nextWait("timer", 0, 10, 2.3), { kind: "sleep", ms: 7 });
   assert.deepEqual(nextWait("timer", 0, 10.9, 1.15), { kind: "sleep", ms: 9 });
   assert.deepEqual(nextWait("timer", 0, 3.2, 2.3), { kind: "spin" });
@@ -202,6 +207,57 @@ Deno.test("Pacer on Deno's own timers runs a schedule in order and never early, 
     assert.deepEqual(ran.map((r) => r.i), dues.map((_, i) => i), mode);
     for (const r of ran) assert.ok(r.at >= dues[r.i], `${mode}: callback ${r.i} ran early`);
   }
+});
+
+Deno.test("spin at 1/s sleeps between instants and spins only the last stretch before each", () => {
+  const host = new FakeHost(0.002, 1.1);
+  const pacer = new Pacer("spin", host);
+  const ran = schedule(pacer, 0, 5, 1000);
+  host.run();
+  ran.forEach((at, i) => assert.ok(at >= i * 1000 && at - i * 1000 <= 0.0021, `callback ${i}`));
+  assert.equal(pacer.stats.sleeps, 4);
+  // About (SPIN_AHEAD_MS + lead) / turnMs turns before each of the 4 later instants, not 500,000.
+  assert.ok(pacer.stats.spins < 4 * (SPIN_AHEAD_MS + 3.5) / 0.002, String(pacer.stats.spins));
+});
+
+/** A busy log that keeps what it hears. */
+function busyLog(): { busy(ms: number): void; all: number[]; sum(): number } {
+  const all: number[] = [];
+  return { busy: (ms) => all.push(ms), all, sum: () => all.reduce((a, b) => a + b, 0) };
+}
+
+Deno.test("busy log, spin: every interval from one turn to the next, a stall included, covering the time spun", () => {
+  const host = new FakeHost(0.002);
+  const pacer = new Pacer("spin", host);
+  const log = busyLog();
+  pacer.listenBusy(log);
+  // A callback at 1 ms blocks the thread for 3 ms (as GC or a long callback would).
+  pacer.at(1, () => host.t += 3);
+  pacer.at(6, () => {});
+  host.run();
+  assert.ok(log.all.some((ms) => ms >= 3), `a 3 ms stall is heard: ${Math.max(...log.all)}`);
+  // From the first arm to the last turn, every moment is in exactly one interval.
+  assert.ok(Math.abs(log.sum() - host.t) < 0.01, `${log.sum()} of ${host.t} ms`);
+  assert.ok(log.all.filter((ms) => ms > 0.0021).length === 1, "one long interval only");
+});
+
+Deno.test("busy log, timer: a sleep that ends at its usual lateness is not busy; one that ends later is, by the excess", () => {
+  const host = new FakeHost(0.002, 1.1);
+  const pacer = new Pacer("timer", host);
+  const log = busyLog();
+  pacer.listenBusy(log);
+  schedule(pacer, 0, 10, 10);
+  host.run();
+  // Sleeps end 1.1 ms late, the usual lateness: only turns are busy.
+  assert.ok(Math.max(...log.all) < 0.01, `largest ${Math.max(...log.all)}`);
+  // Now sleeps end 6.1 ms late: 5 ms beyond the usual 1.1 ms (learned as the median only after
+  // 50 sleeps, so the initial 1.1 ms is the usual here).
+  host.overshootMs = 6.1;
+  const before = log.all.length;
+  schedule(pacer, 200, 1, 0);
+  host.run();
+  const heard = log.all.slice(before);
+  assert.ok(heard.some((ms) => Math.abs(ms - 5) < 0.01), `heard ${heard}`);
 });
 
 Deno.test("describePacing() says what the mode costs", () => {

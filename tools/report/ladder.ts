@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { invalidCause } from "../../smft/verdict.ts";
 import type { Summary } from "../../smft/summary.ts";
 import { finite } from "../../smft/results_format.ts";
 
@@ -128,9 +129,9 @@ export function ladderOf(target: string, runs: LadderInput[], withSlo: boolean):
   const ms = (v: number) => `${v.toFixed(2)} ms`;
   const verdictWhy = (p: LadderPoint) =>
     p.valid === false
-      ? `the generator could not keep its schedule (INVALID${
-        p.reasons.length ? `: ${p.reasons.join("; ")}` : ""
-      }), so nothing is known of the server from there up`
+      ? `smft's own verdict is INVALID: ${invalidCause(p.reasons)}${
+        p.reasons.length ? ` (${p.reasons.join("; ")})` : ""
+      }, so nothing is known of the server from there up`
       : "its verdict is unknown (no #END), so it cannot be counted";
   let baseline: Ladder["baseline"];
   let baseErr = 0;

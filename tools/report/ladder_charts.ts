@@ -45,7 +45,7 @@ export function ladderCharts(l: Ladder, k: number, slo?: SloClause[]): ChartSpec
   }
   if (l.points.some((p) => p.valid !== true)) {
     series.push({
-      label: "INVALID run (generator fell behind)",
+      label: "INVALID run (smft's own verdict)",
       color: "#111111",
       pointsOnly: true,
       y: l.points.map((p) => p.valid === true ? null : r3(p.p99 ?? p.p50 ?? 0)),

@@ -70,7 +70,7 @@ Deno.test("an INVALID run stops the walk: nothing is known of the server above i
   assert.equal(l.points[l.knee!].rate, 500);
   assert.match(
     l.text,
-    /at 1000\/s the generator could not keep its schedule \(INVALID: lag p99 2 ms\)/,
+    /at 1000\/s smft's own verdict is INVALID: the generator fell behind \(lag p99 2 ms\)/,
   );
 });
 

@@ -7,7 +7,15 @@
 import type { Series } from "../../smft/histogram.ts";
 import type { Accumulator, AttemptRow, SecondStats, Summary } from "../../smft/summary.ts";
 import { finite, type Phase, type TestName } from "../../smft/results_format.ts";
-import { lagGenerated } from "../../smft/verdict.ts";
+import {
+  advice,
+  invalidCause,
+  lagJudgeable,
+  ownP99Limit,
+  RUN_RULES,
+  verdictFromEnd,
+} from "../../smft/verdict.ts";
+import { ownAt } from "../../smft/own_delay.ts";
 
 /** One [percentile, ms] point of a percentile spectrum; percentile in 0..100. */
 export type SpectrumPoint = [number, number];
@@ -200,27 +208,34 @@ export function reportRunFromAccumulator(
 }
 
 /**
- * A generator that fell behind its schedule inflates every response time; the report must say
- * so rather than blame the server. Same rule as smft's run verdict (`lagGenerated`) for steady
- * runs; and for a run of either test that smft itself judged INVALID (`#END.valid` false), that
- * verdict with its reasons.
+ * A run that smft judged INVALID (`#END.valid` false) carries the generator's own delay in its
+ * figures; the report must say so rather than blame the server, with the verdict's own words.
  */
 function generatorLagNote(s: Summary, end?: Record<string, unknown>): string | undefined {
-  const raw = end?.verdict_reasons;
-  const reasons = Array.isArray(raw) ? raw.filter((r) => typeof r === "string") : [];
-  const why = reasons.length ? ` (${reasons.join("; ")})` : "";
-  if (s.test === "01_steady" && s.lag && lagGenerated(s.lag.p99)) {
-    return `Generator lag p99 is ${s.lag.p99.toFixed(2)} ms (max ${s.lag.max.toFixed(2)} ms): ` +
-      `the load generator fell behind its schedule, so response times include its own delay. ` +
-      `Service time (done − issued) excludes it.` +
-      (end?.valid === false ? ` smft judged this run INVALID${why}.` : "");
-  }
-  if (end?.valid === false) {
-    const what = s.test === "01_steady" ? "latencies" : "connection times";
-    return `smft judged this run INVALID${why}: the generator did not keep its schedule, so its ` +
-      `${what} include its own delay; treat them with care.`;
-  }
-  return undefined;
+  const v = verdictFromEnd(end, undefined);
+  if (!v) return ownDelayNote(s);
+  if (v.valid) return undefined;
+  const what = s.test === "01_steady" ? "latencies" : "connection times";
+  const why = v.reasons.length ? ` (${v.reasons.join("; ")})` : "";
+  return `smft judged this run INVALID: ${invalidCause(v.reasons)}${why}. Its ${what} include ` +
+    `the generator's own delay; treat them with care. ${advice(v.reasons)}`.trim();
+}
+
+/**
+ * A file without a verdict (no `#END`: seed format, or cut short) is judged on what its lines
+ * show, the send side: whether the lag alone breaks the p99 bound of smft's rule.
+ */
+function ownDelayNote(s: Summary): string | undefined {
+  const judged = s.test === "01_steady" ? s.latency : s.phases?.total;
+  if (!s.ownDelay || !judged || !lagJudgeable(s.total)) return undefined;
+  const at = ownAt(s.ownDelay).p99;
+  const limit = ownP99Limit(judged.p99);
+  if (at <= limit) return undefined;
+  return `Generator lag p99 is ${s.ownDelay.sendP99.toFixed(2)} ms (max ${
+    s.lag?.max.toFixed(2) ?? "?"
+  } ms), over ${limit.toFixed(2)} ms (${RUN_RULES.ownP99MaxShare * 100} % of the p99 ` +
+    `${judged.p99.toFixed(2)} ms): the load generator fell behind its schedule, so response ` +
+    `times include its own delay. Service time (done − issued) excludes it.`;
 }
 
 /**

@@ -1,0 +1,149 @@
+/**
+ * The generator's own delay, both sides of it. The send side is the lag of every call (issued −
+ * intended). The read side is how long a response that has arrived waits for the thread that owns
+ * its channel: the pacer hears every interval in which that thread was not waiting in the event
+ * loop's poll (`BusyLog` in `shared/pacer.ts`: callbacks, GC, the OS taking the core), and a
+ * response arriving at a random instant waits the rest of the interval it falls in. Over a window
+ * of W ms holding intervals g, the chance that it waits more than x is
+ *
+ *   P(read > x) = Σ max(0, g − x) / W
+ *
+ * (length-biased: a long interval catches more arrivals; time spent in the poll, a sleep
+ * included, reads at once). Percentiles of that are exact from a histogram of the intervals, which
+ * merges across connections and load hosts like every other histogram (the windows add up).
+ *
+ * Not seen: the ~0.1 ms between two polls of a spinning loop (the event loop reads sockets about
+ * every 61 turns), and time lost before the thread: in the kernel, or on a server sharing the
+ * host. Both are the reason the verdict's bound is calibrated against an independent client
+ * (`deno task bench`).
+ *
+ * @module
+ */
+import type { BusyLog } from "./shared/pacer.ts";
+import {
+  bucketsOf,
+  HIGHEST_TRACKABLE_US,
+  type Histogram,
+  newHistogram,
+  type Stat,
+  toMicros,
+} from "./histogram.ts";
+
+/** The intervals a thread could not read in, recorded while measuring. */
+export class ReadGaps implements BusyLog {
+  readonly hist: Histogram = newHistogram();
+  #since: number | undefined;
+  #windowMs = 0;
+
+  /** Starts the window (the first measured call): intervals before it are not the run's. */
+  start(now: number): void {
+    this.#since ??= now;
+  }
+
+  /** Ends the window; the window's length in ms (0 when it never started). */
+  stop(now: number): number {
+    if (this.#since !== undefined) this.#windowMs += now - this.#since;
+    this.#since = undefined;
+    return this.#windowMs;
+  }
+
+  busy(ms: number): void {
+    if (this.#since === undefined) return;
+    this.hist.recordValue(Math.min(toMicros(ms), HIGHEST_TRACKABLE_US));
+  }
+
+  destroy(): void {
+    this.hist.destroy();
+  }
+}
+
+/**
+ * The `p`-th percentile of the read delay, ms, from a histogram of busy intervals (µs) over a
+ * window of `windowMs` (pure; see the module's formula). 0 when the intervals cover less than
+ * `100 − p` % of the window.
+ *
+ * @example
+ * ```ts
+ * // One 10 ms stall in a 1 s window: 1 % of arrivals wait, up to 10 ms; the p99 is 0.
+ * readDelayPercentile([{ topUs: 10_000, count: 1 }], 1000, 99); // 0
+ * readDelayPercentile([{ topUs: 10_000, count: 1 }], 1000, 99.5); // 5
+ * ```
+ */
+export function readDelayPercentile(
+  buckets: readonly { topUs: number; count: number }[],
+  windowMs: number,
+  p: number,
+): number {
+  if (!(windowMs > 0)) return 0;
+  // Find x with Σ count·max(0, g − x) = (1 − p) · W, walking down from the longest interval:
+  // between two interval lengths the sum is linear in x.
+  const target = (1 - p / 100) * windowMs * 1000;
+  const desc = [...buckets].filter((b) => b.count > 0).sort((a, b) => b.topUs - a.topUs);
+  let count = 0, sum = 0;
+  for (let i = 0; i < desc.length; i++) {
+    count += desc[i].count;
+    sum += desc[i].count * desc[i].topUs;
+    const next = i + 1 < desc.length ? desc[i + 1].topUs : 0;
+    const x = (sum - target) / count;
+    if (x >= next) return Math.max(0, x) / 1000;
+  }
+  return 0;
+}
+
+/** The generator's own delay at the two percentiles the verdict judges, ms. */
+export interface OwnDelay {
+  /** Lag (issued − intended) p50 and p99. */
+  sendP50: number;
+  sendP99: number;
+  /** Read delay p50 and p99; undefined when the read side was not measured. */
+  readP50?: number;
+  readP99?: number;
+  /** Seconds of thread time the read side covers (connections added). */
+  readWindowS?: number;
+}
+
+/** The own delay from the lag figures and, when measured, the busy intervals (pure). */
+export function ownDelayOf(
+  lag: Pick<Stat, "p50" | "p99">,
+  read?: { hist: Histogram; windowMs: number },
+): OwnDelay {
+  const d: OwnDelay = { sendP50: lag.p50, sendP99: lag.p99 };
+  if (read && read.windowMs > 0) {
+    const buckets = bucketsOf(read.hist);
+    d.readP50 = readDelayPercentile(buckets, read.windowMs, 50);
+    d.readP99 = readDelayPercentile(buckets, read.windowMs, 99);
+    d.readWindowS = read.windowMs / 1000;
+  }
+  return d;
+}
+
+/** How much the own delay can add at p50 and at p99: both sides added, ms (pure). */
+export function ownAt(d: OwnDelay): { p50: number; p99: number } {
+  return { p50: d.sendP50 + (d.readP50 ?? 0), p99: d.sendP99 + (d.readP99 ?? 0) };
+}
+
+const f2 = (v: number) => v.toFixed(2);
+
+/**
+ * The summary's line (pure): both sides, and how much of the reported p50 and p99 they can
+ * account for at most.
+ *
+ * @example
+ * ```ts
+ * formatOwnDelay({ sendP50: 0.01, sendP99: 0.2, readP50: 0.05, readP99: 0.4 }, { p50: 5.6, p99: 10.2 });
+ * // "Generator's own delay: send p50 0.01 / p99 0.20 ms, read p50 0.05 / p99 0.40 ms (at most
+ * //  0.06 ms of the p50 5.60 ms, 0.60 ms of the p99 10.20 ms)"
+ * ```
+ */
+export function formatOwnDelay(d: OwnDelay, latency?: Pick<Stat, "p50" | "p99">): string {
+  const read = d.readP99 === undefined
+    ? "read side not measured"
+    : `read p50 ${f2(d.readP50 ?? 0)} / p99 ${f2(d.readP99)} ms`;
+  const at = ownAt(d);
+  const of = latency
+    ? ` (at most ${f2(at.p50)} ms of the p50 ${f2(latency.p50)} ms, ${f2(at.p99)} ms of the p99 ${
+      f2(latency.p99)
+    } ms)`
+    : "";
+  return `Generator's own delay: send p50 ${f2(d.sendP50)} / p99 ${f2(d.sendP99)} ms, ${read}${of}`;
+}

@@ -1,0 +1,140 @@
+/**
+ * The verdict judges the generator's own delay and nothing of the server or the link: real df and
+ * smft processes over real mTLS on loopback, a real delaying relay, a real busy process on smft's
+ * core. No timing is asserted: only verdicts, the figures' presence, and that a starved thread's
+ * read side exceeds what the verdict allows.
+ *
+ * A VALID verdict is what a healthy run gets, but this machine is shared (2 cores, df and smft on
+ * both): a run may honestly be INVALID because the host was busy. Those tests take the best of
+ * three runs, and say so when none was VALID.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  readResultsFile,
+  run,
+  SMFT_PERMISSIONS,
+  smftEnv,
+  startDfProcess,
+  startSmft,
+  tempResults,
+} from "./helpers.ts";
+import { startRelay } from "../tools/bench/relay.ts";
+import { ownP99Limit } from "../smft/verdict.ts";
+
+/** Runs steady up to `tries` times until VALID; returns every run's stdout and the last file. */
+async function bestOf(
+  tries: number,
+  port: number,
+  args: string[],
+  out: string,
+): Promise<{ valid: boolean; outputs: string[] }> {
+  const outputs: string[] = [];
+  for (let i = 0; i < tries; i++) {
+    const p = await startSmft(
+      ["steady", ...args, "--out", out, "--overwrite", "--quiet"],
+      { DF_PORT: String(port), DF_HOST: "127.0.0.1", TLS_SERVER_NAME: "localhost" },
+    );
+    const st = await p.wait();
+    assert.ok([0, 3].includes(st.code), `exit ${st.code}: ${p.stderr}`);
+    outputs.push(p.stdout);
+    if (st.code === 0) return { valid: true, outputs };
+  }
+  return { valid: false, outputs };
+}
+
+Deno.test("a healthy low-rate run against DELAY_MS=0 is VALID, and its summary and #END carry the generator's own delay", async () => {
+  const df = await startDfProcess({ DELAY_MS: "0" });
+  const dir = await tempResults();
+  const out = join(dir, "bare.txt");
+  try {
+    const r = await bestOf(3, df.port, ["--rps", "100", "--duration", "3", "--warmup", "1"], out);
+    const last = r.outputs.at(-1)!;
+    assert.match(
+      last,
+      /^Generator's own delay: send p50 [\d.]+ \/ p99 [\d.]+ ms, read p50 [\d.]+ \/ p99 [\d.]+ ms \(at most [\d.]+ ms of the p50 [\d.]+ ms, [\d.]+ ms of the p99 [\d.]+ ms\)$/m,
+    );
+    assert.ok(r.valid, `no VALID run of 3:\n${r.outputs.join("\n---\n")}`);
+    assert.doesNotMatch(last, /server's own/);
+  } finally {
+    await df.stop();
+  }
+  const f = await readResultsFile(out);
+  const own = f.end?.own_delay as Record<string, number>;
+  for (const k of ["send_p50_ms", "send_p99_ms", "read_p50_ms", "read_p99_ms"]) {
+    assert.equal(typeof own[k], "number", k);
+  }
+  assert.ok((f.end?.read_window_ms as number) > 2500, String(f.end?.read_window_ms));
+  const hists = f.end?.histograms as Record<string, string>;
+  assert.equal(typeof hists.read_gap_us, "string");
+});
+
+Deno.test("a run through a link with 2 ms each way is VALID: the link's delay is not the generator's", async () => {
+  const df = await startDfProcess({ DELAY_MS: "5" });
+  const relay = await startRelay({ to: { host: "127.0.0.1", port: df.port }, delayMs: 2 });
+  const dir = await tempResults();
+  const out = join(dir, "link.txt");
+  try {
+    const r = await bestOf(
+      3,
+      relay.port,
+      ["--rps", "100", "--duration", "3", "--warmup", "1"],
+      out,
+    );
+    assert.ok(r.valid, `no VALID run of 3:\n${r.outputs.join("\n---\n")}`);
+    assert.ok(relay.connections >= 1);
+  } finally {
+    await relay.close();
+    await df.stop();
+  }
+  const f = await readResultsFile(out);
+  const lat = f.lines.filter((l) => l.ok).map((l) => l.latency_ms as number).sort((a, b) => a - b);
+  // Two crossings of the link each way (request, response) and the 5 ms hold: over 9 ms.
+  assert.ok(lat[0] >= 9, `fastest call ${lat[0]} ms`);
+});
+
+const taskset = await run(["-c", "0", "true"], {}, { command: "taskset" }).then(
+  (r) => r.code === 0,
+  () => false,
+);
+
+Deno.test({
+  name: `a starved generator (a busy process on its core) is INVALID, its read side over the bound${
+    taskset ? "" : " (skipped: no taskset)"
+  }`,
+  ignore: !taskset,
+  fn: async () => {
+    const df = await startDfProcess({ DELAY_MS: "1" });
+    const dir = await tempResults();
+    const out = join(dir, "starved.txt");
+    // A spinning process pinned to the core smft is pinned to: the OS shares it in slices.
+    const busy = new Deno.Command("taskset", {
+      args: ["-c", "0", Deno.execPath(), "eval", "for (;;) {}"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const env = await smftEnv({ DF_PORT: String(df.port) });
+      const r = await run(
+        ["-c", "0", Deno.execPath(), "run", ...SMFT_PERMISSIONS, "smft/main.ts", "steady"]
+          .concat(["--rps", "200", "--duration", "3", "--warmup", "1", "--out", out, "--quiet"]),
+        env,
+        { command: "taskset" },
+      );
+      assert.equal(r.code, 3, `expected INVALID (exit 3):\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /^INVALID: the generator's own delay can move the figures/m);
+    } finally {
+      busy.kill("SIGKILL");
+      await busy.status;
+      await df.stop();
+    }
+    const f = await readResultsFile(out);
+    const own = f.end?.own_delay as Record<string, number>;
+    const lat = f.lines.filter((l) => l.ok).map((l) => l.latency_ms as number).sort((a, b) =>
+      a - b
+    );
+    const p99 = lat[Math.ceil(lat.length * 0.99) - 1];
+    // The read side alone is over what the verdict allows: responses waited for the core.
+    assert.ok(own.read_p99_ms > ownP99Limit(p99), `read p99 ${own.read_p99_ms} vs p99 ${p99}`);
+  },
+});

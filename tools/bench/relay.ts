@@ -1,0 +1,134 @@
+/**
+ * A link with a delay, for a kernel without netem: a TCP relay on loopback that holds every chunk
+ * it reads for `delayMs` before it writes it on, in each direction, in order. TLS passes through
+ * untouched (the relay never reads it), so df and smft see one another as through a slow
+ * network. Deno's timer ends a hold ~1 ms late (DESIGN.md §4): the one-way delay is `delayMs` and
+ * up to ~1–2 ms more, like a real link's jitter; what matters for the bench is that every client
+ * crosses the same relay.
+ *
+ * Run alone: `deno run --allow-net tools/bench/relay.ts --to 127.0.0.1:50051 --delay-ms 2`
+ * (prints `relay listening on 127.0.0.1:PORT` once it accepts).
+ *
+ * @module
+ */
+import * as net from "node:net";
+import type { Buffer } from "node:buffer";
+import { parseArgs } from "node:util";
+
+/** A running relay. */
+export interface Relay {
+  port: number;
+  /** Connections relayed so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** What one direction holds: chunks, then perhaps the end of the stream, each with its due time. */
+interface Held {
+  due: number;
+  chunk?: Buffer;
+  end?: true;
+}
+
+/** Moves `from`'s bytes to `to`, each held `delayMs`, in order. */
+function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number): void {
+  const queue: Held[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    timer = undefined;
+    const now = performance.now();
+    while (queue.length > 0 && queue[0].due <= now + 0.05) {
+      const h = queue.shift()!;
+      if (to.destroyed) return;
+      if (h.end) to.end();
+      else to.write(h.chunk!);
+    }
+    if (queue.length > 0) timer = setTimeout(flush, Math.max(0, queue[0].due - now));
+  };
+  const hold = (h: Held) => {
+    queue.push(h);
+    timer ??= setTimeout(flush, delayMs);
+  };
+  from.on("data", (chunk: Buffer) => hold({ due: performance.now() + delayMs, chunk }));
+  from.on("end", () => hold({ due: performance.now() + delayMs, end: true }));
+  from.on("close", () => {
+    // The other side learns of an abrupt close only after the link's delay too.
+    setTimeout(() => {
+      if (queue.length === 0) to.destroy();
+      else setTimeout(() => to.destroy(), delayMs);
+    }, delayMs);
+  });
+}
+
+/**
+ * Starts a relay on `127.0.0.1` (port 0: a free one) to `to`, holding each chunk `delayMs` in
+ * each direction.
+ */
+export function startRelay(o: {
+  to: { host: string; port: number };
+  delayMs: number;
+  port?: number;
+}): Promise<Relay> {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (client) => {
+    connections++;
+    const upstream = net.connect({ host: o.to.host, port: o.to.port, noDelay: true });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {/* the other side is closed by the close handler */});
+      s.on("close", () => sockets.delete(s));
+    }
+    pipeDelayed(client, upstream, o.delayMs);
+    pipeDelayed(upstream, client, o.delayMs);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port ?? 0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      resolve({
+        port,
+        get connections() {
+          return connections;
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      to: { type: "string" },
+      "delay-ms": { type: "string", default: "2" },
+      port: { type: "string", default: "0" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "Usage: deno run --allow-net tools/bench/relay.ts --to HOST:PORT [--delay-ms 2] [--port 0]\n" +
+        "A TCP relay on 127.0.0.1 that holds every chunk --delay-ms in each direction (a link's delay).",
+    );
+    Deno.exit(0);
+  }
+  const m = /^(.+):(\d+)$/.exec(values.to ?? "");
+  const delayMs = Number(values["delay-ms"]);
+  if (!m || !Number.isFinite(delayMs) || delayMs < 0) {
+    console.error("relay: --to HOST:PORT and a --delay-ms of 0 or more are required");
+    Deno.exit(1);
+  }
+  const relay = await startRelay({
+    to: { host: m[1], port: Number(m[2]) },
+    delayMs,
+    port: Number(values.port),
+  });
+  console.log(`relay listening on 127.0.0.1:${relay.port} -> ${values.to}, ${delayMs} ms each way`);
+  Deno.addSignalListener("SIGTERM", () => relay.close().then(() => Deno.exit(0)));
+  Deno.addSignalListener("SIGINT", () => relay.close().then(() => Deno.exit(0)));
+}
