@@ -385,7 +385,8 @@ async function capacity(
   return answer.capacity === null ? EXIT.slo : EXIT.ok;
 }
 
-function ladderTable(results: SteadyResult[]): string {
+/** A ladder's runs as one table, a row per rate (pure). */
+export function ladderTable(results: SteadyResult[]): string {
   const rows = [[
     "rate/s",
     "achieved/s",

@@ -18,6 +18,7 @@ import type { PacingMode } from "./shared/pacer.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
 import { decodeHistogram, encodeHistogram } from "./histogram.ts";
+import { pressurePct, readCpuPressure } from "./host_pressure.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
 import { achievedRate, judgeRun, type RunVerdict } from "./verdict.ts";
 import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
@@ -310,6 +311,12 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const acc = new Accumulator(spec.test);
   const meter = new ResourceMeter();
   const { firstMeasured } = spec;
+  // The host's CPU pressure over the measurement (the warm-up is not the run's).
+  let pressure0: ReturnType<typeof readCpuPressure>;
+  const measureStarted = () => {
+    pressure0 = readCpuPressure();
+    spec.onMeasureStart?.();
+  };
   const record = (line: L) => {
     if (writer.failed) return;
     writer.line(JSON.stringify(line));
@@ -322,10 +329,18 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const calls = spec.calls;
   const totals = "drive" in calls
     ? await calls.drive(
-      { line: record, progress: onProgress, measureStart: () => spec.onMeasureStart?.() },
+      { line: record, progress: onProgress, measureStart: measureStarted },
       stop.signal,
     )
-    : await openLoop(spec, calls, stop.signal, record, onProgress).run();
+    : await openLoop(
+      { ...spec, onMeasureStart: measureStarted },
+      calls,
+      stop.signal,
+      record,
+      onProgress,
+    ).run();
+  const pressure1 = readCpuPressure();
+  const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
   spec.signal?.removeEventListener("abort", onAbort);
   if (writer.failed) throw writer.failed;
   const interrupted = spec.signal?.aborted ?? false;
@@ -368,6 +383,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     verdict_reasons: verdict.reasons,
     bad_trailers: acc.badTrailers,
     ...ownDelayFields(acc, summary),
+    ...(hostPressure !== undefined ? { host_cpu_pressure_pct: r3(hostPressure) } : {}),
     ...(clamped > 0 ? { clamped_values: clamped } : {}),
     ...meter.figures(),
     ...spec.endFields(acc, totals),

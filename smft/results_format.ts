@@ -180,6 +180,11 @@ export interface End {
    * `histograms.read_gap_us` (the busy intervals, µs) it gives the read delay of merged files.
    */
   read_window_ms?: number;
+  /**
+   * The share of the measurement in which some thread of the load host waited for a CPU (Linux
+   * PSI, `/proc/pressure/cpu` "some"), %; absent without PSI.
+   */
+  host_cpu_pressure_pct?: number;
   /** Values recorded at the histograms' highest trackable value (60 s) instead of their own. */
   clamped_values?: number;
   cpu_s: number;

@@ -8,17 +8,19 @@
  */
 import { generateCerts } from "../certs/generate.ts";
 import { loadTls } from "../certs/tls.ts";
-import { runSteady } from "../smft/steady.ts";
+import { runSteady, type SteadyResult } from "../smft/steady.ts";
+import { ladderTable } from "../smft/cli.ts";
 import { runColdconn } from "../smft/coldconn.ts";
-import { defaultPayload } from "../smft/options.ts";
-import { formatRunVerdict } from "../smft/verdict.ts";
+import { defaultPayload, resultsPath } from "../smft/options.ts";
+import { formatRunVerdict, invalidCause } from "../smft/verdict.ts";
 import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../smft/summary.ts";
 import { reportCommand } from "./report/command.ts";
 import { spawnDf } from "./programs.ts";
 
-const STEADY = { rate: 1000, durationS: 5, warmupS: 3 };
+const LADDER = [200, 500, 1000];
+const STEADY = { durationS: 3, warmupS: 2 };
 const COLD = { rate: 5, attempts: 20 };
 
 const certs = await generateCerts({ out: "certs" });
@@ -55,22 +57,31 @@ try {
   const shard = { index: 1, count: 1 };
 
   console.log(
-    `\ndemo: steady ${STEADY.rate}/s for ${STEADY.durationS} s after ${STEADY.warmupS} s of warm-up, one channel`,
+    `\ndemo: steady at ${
+      LADDER.join(", ")
+    }/s, ${STEADY.durationS} s each after ${STEADY.warmupS} s of warm-up, one channel`,
   );
-  const steady = await runSteady({
-    target,
-    ...STEADY,
-    deadlineMs: 1000,
-    connectTimeoutMs: 5000,
-    payload: defaultPayload(),
-    out: "results/01_steady_results.txt",
-    shard,
-    onProgress: (p) => display.update(formatProgress(p)),
-  });
-  display.done();
-  console.log(`== 01_steady -> ${steady.file}`);
-  console.log(formatSummary(steady.summary));
-  console.log(formatRunVerdict(steady.verdict));
+  const ladder: SteadyResult[] = [];
+  for (const rate of LADDER) {
+    const steady = await runSteady({
+      target,
+      rate,
+      ...STEADY,
+      deadlineMs: 1000,
+      connectTimeoutMs: 5000,
+      payload: defaultPayload(),
+      out: resultsPath("results/01_steady_results.txt", rate, shard),
+      shard,
+      onProgress: (p) => display.update(formatProgress(p)),
+    });
+    display.done();
+    ladder.push(steady);
+    console.log(`\n== 01_steady at ${rate}/s -> ${steady.file}`);
+    console.log(formatSummary(steady.summary));
+    console.log(formatRunVerdict(steady.verdict));
+  }
+  console.log(`\n${ladderTable(ladder)}`);
+  console.log(`demo: ${fairUpTo(ladder)}`);
 
   console.log(
     `\ndemo: coldconn ${COLD.attempts} attempts at ${COLD.rate}/s, a new TLS channel each`,
@@ -89,7 +100,12 @@ try {
   console.log(formatSummary(cold.summary));
   console.log(formatRunVerdict(cold.verdict));
 
-  const report = await reportCommand([steady.file, cold.file, "--out", "results/report.html"]);
+  const report = await reportCommand([
+    ...ladder.map((r) => r.file),
+    cold.file,
+    "--out",
+    "results/report.html",
+  ]);
   if (report.stderr) console.error(report.stderr);
   console.log(
     `\ndemo: report written to ${report.stdout.trim().replace(/^.*?(\S+\.html).*$/s, "$1")}`,
@@ -100,3 +116,18 @@ try {
   if (totals) console.log(`demo: ${totals}`);
 }
 Deno.exit(code);
+
+/** Where this host stops being a fair load generator, in words (pure). */
+function fairUpTo(runs: SteadyResult[]): string {
+  const valid = runs.filter((r) => r.verdict.valid).map((r) => r.meta.rate);
+  const first = runs.find((r) => !r.verdict.valid);
+  const top = valid.length
+    ? `VALID up to ${Math.max(...valid)}/s on this machine`
+    : "no rate VALID";
+  return first
+    ? `${top}; at ${first.meta.rate}/s ${
+      invalidCause(first.verdict.reasons)
+    }: with df on the same ` +
+      "cores, this host stops being a fair load generator there (df on another host moves it up)"
+    : `${top}: every rate's figures are df's and the loopback's`;
+}

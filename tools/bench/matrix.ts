@@ -1,22 +1,35 @@
 /**
- * The verdict's calibration: over a matrix of rates, connection counts and pacing modes, against
- * df and against the grpc-go server, smft runs beside the grpc-go client (`native/client/`, the
- * independent reference) at the same rate against the same server. A run's figures are the
- * server's when smft's p50 is within +0.3 ms and its p99 within 1.3× of the grpc-go client's
- * ({@link serversFigures}); the bench counts how often smft's own verdict agrees, and both kinds
- * of error. The pure parts (truth, counting, the table) are tested without a network.
+ * The verdict's calibration: over a matrix of what users run (servers, `DELAY_MS`, a link with a
+ * delay, rates, connection counts, pacing modes, and a starved generator), smft runs beside the
+ * grpc-go client (`native/client/`, the independent reference) at the same rate, through the same
+ * link, against the same server. The truth of a cell is that client, unimpeded: smft's figures
+ * are the server's and the link's when its p50 is within +0.3 ms and its p99 within 1.3× of the
+ * grpc-go client's ({@link serversFigures}). The bench counts how often smft's own verdict agrees,
+ * both kinds of error, and the same counts for other bounds on the own delay
+ * ({@link CANDIDATE_RULES}), which is how the verdict's bound was chosen. Everything here is pure
+ * and tested without a network (`matrix_test.ts`); `calibrate.ts` runs the cells.
  *
  * @module
  */
 import type { Summary } from "../../smft/summary.ts";
+import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
+import { RUN_RULES } from "../../smft/verdict.ts";
 
 /** One cell of the matrix. */
 export interface Cell {
   server: "df" | "grpc-go";
+  delayMs: number;
+  /** `loopback`, or `relay` (a TCP relay holding each chunk {@link RELAY_DELAY_MS} each way). */
+  link: "loopback" | "relay";
   rate: number;
   connections: number;
-  pacing: string;
+  pacing: "spin" | "timer";
+  /** smft pinned to one core with a busy process on it (the reference is never starved). */
+  starved: boolean;
 }
+
+/** The relay's hold in each direction, ms. */
+export const RELAY_DELAY_MS = 2;
 
 /** What a run of one client gave. */
 export interface RunFigures {
@@ -28,6 +41,10 @@ export interface RunFigures {
   valid: boolean;
   reasons: string[];
   cpuUsPerCall?: number;
+  /** The generator's own delay (smft's summary). */
+  own?: OwnDelay;
+  /** The load host's CPU pressure over the measurement (`#END.host_cpu_pressure_pct`), %. */
+  hostPressurePct?: number;
 }
 
 /** One measured cell: smft and the reference client against the same server. */
@@ -40,6 +57,8 @@ export interface CellResult {
   /** smft's `#END.alloc_kb_per_call` and `spins_per_call`. */
   allocKbPerCall?: number;
   spinsPerCall?: number;
+  /** The server's own handling time as the reference client saw it (its trailer), ms. */
+  refServer?: { p50: number; p99: number };
 }
 
 /**
@@ -51,6 +70,55 @@ export const SPIN_TURN_KIB = 0.67;
 /** How far smft may be from the reference for its figures to count as the server's. */
 export const CALIBRATION = { p50PlusMs: 0.3, p99Ratio: 1.3 } as const;
 
+/**
+ * The cells (pure). The full matrix: both servers × `DELAY_MS` 0 and 5 × loopback and the relay
+ * at 200 and 1000/s (spin, one connection); then timer pacing, two connections, 100 and 2000/s,
+ * and a starved generator at 200 and 1000/s. `quick`: a third of it.
+ */
+export function matrixCells(quick: boolean): Cell[] {
+  const c = (o: Partial<Cell> & Pick<Cell, "server" | "rate">): Cell => ({
+    delayMs: 5,
+    link: "loopback",
+    connections: 1,
+    pacing: "spin",
+    starved: false,
+    ...o,
+  });
+  const cells: Cell[] = [];
+  const servers = ["grpc-go", "df"] as const;
+  for (const server of servers) {
+    for (const delayMs of [0, 5]) {
+      for (const link of ["loopback", "relay"] as const) {
+        for (const rate of quick ? [200] : [200, 1000]) {
+          if (quick && server === "df" && link === "relay") continue;
+          cells.push(c({ server, delayMs, link, rate }));
+        }
+      }
+    }
+  }
+  for (const server of servers) {
+    if (!quick) cells.push(c({ server, rate: 2000 }));
+    cells.push(c({ server, rate: 200, starved: true }));
+    if (!quick) cells.push(c({ server, rate: 1000, starved: true }));
+  }
+  cells.push(c({ server: "grpc-go", rate: 100, delayMs: 0 }));
+  for (const rate of quick ? [500] : [100, 500]) {
+    cells.push(c({ server: "grpc-go", rate, pacing: "timer" }));
+    if (!quick) cells.push(c({ server: "grpc-go", rate, pacing: "timer", link: "relay" }));
+  }
+  if (!quick) {
+    for (const rate of [1000, 2000]) cells.push(c({ server: "grpc-go", rate, connections: 2 }));
+  }
+  return cells;
+}
+
+/** A cell in a few words, for file names and progress lines (pure). */
+export function cellTag(c: Cell): string {
+  return `${c.server}_d${c.delayMs}_${c.link}_${c.rate}_${c.connections}_${c.pacing}${
+    c.starved ? "_starved" : ""
+  }`;
+}
+
 /** The figures a run's summary gives (pure). */
 export function figuresOf(s: Summary, end: Record<string, unknown>): RunFigures {
   return {
@@ -61,6 +129,10 @@ export function figuresOf(s: Summary, end: Record<string, unknown>): RunFigures 
     valid: end.valid === true,
     reasons: Array.isArray(end.verdict_reasons) ? end.verdict_reasons.map(String) : [],
     cpuUsPerCall: typeof end.cpu_us_per_call === "number" ? end.cpu_us_per_call : undefined,
+    own: s.ownDelay,
+    hostPressurePct: typeof end.host_cpu_pressure_pct === "number"
+      ? end.host_cpu_pressure_pct
+      : undefined,
   };
 }
 
@@ -96,12 +168,74 @@ export function confusion(
   return c;
 }
 
-const f2 = (v: number) => Number.isFinite(v) ? v.toFixed(2) : "-";
+/** A bound on the own delay, as the verdict could apply it. */
+export interface CandidateRule {
+  name: string;
+  p50MaxMs: number;
+  p99MaxShare: number;
+  p99FloorMs: number;
+  /** Judge the send side only (lag), as a generator that cannot see its reads would. */
+  sendOnly?: boolean;
+  /** Also INVALID when the host's CPU pressure was over this, %. */
+  maxHostPressurePct?: number;
+}
 
-/** The matrix as a table, one line per cell, then the counts (pure). */
+const OWN = {
+  p50MaxMs: RUN_RULES.ownP50MaxMs,
+  p99MaxShare: RUN_RULES.ownP99MaxShare,
+  p99FloorMs: RUN_RULES.ownP99FloorMs,
+};
+
+/** The verdict's own bound first, then others around it (printed side by side). */
+export const CANDIDATE_RULES: CandidateRule[] = [
+  {
+    name: "the verdict's",
+    p50MaxMs: RUN_RULES.ownP50MaxMs,
+    p99MaxShare: RUN_RULES.ownP99MaxShare,
+    p99FloorMs: RUN_RULES.ownP99FloorMs,
+  },
+  { name: "p99 share 10 %", p50MaxMs: 0.2, p99MaxShare: 0.1, p99FloorMs: 0.15 },
+  { name: "p99 share 30 %", p50MaxMs: 0.2, p99MaxShare: 0.3, p99FloorMs: 0.15 },
+  { name: "p50 0.1 ms", p50MaxMs: 0.1, p99MaxShare: 0.2, p99FloorMs: 0.15 },
+  { name: "send side only", p50MaxMs: 0.2, p99MaxShare: 0.2, p99FloorMs: 0.15, sendOnly: true },
+  { name: "+ host CPU pressure <= 2 %", ...OWN, maxHostPressurePct: 2 },
+  { name: "+ host CPU pressure <= 5 %", ...OWN, maxHostPressurePct: 5 },
+  { name: "+ host CPU pressure <= 10 %", ...OWN, maxHostPressurePct: 10 },
+];
+
+/**
+ * What a candidate rule would have said of a cell (pure): the rate as smft judged it (a reason
+ * starting `rate:` or the older `achieved`), and the own delay against the rule's bounds.
+ */
+export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
+  if (r.smft.reasons.some((x) => x.startsWith("rate:") || x.startsWith("achieved"))) return false;
+  if (
+    rule.maxHostPressurePct !== undefined &&
+    (r.smft.hostPressurePct ?? 0) > rule.maxHostPressurePct
+  ) return false;
+  const own = r.smft.own;
+  if (!own) return r.smft.valid;
+  const at = ownAt(rule.sendOnly ? { sendP50: own.sendP50, sendP99: own.sendP99 } : own);
+  return at.p50 <= rule.p50MaxMs &&
+    at.p99 <= Math.max(rule.p99MaxShare * r.smft.p99, rule.p99FloorMs);
+}
+
+const f2 = (v: number | undefined) => v !== undefined && Number.isFinite(v) ? v.toFixed(2) : "-";
+
+/** Rows of text, columns aligned: text left, numbers right (pure). */
+export function alignRows(rows: string[][], leftColumns: number[] = [0]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) =>
+    row.map((c, i) => leftColumns.includes(i) ? c.padEnd(w[i]) : c.padStart(w[i])).join("  ")
+  ).join("\n");
+}
+
+/** The matrix as a table, one line per cell, then the counts for each candidate rule (pure). */
 export function formatMatrix(results: CellResult[]): string {
   const head = [
     "server",
+    "delay",
+    "link",
     "rate/s",
     "N",
     "pacing",
@@ -111,8 +245,9 @@ export function formatMatrix(results: CellResult[]): string {
     "smft p99",
     "p50 -go",
     "p99 /go",
-    "lag p50",
-    "lag p99",
+    "send p99",
+    "read p99",
+    "psi %",
     "server's?",
     "verdict",
     "agrees",
@@ -123,29 +258,44 @@ export function formatMatrix(results: CellResult[]): string {
     const truth = serversFigures(r);
     rows.push([
       r.cell.server,
+      String(r.cell.delayMs),
+      r.cell.link === "relay" ? `relay ${RELAY_DELAY_MS}ms` : "loopback",
       String(r.cell.rate),
       String(r.cell.connections),
-      r.cell.pacing,
+      `${r.cell.pacing}${r.cell.starved ? " starved" : ""}`,
       f2(r.ref.p50),
       f2(r.ref.p99),
       f2(r.smft.p50),
       f2(r.smft.p99),
       `${r.smft.p50 - r.ref.p50 >= 0 ? "+" : ""}${f2(r.smft.p50 - r.ref.p50)}`,
       `${f2(r.smft.p99 / r.ref.p99)}x`,
-      r.smft.lagP50.toFixed(3),
-      r.smft.lagP99.toFixed(3),
+      f2(r.smft.own?.sendP99),
+      f2(r.smft.own?.readP99),
+      r.smft.hostPressurePct === undefined ? "-" : r.smft.hostPressurePct.toFixed(1),
       truth ? "yes" : "no",
       r.smft.valid ? "VALID" : "INVALID",
       r.smft.valid === truth ? "yes" : r.smft.valid ? "FALSE VALID" : "false INVALID",
       r.steal === undefined ? "-" : r.steal.toFixed(1),
     ]);
   }
-  const w = head.map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const table = rows.map((row) =>
-    row.map((c, i) => i < 4 && i !== 1 && i !== 2 ? c.padEnd(w[i]) : c.padStart(w[i])).join("  ")
-  ).join("\n");
   const c = confusion(results);
-  return `${table}\n\nsmft's verdict over ${results.length} cells: ${c.validRight} VALID and the ` +
-    `server's, ${c.invalidRight} INVALID and not; errors: ${c.falseValid} false VALID, ` +
-    `${c.falseInvalid} false INVALID`;
+  const rules = [["rule", "VALID right", "INVALID right", "false VALID", "false INVALID"]];
+  for (const rule of CANDIDATE_RULES) {
+    const k = confusion(results, (r) => candidateValid(rule, r));
+    rules.push([
+      `${rule.name} (p50 <= ${rule.p50MaxMs} ms, p99 <= ${
+        rule.p99MaxShare * 100
+      } % or ${rule.p99FloorMs} ms${rule.sendOnly ? ", send side only" : ""})`,
+      String(k.validRight),
+      String(k.invalidRight),
+      String(k.falseValid),
+      String(k.falseInvalid),
+    ]);
+  }
+  return `${alignRows(rows, [0, 2, 5])}\n\nsmft's verdict over ${results.length} cells: ` +
+    `${c.validRight} VALID and the server's, ${c.invalidRight} INVALID and not; errors: ` +
+    `${c.falseValid} false VALID, ${c.falseInvalid} false INVALID (targets: 0 false VALID, ` +
+    `at most 10 % false INVALID)\n\nThe same cells under other bounds on the own delay:\n${
+      alignRows(rules)
+    }`;
 }

@@ -9,6 +9,7 @@
  */
 import type { Stat } from "../../smft/histogram.ts";
 import type { Summary } from "../../smft/summary.ts";
+import { formatOwnDelay, ownAt, type OwnDelay } from "../../smft/own_delay.ts";
 import { finite, type Phase } from "../../smft/results_format.ts";
 import { esc, f1, f2, int, isoUtc, msCell, runColor, SEGMENTS, str } from "./_format.ts";
 import { phaseSegments, type ReportRun, targetRate } from "./model.ts";
@@ -166,7 +167,24 @@ const successPct = (s: Summary): string =>
     s.successPct === 100 ? "100" : s.successPct.toFixed(2)
   } %</span>`;
 
-/** Full statistics of every steady measure (response, service, df, lag), per run. */
+/**
+ * The generator's own delay as one row: at p50 and p99, send + read (the columns a partial
+ * figure has; the others say what they are not).
+ */
+function ownDelayCells(d: OwnDelay): string {
+  const at = ownAt(d);
+  const read = d.readP99 === undefined ? "read side not measured" : "send + read";
+  return `<td title="${esc(formatOwnDelay(d))}">generator's own delay (${read})</td>` +
+    STAT_COLS.map((c) =>
+      c === "p50"
+        ? `<td class="n">${f2(at.p50)}</td>`
+        : c === "p99"
+        ? `<td class="n">${f2(at.p99)}</td>`
+        : `<td class="n">–</td>`
+    ).join("");
+}
+
+/** Full statistics of every steady measure (response, service, df, lag, own delay), per run. */
 export function steadyStatsTable(runs: ReportRun[]): string {
   const kinds: [keyof Summary, string][] = [
     ["latency", "response time (ok)"],
@@ -181,7 +199,7 @@ export function steadyStatsTable(runs: ReportRun[]): string {
       i,
       kinds.filter(([k]) => r.summary[k]).map(([k, label]) =>
         `<td>${label}</td>${statCells(r.summary[k] as Stat)}`
-      ),
+      ).concat(r.summary.ownDelay ? [ownDelayCells(r.summary.ownDelay)] : []),
     )
   );
   return `<table class="stats"><thead><tr><th>results file</th><th>measure (ms)</th>` +
