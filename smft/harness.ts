@@ -339,8 +339,6 @@ export async function runTest<L extends SteadyLine | ColdLine>(
       record,
       onProgress,
     ).run();
-  const pressure1 = readCpuPressure();
-  const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
   spec.signal?.removeEventListener("abort", onAbort);
   if (writer.failed) throw writer.failed;
   const interrupted = spec.signal?.aborted ?? false;
@@ -357,6 +355,8 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     h.destroy();
   }
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
+  const pressure1 = readCpuPressure();
+  const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
   // Judged against the figures users read: steady's latency, coldconn's total attempt time.
   const judged = spec.test === "01_steady" ? summary.latency : summary.phases?.total;
   const verdict = judgeRun({
@@ -366,6 +366,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     interrupted,
     own: summary.ownDelay,
     latency: judged ? { p50: judged.p50, p99: judged.p99 } : undefined,
+    hostPressurePct: hostPressure,
   });
   const clamped = acc.clampedValues();
   const end: End = {

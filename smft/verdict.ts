@@ -55,6 +55,8 @@ export interface RunVerdict {
   latency?: { p50: number; p99: number };
   /** The run was stopped by a signal: the verdict covers the part that ran. */
   interrupted: boolean;
+  /** The load host's CPU pressure over the measurement, %, when known (words the advice). */
+  hostPressurePct?: number;
 }
 
 /** What a run is judged on. */
@@ -66,6 +68,7 @@ export interface VerdictInput {
   interrupted?: boolean;
   own?: OwnDelay;
   latency?: { p50: number; p99: number };
+  hostPressurePct?: number;
 }
 
 /** Whether `calls` measured calls are enough to judge the own delay ({@link RUN_RULES}). */
@@ -105,6 +108,7 @@ export function judgeRun(i: VerdictInput): RunVerdict {
     own: i.own,
     latency: i.latency,
     interrupted: i.interrupted === true,
+    hostPressurePct: i.hostPressurePct,
   };
   if (i.calls === 0) {
     return { ...base, valid: false, reasons: ["no measured calls"], lagJudged: false };
@@ -167,7 +171,7 @@ export function formatRunVerdict(v: RunVerdict): string {
     ? `VALID: the generator kept its schedule and its own delay is a small part of the figures (${kept}${on})`
     : `INVALID: ${invalidCause(v.reasons)} (${v.reasons.join("; ")}${
       v.lagJudged ? "" : `; ${own}`
-    }${on}); these figures include its own delay. ${advice(v.reasons)}`;
+    }${on}); these figures include its own delay. ${advice(v.reasons, v.hostPressurePct)}`;
 }
 
 /**
@@ -189,9 +193,17 @@ export function invalidCause(reasons: readonly string[]): string {
   return `the generator's own delay can move the figures (${which})`;
 }
 
-/** What to do about an INVALID run, by its reasons (pure). */
-export function advice(reasons: readonly string[]): string {
+/** A load host this short of CPU (%, PSI "some") is named in the advice. */
+const SHORT_OF_CPU_PCT = 10;
+
+/** What to do about an INVALID run, by its reasons and the host's CPU pressure (pure). */
+export function advice(reasons: readonly string[], hostPressurePct?: number): string {
   if (reasons.includes("no measured calls")) return "";
+  if (hostPressurePct !== undefined && hostPressurePct >= SHORT_OF_CPU_PCT) {
+    return `The load host was short of CPU (some thread waited for one ${
+      hostPressurePct.toFixed(0)
+    } % of the time): try a quieter load host, df on another host, or fewer --connections.`;
+  }
   const read = reasons.some((r) => r.includes("mostly the read side"));
   return read
     ? "Try: fewer calls per connection (--connections N), a quieter load host, or df on another host."
@@ -234,6 +246,7 @@ export function verdictFromEnd(
     own,
     latency,
     interrupted: end.interrupted === true,
+    hostPressurePct: num(end.host_cpu_pressure_pct),
   };
 }
 

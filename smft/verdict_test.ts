@@ -75,6 +75,22 @@ Deno.test("judgeRun() names the read side when responses wait for the thread, an
   );
 });
 
+Deno.test("an INVALID verdict on a host short of CPU says so (Linux PSI), whichever side", () => {
+  const own: OwnDelay = { sendP50: 0.01, sendP99: 3, readP50: 0.02, readP99: 3 };
+  const v = judgeRun({
+    targetRate: 200,
+    achievedRate: 200,
+    calls: 1200,
+    own,
+    latency: lat(1, 9),
+    hostPressurePct: 63.4,
+  });
+  assert.match(
+    formatRunVerdict(v),
+    /The load host was short of CPU \(some thread waited for one 63 % of the time\)/,
+  );
+});
+
 Deno.test("judgeRun() names the send side, and judges the p50 by an absolute bound", () => {
   const own: OwnDelay = { sendP50: 0.35, sendP99: 0.5, readP50: 0.01, readP99: 0.05 };
   const v = judgeRun({
