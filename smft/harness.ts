@@ -18,7 +18,7 @@ import type { PacingMode } from "./shared/pacer.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
-import { achievedRate, judgeRun, type RunVerdict } from "./verdict.ts";
+import { achievedRate, judgeOutcome, judgeRun, type RunVerdict } from "./verdict.ts";
 import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
 
 /** What a run of either test hands back. */
@@ -320,7 +320,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     spec.hostRate,
   );
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
-  const verdict = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0, {
+  const judged = judgeRun(spec.hostRate, achieved.rate, summary.lag?.p99 ?? 0, {
     calls: totals.measuredSent,
     interrupted,
     // Steady against a server that reports its own time (df, the grpc-go reference).
@@ -328,6 +328,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
       ? { p99: summary.latency.p99, serverP99: summary.df.p99 }
       : undefined,
   });
+  const verdict = judgeOutcome(judged, acc.ok, acc.total - acc.ok);
   const clamped = acc.clampedValues();
   const end: End = {
     count: writer.lines,

@@ -282,7 +282,8 @@ Exit codes (the first that applies):
   130  interrupted (SIGINT/SIGTERM); the file is kept, marked interrupted
   4    a results file could not be written during the run (disk full, ...): the .partial
        keeps every whole line
-  1    bad configuration, results path unusable, or df unreachable at start
+  1    bad configuration, results path unusable, df unreachable at start, or no call
+       (attempt) got through: every result an error
   5    the run is INVALID (the generator fell behind) and an SLO clause failed
   3    the run is INVALID, SLO clauses passed or none given
   2    an SLO clause failed in a VALID run

@@ -70,15 +70,29 @@ export interface Summary {
   badTrailers?: number;
 }
 
-/** A failure's error text with what changes from one failure to the next (times) taken out. */
+/**
+ * Addresses and `host:port`s, which name where a failure happened, and numbers, which say how
+ * long it took: the first kept, the second taken out ({@link reasonKey}).
+ */
+const ADDRESS_OR_NUMBER =
+  /(\[[0-9a-f:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|\b[a-z][\w-]*(?:\.[\w-]+)*:\d+\b)|(?<![\w.])\d+(?:\.\d+)*/gi;
+
+/**
+ * A failure's group: its code (and, for an attempt, the phase it failed in) and its error text
+ * with what changes from one failure to the next taken out: timestamps, and every number but
+ * those of an address (grpc-js writes each call's own timings into its messages: "Deadline
+ * exceeded after 1.001s,LB pick: 0.000s,remote_addr=..." becomes "Deadline exceeded after
+ * Ns,remote_addr=...").
+ */
 export function reasonKey(r: UntrustedLine): string {
-  const what = typeof r.phase === "string"
-    ? r.phase
-    : typeof r.code === "string"
-    ? r.code
-    : "UNKNOWN";
+  const code = typeof r.code === "string" ? r.code : "UNKNOWN";
+  const what = typeof r.phase === "string" ? `${code} (${r.phase})` : code;
   const error = typeof r.error === "string"
     ? r.error.replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "").replace(/\s+/g, " ").slice(0, 300)
+      .replace(ADDRESS_OR_NUMBER, (_m, keep) => keep ?? "N")
+      // grpc-js lists some of a call's stages with their times ("LB pick: Ns"), not always the
+      // same ones: a stage's timing alone is no different failure.
+      .replace(/,\s*[a-z][\w ]*: N(?:ms|s|us)?(?=,|$)/gi, "")
     : "";
   return error ? `${what}: ${error}` : what;
 }

@@ -197,3 +197,35 @@ export function invalidCause(reasons: readonly string[]): string {
     ? "too much of the p99 is not the server's own"
     : "the generator fell behind";
 }
+
+/** How the reason of a run none of whose calls got through begins (see {@link judgeOutcome}). */
+export const NONE_THROUGH_REASON = "no call got through";
+
+/** Whether every result of a run was an error: then nothing in it is the server's. */
+export function noneGotThrough(ok: number, failed: number): boolean {
+  return ok === 0 && failed > 0;
+}
+
+/**
+ * `v`, made INVALID when no call got through (a dead server can be "on schedule": its refusals
+ * come back at the plan's rate). Kept apart from {@link judgeRun}: a rule on outcomes, not pace.
+ */
+export function judgeOutcome(v: RunVerdict, ok: number, failed: number): RunVerdict {
+  if (!noneGotThrough(ok, failed)) return v;
+  return {
+    ...v,
+    valid: false,
+    reasons: [...v.reasons, `${NONE_THROUGH_REASON}: all ${failed} failed`],
+  };
+}
+
+/**
+ * The verdict line of a run none of whose calls got through, from its reasons (`#END`'s
+ * `verdict_reasons` too); undefined for any other run, whose line {@link formatRunVerdict} gives.
+ */
+export function noneThroughVerdict(reasons: readonly string[]): string | undefined {
+  const r = reasons.find((x) => x.startsWith(NONE_THROUGH_REASON));
+  return r === undefined
+    ? undefined
+    : `INVALID: ${r}; no figure here is the server's (is it running and reachable?)`;
+}

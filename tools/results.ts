@@ -9,7 +9,7 @@ import { ConfigError } from "../smft/shared/config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
-import { invalidCause } from "../smft/verdict.ts";
+import { invalidCause, noneThroughVerdict } from "../smft/verdict.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -247,6 +247,8 @@ export function formatFileVerdict(f: ResultsFile): string {
   const stopped = v.interrupted ? " (interrupted: covers only the part that ran)" : "";
   if (v.valid === true) return `VALID: the generator kept its schedule${stopped}`;
   if (v.valid === false) {
+    const none = noneThroughVerdict(v.reasons);
+    if (none) return none + stopped;
     const why = v.reasons.length ? ` (${v.reasons.join("; ")})` : "";
     return `INVALID: ${
       invalidCause(v.reasons)

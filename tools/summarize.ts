@@ -17,7 +17,7 @@ import {
   type ResultsFile,
   verdictOf,
 } from "./results.ts";
-import { readRuns, type ResultsSet } from "./runs.ts";
+import { readRuns, type ResultsSet, sloGateCode } from "./runs.ts";
 import {
   allPass,
   clauseLabel,
@@ -315,8 +315,8 @@ const DEFS = {
     flag: "slo",
     meta: "<clauses>",
     parse: parseSlo,
-    help:
-      'judge each run, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if a clause fails in any run',
+    help: 'judge each run, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if a clause fails in ' +
+      "any run, 3 if a run is INVALID, 5 both",
   },
   merge: {
     flag: "merge",
@@ -361,8 +361,9 @@ SLO clauses, comma-separated, each METRIC OP VALUE[UNIT]:
   ops       <  <=  >  >=
 A figure the results do not have fails its clause.
 
-Exit status: 0 summarised (and every SLO clause passed), 1 bad input or options (one line on
-stderr), 2 an SLO clause failed.`;
+Exit status: 0 summarised (with --slo: every run VALID and every clause passed), 1 bad input or
+options (one line on stderr); with --slo, as the run itself exits: 2 an SLO clause failed, 3 a
+run is INVALID (its #END says so), 5 both.`;
 }
 
 /** `summarize FILE... [--json] [--slo CLAUSES] [--merge]`. */
@@ -392,7 +393,7 @@ export async function summarizeCommand(args: string[]): Promise<CommandResult> {
       if (ladders.length) many.ladders = ladders;
       stdout = json ? JSON.stringify(many, null, 2) : formatRunsReport(many);
     }
-    return { code: failed ? 2 : 0, stdout, stderr: "" };
+    return { code: sloGateCode(sets, { given: slo !== undefined, failed }), stdout, stderr: "" };
   } catch (e) {
     return { code: 1, stdout: "", stderr: `summarize: ${errorLine(e)}` };
   } finally {
