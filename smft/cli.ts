@@ -35,7 +35,7 @@ import {
 } from "./record.ts";
 import type { RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
-import { formatSummary } from "./summary.ts";
+import { attemptsText, formatSummary, warmupLine } from "./summary.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
@@ -150,6 +150,16 @@ function saidNoneThrough(r: RunResult, what: "call" | "attempt", target: Target)
     }`,
   );
   return true;
+}
+
+/** coldconn's line that says measurement has begun: what it measures, and what went before. */
+function coldMeasuringLine(c: ColdConfig): string {
+  const what = c.attempts !== undefined
+    ? `${c.attempts} attempts at ${c.rate}/s`
+    : `at ${c.rate}/s for ${c.durationS} s`;
+  return `smft: measuring ${what} (${
+    c.warmupAttempts > 0 ? `${attemptsText(c.warmupAttempts)} of warm-up over` : "no warm-up"
+  })`;
 }
 
 /** Prints SLO verdicts; returns whether a clause failed. */
@@ -268,7 +278,11 @@ async function coldconn(args: string[]): Promise<number> {
     display,
     `smft coldconn -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) ${c.rate} attempts/s ${
       c.attempts !== undefined ? `x ${c.attempts}` : `for ${c.durationS} s`
-    }; a new channel and a full TLS handshake per attempt; ${versionLine("smft")}`,
+    } after ${
+      attemptsText(c.warmupAttempts)
+    } of warm-up (not recorded); a new channel and a full TLS handshake per attempt; ${
+      versionLine("smft")
+    }`,
   );
   let r: Awaited<ReturnType<typeof runColdconn>>;
   try {
@@ -280,13 +294,14 @@ async function coldconn(args: string[]): Promise<number> {
       rate: c.rate,
       durationS: c.durationS,
       attempts: c.attempts,
+      warmupAttempts: c.warmupAttempts,
       deadlineMs: c.deadlineMs,
       out,
       shard: c.shard,
       startAt: c.startAt,
       pacing: c.pacing,
       signal,
-      onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
+      onMeasureStart: () => logLine(display, coldMeasuringLine(c)),
       onProgress: (p) => display.update(formatProgress(p)),
     });
   } catch (e) {
@@ -297,6 +312,7 @@ async function coldconn(args: string[]): Promise<number> {
   placementLines(display, r, out);
   console.log(`\n== 02_coldconn -> ${r.file}`);
   console.log(describePacing(c.pacing));
+  console.log(warmupLine(c.warmupAttempts));
   console.log(formatSummary(r.summary));
   if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
   console.log(verdictLine(r.verdict));

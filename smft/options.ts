@@ -71,6 +71,8 @@ export interface SteadyConfig extends CommonConfig {
 export interface ColdConfig extends CommonConfig {
   rate: number;
   attempts?: number;
+  /** Attempts made first and not recorded (`--warmup-attempts`). */
+  warmupAttempts: number;
   /** Request JSON of each attempt's call. */
   payload: string;
 }
@@ -241,6 +243,7 @@ export function resolveColdconn(
       envWarnings: r.warnings,
       rate: list[0],
       attempts: v.attempts,
+      warmupAttempts: v.warmupAttempts,
       payload: readPayload(v.payload, v.payloadFile),
     },
   };
@@ -266,7 +269,9 @@ The run is INVALID (exit 3) when the achieved rate is more than 1 % off or lag p
 
 Attempt i starts at t0 + i/rate even when earlier ones are slow (overlaps are reported). Each
 line records t_start_ms, t_dns_ms, t_tcp_ms, t_tls_ms, t_h2_ms, t_connect_ms (channel ready),
-t_first_rpc_ms (ready to response) and t_total_ms, all from the attempt's start.`;
+t_first_rpc_ms (ready to response: the call's own time) and t_total_ms, all but t_first_rpc_ms
+from the attempt's start. The first --warmup-attempts (default 1) are made on the same schedule and
+not recorded: a process's first attempt also times its own start-up.`;
   return `${intro}
 
 Usage: deno task ${cmd} [options]    (or ./smft ${cmd} [options])

@@ -355,6 +355,18 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
+/** coldconn's line about its warm-up attempts (`#META.warmup_attempts`). */
+export function warmupLine(n: number): string {
+  return n > 0
+    ? `Warm-up: ${attemptsText(n)} before these, not recorded (--warmup-attempts)`
+    : "Warm-up: none (--warmup-attempts 0): the first attempt also times smft's own start-up";
+}
+
+/** `1 attempt`, `3 attempts`. */
+export function attemptsText(n: number): string {
+  return `${n} attempt${n === 1 ? "" : "s"}`;
+}
+
 /** Milliseconds with two decimals, as the seed printed them. */
 export function ms(v: number): string {
   return `${v.toFixed(2)}ms`;

@@ -7,9 +7,9 @@
  */
 import { ConfigError } from "../smft/shared/config.ts";
 import { Accumulator } from "../smft/summary.ts";
-import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
+import { finite, PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
-import { invalidCause, noneThroughVerdict } from "../smft/verdict.ts";
+import { invalidCause, noneThroughVerdict, RUN_RULES } from "../smft/verdict.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -241,10 +241,23 @@ export function verdictOf(f: ResultsFile): FileVerdict {
   return { valid: typeof v === "boolean" ? v : null, reasons, interrupted: interrupted(f) };
 }
 
+/**
+ * The caveat smft printed beside a verdict on fewer than 100 measured calls (`#END.lag_judged`
+ * false): its lag p99 was not judged. Empty otherwise.
+ */
+function lagNotJudged(f: ResultsFile): string {
+  if (f.end?.lag_judged !== false) return "";
+  const calls = finite(f.end.verdict_calls);
+  return `; too few calls to judge lag (${
+    calls === undefined ? "" : `${calls} < `
+  }${RUN_RULES.minCallsForLag}; not judged)`;
+}
+
 /** A verdict as words: `VALID`, `INVALID: the generator fell behind (…)`, or why it is unknown. */
 export function formatFileVerdict(f: ResultsFile): string {
   const v = verdictOf(f);
-  const stopped = v.interrupted ? " (interrupted: covers only the part that ran)" : "";
+  const stopped = (v.interrupted ? " (interrupted: covers only the part that ran)" : "") +
+    lagNotJudged(f);
   if (v.valid === true) return `VALID: the generator kept its schedule${stopped}`;
   if (v.valid === false) {
     const none = noneThroughVerdict(v.reasons);

@@ -26,7 +26,7 @@ import {
   parseSlo,
   type SloClause,
 } from "../smft/slo.ts";
-import { formatSummary, ms, type Summary } from "../smft/summary.ts";
+import { formatSummary, ms, type Summary, warmupLine } from "../smft/summary.ts";
 import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
 import { formatLadder, type Ladder, laddersOf } from "./report/ladder.ts";
@@ -214,6 +214,8 @@ export function formatSummaryReport(r: SummaryReport): string {
       `${r.files.length} files of ${r.test}, merged as asked (--merge), read as shards of one run:`,
     );
   } else if (several) out.push(`${r.files.length} files of ${r.test}, merged (${r.run}):`);
+  const warmup = r.files[0]?.meta?.warmup_attempts;
+  if (r.test === "02_coldconn" && typeof warmup === "number") out.push(warmupLine(warmup));
   out.push(formatSummary(r.summary));
   if (r.files.some((f) => f.format === "new")) out.push(`Run verdict: ${r.verdict.text}`);
   if (several) {
