@@ -26,6 +26,7 @@ import {
 } from "./option_table.ts";
 import { checkPlan } from "./plan_limits.ts";
 import { insertBeforeExtension } from "./record.ts";
+import { RUN_RULES } from "./verdict.ts";
 
 export { defaultPayload, OPTIONS, type Shard };
 
@@ -256,6 +257,29 @@ export function resultsPath(base: string, rate: number | undefined, s: Shard): s
   return insertBeforeExtension(base, `${rateTag}${shardTag}`);
 }
 
+/**
+ * The verdict steady applies, in words, from the rules themselves ({@link RUN_RULES}): the help
+ * cannot describe another.
+ */
+export function verdictHelp(): string {
+  const r = RUN_RULES;
+  const added = Math.round((r.p99OverServerMax - 1) * 100);
+  const text = `The run is INVALID (exit 3) when the achieved rate is more than ` +
+    `${r.rateTolerance * 100} % off, when lag p99 is ${r.lagP99LimitMs} ms or more, or when ` +
+    `latency p99 is over ${r.p99OverServerMax}x df's own handling p99 (its df-handling-us ` +
+    `trailer: the generator and the network adding more than ${added} %); lag and that share are ` +
+    `judged on ${r.minCallsForLag} measured calls or more. A run none of whose calls got ` +
+    `through exits 1.`;
+  // Wrapped as the rest of the help: at most 95 columns.
+  const lines: string[] = [];
+  for (const word of text.split(" ")) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= 95) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join("\n");
+}
+
 /** `--help` text of a subcommand. */
 export function helpText(cmd: Command): string {
   const intro = cmd === "steady"
@@ -264,7 +288,7 @@ export function helpText(cmd: Command): string {
 Request i is due at t0 + i/rate and is sent then, however late (nothing is skipped). Each
 result line records latency_ms = done - intended (response time, free of coordinated
 omission), service_ms = done - issued, lag_ms = issued - intended (the generator's own error).
-The run is INVALID (exit 3) when the achieved rate is more than 1 % off or lag p99 >= 1 ms.`
+${verdictHelp()}`
     : `smft coldconn: a brand-new TLS 1.3 + mTLS channel per attempt, timed phase by phase.
 
 Attempt i starts at t0 + i/rate even when earlier ones are slow (overlaps are reported). Each
@@ -289,11 +313,11 @@ Exit codes (the first that applies):
        keeps every whole line
   1    bad configuration, results path unusable, df unreachable at start, or no call
        (attempt) got through: every result an error
-  5    the run is INVALID (the generator fell behind) and an SLO clause failed
+  5    the run is INVALID and an SLO clause failed
   3    the run is INVALID, SLO clauses passed or none given
   2    an SLO clause failed in a VALID run
   0    a VALID run, every SLO clause passed
-Both verdicts are always printed. A lag p99 is judged on 100 measured calls or more.
+Both verdicts are always printed. A lag p99 is judged on ${RUN_RULES.minCallsForLag} measured calls or more.
 
 Options:
 ${formatOptions(OPTIONS[cmd])}

@@ -383,6 +383,14 @@ function codes(byCode: Record<string, number>): string {
     .map(([k, v]) => `${k}=${v}`).join(", ");
 }
 
+/**
+ * Row labels of the console's phase table: each phase's name, and for `first_rpc`, the one that
+ * is not counted from the attempt's start, what it is.
+ */
+const PHASE_LABELS: Record<Phase, string> = Object.fromEntries(
+  PHASES.map((p) => [p, p === "first_rpc" ? "first_rpc (READY to status)" : p]),
+) as Record<Phase, string>;
+
 /** The summary as text: the seed's lines first, then what this suite adds. */
 export function formatSummary(s: Summary): string {
   const out: string[] = [];
@@ -415,10 +423,12 @@ export function formatSummary(s: Summary): string {
       return [k, st.mean, st.p50, st.p90, st.p99, st.max];
     });
     if (rows.length) {
-      out.push("phase (ms from attempt start)   mean      p50      p90      p99      max");
+      // Each header right-aligned over its column; first_rpc is no time from the attempt's start.
+      const cols = ["mean", "p50", "p90", "p99", "max"].map((h) => h.padStart(9)).join("");
+      out.push(`${"phase (ms from attempt start)".padEnd(32)}${cols}`);
       for (const [k, ...v] of rows) {
         out.push(
-          `  ${String(k).padEnd(30)}${
+          `  ${PHASE_LABELS[k as Phase].padEnd(30)}${
             (v as number[]).map((x) => x.toFixed(2).padStart(9)).join("")
           }`,
         );

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Accumulator, reasonKey } from "./summary.ts";
+import { Accumulator, formatSummary, reasonKey } from "./summary.ts";
 
 Deno.test("reasonKey() groups by code and message with its numbers taken out, addresses kept", () => {
   const deadline = (t: string, pick: string) => ({
@@ -48,4 +48,22 @@ Deno.test("670 deadline failures with their own timings are one reason, not hund
     count: 670,
   }]);
   acc.destroy();
+});
+
+Deno.test("coldconn's phase table: headers over their columns, first_rpc labelled as the call's own time", () => {
+  const acc = new Accumulator("02_coldconn", { keepSeries: false });
+  acc.add({ ok: true, t_tcp_ms: 1.5, t_connect_ms: 19.4, t_first_rpc_ms: 6.1, t_total_ms: 25.5 });
+  const text = formatSummary(acc.summary());
+  acc.destroy();
+  const lines = text.split("\n");
+  const head = lines.find((l) => l.startsWith("phase (ms from attempt start)"))!;
+  const rows = lines.filter((l) => /^ {2}\S/.test(l));
+  assert.ok(rows.length >= 4, text);
+  for (const row of rows) {
+    // Every header ends where its column's figures end.
+    const ends = (s: string) => [...s.matchAll(/\S+/g)].map((m) => m.index! + m[0].length);
+    assert.deepEqual(ends(head).slice(-5), ends(row).slice(-5), `${head}\n${row}`);
+  }
+  assert.match(text, /^ {2}first_rpc \(READY to status\) +6\.10/m);
+  assert.doesNotMatch(text, /^ {2}first_rpc +\d/m);
 });
