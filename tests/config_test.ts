@@ -119,6 +119,7 @@ const SMFT_CASES: Case[] = [
   ],
   ["insecure without consent", { TLS_MODE: "insecure" }, [], /--allow-insecure/],
   ["an unknown flag", {}, ["--rate", "5"], /Unknown option '--rate'/],
+  ["a misspelt flag", {}, ["--rsp", "5"], /Unknown option '--rsp' \(did you mean --rps\?\)$/],
   [
     "a missing env file",
     {},
