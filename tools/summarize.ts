@@ -252,11 +252,18 @@ export function formatRunsReport(r: RunsReport): string {
     const runs = r.runs.filter((x) => x.test === test);
     if (runs.length < 2) continue;
     if (out.length) out.push("");
+    // A ladder's step is apart by its rate: its run id says nothing more.
+    const stepOfLadder = ladderSteps(r.ladders ?? []);
+    const unexplained = runs.filter((x) => !x.files.every((f) => stepOfLadder.has(f.path)));
+    const laddered = runs.length - unexplained.length;
     out.push(
       `${runs.length} runs of ${test}, not merged: files merge only as shards of one run (the same run_id in #META; without one, shards k/n of one n with the same start, rate, duration and target)`,
       runsTable(runs),
       "Why apart:",
-      ...r.notMerged.filter((n) => runs.some((x) => x.files.some((f) => n.includes(f.path))))
+      ...(laddered > 0
+        ? [`  ${laddered} are steps of a ladder, one run per rate (below): apart by their rates`]
+        : []),
+      ...r.notMerged.filter((n) => unexplained.some((x) => x.files.some((f) => n.includes(f.path))))
         .map((n) => `  ${n}`),
     );
   }
@@ -267,6 +274,22 @@ export function formatRunsReport(r: RunsReport): string {
     out.push(formatSummaryReport(run));
   }
   return out.join("\n");
+}
+
+/**
+ * The files of ladder steps whose rate no other step of their ladder has: such a file is apart
+ * from the others by its rate alone.
+ */
+function ladderSteps(ladders: Ladder[]): Set<string> {
+  const out = new Set<string>();
+  for (const l of ladders) {
+    for (const p of l.points) {
+      if (l.points.filter((q) => q.rate === p.rate).length === 1) {
+        p.files.forEach((f) => out.add(f));
+      }
+    }
+  }
+  return out;
 }
 
 /** Runs side by side, one row each. */
