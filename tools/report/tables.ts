@@ -395,10 +395,12 @@ export function metaTable(runs: ReportRun[]): string {
   if (rows.length === 0) {
     return `<p class="muted">No run metadata (seed-format files carry none).</p>`;
   }
-  return `<table class="meta"><thead><tr><th></th>${
+  // One column per file: a ladder or a capacity search has many, so the table scrolls in its
+  // own box rather than making the page scroll sideways.
+  return `<div class="scroll"><table class="meta"><thead><tr><th></th>${
     files.map((r, i) => runCell(r, i).replace("<td", "<th").replace("</td>", "</th>")).join("")
   }</tr></thead>` +
-    `<tbody>${rows.join("")}</tbody></table>`;
+    `<tbody>${rows.join("")}</tbody></table></div>`;
 }
 
 /** The SLO verdicts of each judged run, with PASS and FAIL badges; empty when none. */
