@@ -422,13 +422,12 @@ Deno.test("steady whose every call fails (df holds past the deadline) says no ca
       /^smft: no call got through to localhost:\d+: all 20 failed \(most: DEADLINE_EXCEEDED: /m,
     );
     assert.doesNotMatch(smft.stdout, /^VALID: /m);
-    // grpc-js puts each call's own timings in its message: grouped with the numbers taken out.
+    // grpc-js puts each call's own timings (and which stages it timed) in its message: one
+    // reason, with the numbers taken out (smft/summary_test.ts: 670 distinct messages, one key).
     assert.match(smft.stdout, /Top failure reasons \(of 20\):\n\s+20 x DEADLINE_EXCEEDED: /);
     const r = await readResultsFile(out);
     assert.equal(r.end?.valid, false);
     assert.equal(r.lines.length, 20);
-    const messages = new Set(r.lines.map((l) => l.error));
-    assert.ok(messages.size > 1, `the raw messages differ (${[...messages].join(" | ")})`);
     // The tools' gate exits as the run did: INVALID with --slo is 3 (this SLO fails: 5).
     const sum = await summarizeCommand([out, "--slo", "p99<1s"]);
     assert.match(sum.stdout, /Run verdict: INVALID: no call got through: all 20 failed/);
@@ -541,7 +540,7 @@ Deno.test("coldconn has its own rate: N_RPS (steady's) is ignored, COLD_RPS and 
     });
     await t.step("--warmup and --connect-timeout-ms are explained", async () => {
       for (
-        const [flag, why] of [["--warmup", /no warm-up/], [
+        const [flag, why] of [["--warmup", /counted in attempts: --warmup-attempts/], [
           "--connect-timeout-ms",
           /--deadline-ms bounds each attempt/,
         ]] as const

@@ -192,6 +192,7 @@ export const SUITE_ENV_KEYS: readonly string[] = [
   "TLS_SERVER_NAME",
   "N_RPS",
   "N_ATTEMPTS",
+  "N_WARMUP_ATTEMPTS",
   "N_CONNECTIONS",
   "COLD_RPS",
   "FIND_CAPACITY",
