@@ -13,7 +13,7 @@ import { loadTls } from "../certs/tls.ts";
 import { runSteady } from "../smft/steady.ts";
 import { runColdconn } from "../smft/coldconn.ts";
 import { defaultPayload } from "../smft/options.ts";
-import { formatRunVerdict } from "../smft/verdict.ts";
+import { formatRunVerdict, noneThroughVerdict, type RunVerdict } from "../smft/verdict.ts";
 import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../smft/summary.ts";
@@ -33,6 +33,11 @@ It takes no options.
 
 Exit status: 0 done (whatever the verdicts say), 1 df could not start or the report could not be
 written.`;
+
+/** A run's verdict line, as smft prints it: a run none of whose calls got through says so. */
+function verdictLine(v: RunVerdict): string {
+  return (v.interrupted ? undefined : noneThroughVerdict(v.reasons)) ?? formatRunVerdict(v);
+}
 
 // --help answers and changes nothing: it is read before any certificate, process or file.
 try {
@@ -98,7 +103,7 @@ try {
   display.done();
   console.log(`== 01_steady -> ${steady.file}`);
   console.log(formatSummary(steady.summary));
-  console.log(formatRunVerdict(steady.verdict));
+  console.log(verdictLine(steady.verdict));
 
   console.log(
     `\ndemo: coldconn ${COLD.attempts} attempts at ${COLD.rate}/s, a new TLS channel each`,
@@ -115,7 +120,7 @@ try {
   display.done();
   console.log(`== 02_coldconn -> ${cold.file}`);
   console.log(formatSummary(cold.summary));
-  console.log(formatRunVerdict(cold.verdict));
+  console.log(verdictLine(cold.verdict));
 
   const report = await reportCommand([steady.file, cold.file, "--out", "results/report.html"]);
   if (report.stderr) console.error(report.stderr);
