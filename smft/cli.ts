@@ -17,11 +17,16 @@ import {
   type SteadyConfig,
 } from "./options.ts";
 import { runColdconn } from "./coldconn.ts";
-import type { Target } from "./channel.ts";
+import { type Target, targetString } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
 import { type SteadyResult, type SteadyRun, UnreachableError } from "./steady.ts";
 import { ConnectionFailedError, runSteadyTest } from "./connections.ts";
-import { formatRunVerdict } from "./verdict.ts";
+import {
+  formatRunVerdict,
+  noneGotThrough,
+  noneThroughVerdict,
+  type RunVerdict,
+} from "./verdict.ts";
 import { ownAt } from "./own_delay.ts";
 import {
   insertBeforeExtension,
@@ -31,10 +36,11 @@ import {
 } from "./record.ts";
 import type { RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
-import { formatSummary } from "./summary.ts";
+import { attemptsText, formatSummary, warmupLine } from "./summary.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
+import { EXIT, exitCode } from "./exit_codes.ts";
 
 /** The load generator's two commands, for the usage texts of both entry points. */
 export const SMFT_COMMANDS_USAGE =
@@ -51,31 +57,7 @@ ${SMFT_COMMANDS_USAGE}
 Run "smft <command> --help" for its options. "smft --version" prints the version.
 `;
 
-/**
- * Exit codes. One precedence, the first that applies: interrupted 130, write error 4, bad
- * configuration or df unreachable 1, INVALID and an SLO failed 5, INVALID 3, SLO failed 2, ok 0.
- * A CI gate can tell an SLO failure (2) from a generator that fell behind (3) and from both (5).
- */
-export const EXIT = {
-  ok: 0,
-  config: 1,
-  slo: 2,
-  invalid: 3,
-  writeError: 4,
-  invalidAndSlo: 5,
-  interrupted: 130,
-} as const;
-
-/** The exit code of finished runs (see {@link EXIT}). */
-export function exitCode(
-  o: { interrupted: boolean; invalid: boolean; sloFailed: boolean },
-): number {
-  if (o.interrupted) return EXIT.interrupted;
-  if (o.invalid && o.sloFailed) return EXIT.invalidAndSlo;
-  if (o.invalid) return EXIT.invalid;
-  if (o.sloFailed) return EXIT.slo;
-  return EXIT.ok;
-}
+export { EXIT, exitCode };
 
 function fail(message: string): never {
   console.error(`smft: ${message}`);
@@ -151,6 +133,36 @@ function measuringLine(rate: number, durationS: number): string {
   return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
 }
 
+/** The run's verdict line: a run none of whose calls got through says so rather than judge pace. */
+function verdictLine(v: RunVerdict): string {
+  return (v.interrupted ? undefined : noneThroughVerdict(v.reasons)) ?? formatRunVerdict(v);
+}
+
+/**
+ * Says on stderr, in one line, that no call (or attempt) of a finished run got through; returns
+ * whether so (the run then exits 1: df unreachable, as at start).
+ */
+function saidNoneThrough(r: RunResult, what: "call" | "attempt", target: Target): boolean {
+  if (r.interrupted || !noneGotThrough(r.summary.ok, r.summary.failed)) return false;
+  const reason = r.summary.topReasons?.[0]?.reason;
+  console.error(
+    `smft: no ${what} got through to ${targetString(target)}: all ${r.summary.failed} failed${
+      reason ? ` (most: ${reason})` : ""
+    }`,
+  );
+  return true;
+}
+
+/** coldconn's line that says measurement has begun: what it measures, and what went before. */
+function coldMeasuringLine(c: ColdConfig): string {
+  const what = c.attempts !== undefined
+    ? `${c.attempts} attempts at ${c.rate}/s`
+    : `at ${c.rate}/s for ${c.durationS} s`;
+  return `smft: measuring ${what} (${
+    c.warmupAttempts > 0 ? `${attemptsText(c.warmupAttempts)} of warm-up over` : "no warm-up"
+  })`;
+}
+
 /** Prints SLO verdicts; returns whether a clause failed. */
 function sloFailed(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): boolean {
   if (!clauses.length) return false;
@@ -209,6 +221,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
   let invalid = false;
   let sloFail = false;
   let interrupted = false;
+  let noneThrough = false;
   const paths = c.rates.map((rate) => resultsPath(c.out, ladder ? rate : undefined, c.shard));
   const writers = reserveAll(paths, "01_steady");
   logLine(
@@ -238,8 +251,9 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
       console.log(describePacing(c.pacing, c.connections));
       console.log(formatSummary(r.summary));
-      console.log(formatRunVerdict(r.verdict));
+      console.log(verdictLine(r.verdict));
       if (sloFailed(clauses, r.summary)) sloFail = true;
+      if (saidNoneThrough(r, "call", target)) noneThrough = true;
       if (!r.verdict.valid && !r.interrupted) invalid = true;
       if (r.interrupted) interrupted = true;
     }
@@ -248,7 +262,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
     for (const w of writers.slice(results.length)) w.discard();
   }
   if (ladder && results.length > 1) console.log("\n" + ladderTable(results));
-  return exitCode({ interrupted, invalid, sloFailed: sloFail });
+  return exitCode({ interrupted, invalid, sloFailed: sloFail, noneThrough });
 }
 
 async function coldconn(args: string[]): Promise<number> {
@@ -265,7 +279,11 @@ async function coldconn(args: string[]): Promise<number> {
     display,
     `smft coldconn -> ${c.host}:${c.port} (${c.tlsMode}, verify ${c.serverName}) ${c.rate} attempts/s ${
       c.attempts !== undefined ? `x ${c.attempts}` : `for ${c.durationS} s`
-    }; a new channel and a full TLS handshake per attempt; ${versionLine("smft")}`,
+    } after ${
+      attemptsText(c.warmupAttempts)
+    } of warm-up (not recorded); a new channel and a full TLS handshake per attempt; ${
+      versionLine("smft")
+    }`,
   );
   let r: Awaited<ReturnType<typeof runColdconn>>;
   try {
@@ -277,13 +295,14 @@ async function coldconn(args: string[]): Promise<number> {
       rate: c.rate,
       durationS: c.durationS,
       attempts: c.attempts,
+      warmupAttempts: c.warmupAttempts,
       deadlineMs: c.deadlineMs,
       out,
       shard: c.shard,
       startAt: c.startAt,
       pacing: c.pacing,
       signal,
-      onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
+      onMeasureStart: () => logLine(display, coldMeasuringLine(c)),
       onProgress: (p) => display.update(formatProgress(p)),
     });
   } catch (e) {
@@ -294,11 +313,13 @@ async function coldconn(args: string[]): Promise<number> {
   placementLines(display, r, out);
   console.log(`\n== 02_coldconn -> ${r.file}`);
   console.log(describePacing(c.pacing));
+  console.log(warmupLine(c.warmupAttempts));
   console.log(formatSummary(r.summary));
   if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
-  console.log(formatRunVerdict(r.verdict));
+  console.log(verdictLine(r.verdict));
   const sloFail = sloFailed(clauses, r.summary);
   return exitCode({
+    noneThrough: saidNoneThrough(r, "attempt", target),
     interrupted: r.interrupted,
     invalid: !r.verdict.valid && !r.interrupted,
     sloFailed: sloFail,
@@ -360,7 +381,7 @@ async function capacity(
       placementLines(display, r, out);
       console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
       console.log(formatSummary(r.summary));
-      console.log(formatRunVerdict(r.verdict));
+      console.log(verdictLine(r.verdict));
       sloFailed(clauses, r.summary);
       return r;
     },

@@ -11,3 +11,10 @@ Deno.test("exitCode() tells an SLO failure, an INVALID run and both apart; inter
   assert.equal(c(true, true, true), 130);
   assert.equal(EXIT.writeError, 4);
 });
+
+Deno.test("exitCode(): a run none of whose calls got through is 1 (df unreachable), after 130", () => {
+  const base = { interrupted: false, invalid: true, sloFailed: true };
+  assert.equal(exitCode({ ...base, noneThrough: true }), EXIT.config);
+  assert.equal(exitCode({ ...base, noneThrough: true, interrupted: true }), EXIT.interrupted);
+  assert.equal(exitCode({ ...base, noneThrough: false }), EXIT.invalidAndSlo);
+});

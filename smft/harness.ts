@@ -20,7 +20,7 @@ import { r3 } from "./results_format.ts";
 import { decodeHistogram, encodeHistogram } from "./histogram.ts";
 import { pressurePct, readCpuPressure } from "./host_pressure.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
-import { achievedRate, judgeRun, type RunVerdict } from "./verdict.ts";
+import { achievedRate, judgeOutcome, judgeRun, type RunVerdict } from "./verdict.ts";
 import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
 
 /** What a run of either test hands back. */
@@ -359,7 +359,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
   // Judged against the figures users read: steady's latency, coldconn's total attempt time.
   const judged = spec.test === "01_steady" ? summary.latency : summary.phases?.total;
-  const verdict = judgeRun({
+  const judgedRun = judgeRun({
     targetRate: spec.hostRate,
     achievedRate: achieved.rate,
     calls: totals.measuredSent,
@@ -368,6 +368,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     latency: judged ? { p50: judged.p50, p99: judged.p99 } : undefined,
     hostPressurePct: hostPressure,
   });
+  const verdict = judgeOutcome(judgedRun, acc.ok, acc.total - acc.ok);
   const clamped = acc.clampedValues();
   const end: End = {
     count: writer.lines,

@@ -330,6 +330,15 @@ function coldconnOptions() {
       meta: "<n>",
       help: "stop after this many attempts (this host's) instead of --duration",
     }),
+    warmupAttempts: opt<number>({
+      flag: "warmup-attempts",
+      env: "N_WARMUP_ATTEMPTS",
+      default: 1,
+      parse: int(0, 1000),
+      meta: "<n>",
+      help: "attempts made first, on the same schedule, and not recorded: the first attempt of " +
+        "a process also times its own start-up (grpc-js and TLS code run for the first time)",
+    }),
     payload: {
       ...s.payload,
       help: "request JSON of each attempt's call (default: a 64-feature vector)",
@@ -343,7 +352,7 @@ function coldconnOptions() {
  * a shared `.env` for steady and are ignored by coldconn).
  */
 export const NOT_FOR_COLDCONN: Record<string, string> = {
-  warmup: "coldconn has no warm-up: every attempt is a new connection and is measured",
+  warmup: "coldconn's warm-up is counted in attempts: --warmup-attempts <n> (default 1)",
   "connect-timeout-ms":
     "coldconn has no separate connect timeout: --deadline-ms bounds each attempt, connect + call",
   connections: "coldconn makes a new connection per attempt; its --rps sets how many at once",

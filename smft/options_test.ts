@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { resolveColdconn, resolveSteady, resultsPath, type SteadyConfig } from "./options.ts";
+import {
+  helpText,
+  resolveColdconn,
+  resolveSteady,
+  resultsPath,
+  type SteadyConfig,
+} from "./options.ts";
+import { RUN_RULES } from "./verdict.ts";
 import { ConfigError } from "./shared/config.ts";
 
 const env = { TLS_MODE: "mtls" };
@@ -99,4 +106,25 @@ Deno.test("options: --connections / N_CONNECTIONS, 1 by default (the seed's one 
     () => resolveColdconn(["--connections", "2"], env),
     (e) => e instanceof ConfigError && /--connections is a steady option/.test(e.message),
   );
+});
+
+Deno.test("steady --help describes the verdict that is applied: every rule of RUN_RULES, by value", () => {
+  const flat = helpText("steady").replace(/\s+/g, " ");
+  assert.ok(flat.includes(`more than ${RUN_RULES.rateTolerance * 100} % off`), flat);
+  assert.ok(flat.includes(`move the p50 by over ${RUN_RULES.ownP50MaxMs} ms`), flat);
+  assert.ok(
+    flat.includes(
+      `the p99 by over ${
+        RUN_RULES.ownP99MaxShare * 100
+      } % of it (${RUN_RULES.ownP99FloorMs} ms at least)`,
+    ),
+    flat,
+  );
+  assert.ok(flat.includes("never the server or the link"), flat);
+  assert.ok(flat.includes(`judged on ${RUN_RULES.minCallsForLag} measured calls or more`), flat);
+  assert.ok(flat.includes("none of whose calls got through exits 1"), flat);
+  // coldconn says what first_rpc is, and that its first attempts are a warm-up.
+  const cold = helpText("coldconn").replace(/\s+/g, " ");
+  assert.ok(cold.includes("t_first_rpc_ms (ready to response: the call's own time)"), cold);
+  assert.ok(cold.includes("--warmup-attempts <n>"), cold);
 });

@@ -137,6 +137,9 @@ export interface Meta {
   connections?: number;
   /** Coldconn: the attempt count asked for, if any. */
   attempts?: number | null;
+  /** Coldconn: attempts made first on the same schedule and not written (`--warmup-attempts`). */
+  warmup_attempts?: number;
+  /** Coldconn: this host's attempts planned after the warm-up ones. */
   planned_attempts?: number;
   /** Coldconn: whether TLS sessions could be resumed (never: each attempt is new). */
   resumption?: boolean;

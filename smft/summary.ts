@@ -73,15 +73,29 @@ export interface Summary {
   ownDelay?: OwnDelay;
 }
 
-/** A failure's error text with what changes from one failure to the next (times) taken out. */
+/**
+ * Addresses and `host:port`s, which name where a failure happened, and numbers, which say how
+ * long it took: the first kept, the second taken out ({@link reasonKey}).
+ */
+const ADDRESS_OR_NUMBER =
+  /(\[[0-9a-f:.]+\](?::\d+)?|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?|\b[a-z][\w-]*(?:\.[\w-]+)*:\d+\b)|(?<![\w.])\d+(?:\.\d+)*/gi;
+
+/**
+ * A failure's group: its code (and, for an attempt, the phase it failed in) and its error text
+ * with what changes from one failure to the next taken out: timestamps, and every number but
+ * those of an address (grpc-js writes each call's own timings into its messages: "Deadline
+ * exceeded after 1.001s,LB pick: 0.000s,remote_addr=..." becomes "Deadline exceeded after
+ * Ns,remote_addr=...").
+ */
 export function reasonKey(r: UntrustedLine): string {
-  const what = typeof r.phase === "string"
-    ? r.phase
-    : typeof r.code === "string"
-    ? r.code
-    : "UNKNOWN";
+  const code = typeof r.code === "string" ? r.code : "UNKNOWN";
+  const what = typeof r.phase === "string" ? `${code} (${r.phase})` : code;
   const error = typeof r.error === "string"
     ? r.error.replace(/\s*\(\d{4}-\d\d-\d\dT[\d:.]+Z\)/g, "").replace(/\s+/g, " ").slice(0, 300)
+      .replace(ADDRESS_OR_NUMBER, (_m, keep) => keep ?? "N")
+      // grpc-js lists some of a call's stages with their times ("LB pick: Ns"), not always the
+      // same ones: a stage's timing alone is no different failure.
+      .replace(/,\s*[a-z][\w ]*: N(?:ms|s|us)?(?=,|$)/gi, "")
     : "";
   return error ? `${what}: ${error}` : what;
 }
@@ -369,6 +383,18 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
+/** coldconn's line about its warm-up attempts (`#META.warmup_attempts`). */
+export function warmupLine(n: number): string {
+  return n > 0
+    ? `Warm-up: ${attemptsText(n)} before these, not recorded (--warmup-attempts)`
+    : "Warm-up: none (--warmup-attempts 0): the first attempt also times smft's own start-up";
+}
+
+/** `1 attempt`, `3 attempts`. */
+export function attemptsText(n: number): string {
+  return `${n} attempt${n === 1 ? "" : "s"}`;
+}
+
 /** Milliseconds with two decimals, as the seed printed them. */
 export function ms(v: number): string {
   return `${v.toFixed(2)}ms`;
@@ -384,6 +410,14 @@ function codes(byCode: Record<string, number>): string {
   return Object.entries(byCode).filter(([k]) => k !== "OK").sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k}=${v}`).join(", ");
 }
+
+/**
+ * Row labels of the console's phase table: each phase's name, and for `first_rpc`, the one that
+ * is not counted from the attempt's start, what it is.
+ */
+const PHASE_LABELS: Record<Phase, string> = Object.fromEntries(
+  PHASES.map((p) => [p, p === "first_rpc" ? "first_rpc (READY to status)" : p]),
+) as Record<Phase, string>;
 
 /** The summary as text: the seed's lines first, then what this suite adds. */
 export function formatSummary(s: Summary): string {
@@ -418,10 +452,12 @@ export function formatSummary(s: Summary): string {
       return [k, st.mean, st.p50, st.p90, st.p99, st.max];
     });
     if (rows.length) {
-      out.push("phase (ms from attempt start)   mean      p50      p90      p99      max");
+      // Each header right-aligned over its column; first_rpc is no time from the attempt's start.
+      const cols = ["mean", "p50", "p90", "p99", "max"].map((h) => h.padStart(9)).join("");
+      out.push(`${"phase (ms from attempt start)".padEnd(32)}${cols}`);
       for (const [k, ...v] of rows) {
         out.push(
-          `  ${String(k).padEnd(30)}${
+          `  ${PHASE_LABELS[k as Phase].padEnd(30)}${
             (v as number[]).map((x) => x.toFixed(2).padStart(9)).join("")
           }`,
         );

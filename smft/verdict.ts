@@ -154,6 +154,8 @@ function ownWords(v: RunVerdict): string {
 
 /** The verdict as one line (pure): what it is, why, and what to do when INVALID. */
 export function formatRunVerdict(v: RunVerdict): string {
+  const none = noneThroughVerdict(v.reasons);
+  if (none !== undefined && !v.interrupted) return none;
   const on = v.calls === undefined ? "" : `; on ${v.calls} measured calls`;
   const rate = `achieved ${v.achievedRate.toFixed(1)}/s of ${v.targetRate.toFixed(1)}/s`;
   const own = v.lagJudged
@@ -263,4 +265,36 @@ export function achievedRate(
   if (issued === 0) return { rate: 0, windowS: 0 };
   const windowS = (lastIssued - measureStart) / 1000 + 1 / hostRate;
   return { rate: issued / windowS, windowS };
+}
+
+/** How the reason of a run none of whose calls got through begins (see {@link judgeOutcome}). */
+export const NONE_THROUGH_REASON = "no call got through";
+
+/** Whether every result of a run was an error: then nothing in it is the server's. */
+export function noneGotThrough(ok: number, failed: number): boolean {
+  return ok === 0 && failed > 0;
+}
+
+/**
+ * `v`, made INVALID when no call got through (a dead server can be "on schedule": its refusals
+ * come back at the plan's rate). Kept apart from {@link judgeRun}: a rule on outcomes, not pace.
+ */
+export function judgeOutcome(v: RunVerdict, ok: number, failed: number): RunVerdict {
+  if (!noneGotThrough(ok, failed)) return v;
+  return {
+    ...v,
+    valid: false,
+    reasons: [...v.reasons, `${NONE_THROUGH_REASON}: all ${failed} failed`],
+  };
+}
+
+/**
+ * The verdict line of a run none of whose calls got through, from its reasons (`#END`'s
+ * `verdict_reasons` too); undefined for any other run, whose line {@link formatRunVerdict} gives.
+ */
+export function noneThroughVerdict(reasons: readonly string[]): string | undefined {
+  const r = reasons.find((x) => x.startsWith(NONE_THROUGH_REASON));
+  return r === undefined
+    ? undefined
+    : `INVALID: ${r}; no figure here is the server's (is it running and reachable?)`;
 }

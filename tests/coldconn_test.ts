@@ -12,8 +12,9 @@ import {
   startSmft,
   tempResults,
 } from "./helpers.ts";
+import { summarizeCommand } from "../tools/summarize.ts";
 
-Deno.test("coldconn makes 5 attempts at 5/s: 5 ok lines, 5 connections, ordered phases, TLSv1.3", async () => {
+Deno.test("coldconn makes 5 attempts at 5/s after one unrecorded warm-up attempt: 5 ok lines, 6 connections, ordered phases, TLSv1.3", async () => {
   const df = await startDfProcess();
   const out = join(await tempResults(), "cold.txt");
   try {
@@ -28,14 +29,30 @@ Deno.test("coldconn makes 5 attempts at 5/s: 5 ok lines, 5 connections, ordered 
       /Total Attempts: 5\nSuccessful: 5 \(100\.0%\)\nMean Connect Time: [\d.]+ms/,
     );
     assert.match(smft.stdout, /TLS versions: TLSv1\.3=5/);
+    assert.match(smft.stdout, /^Warm-up: 1 attempt before these, not recorded/m);
+    // It says what it measures, and what went before (issue 28: not "for 300 s").
+    assert.match(
+      smft.stderr,
+      /^smft: measuring 5 attempts at 5\/s \(1 attempt of warm-up over\)$/m,
+    );
   } finally {
     await df.stop();
   }
-  // df accepted one connection per attempt: nothing was shared or reused.
-  assert.match(df.stdout, /calls=5 \(OK=5\) connections=5 /);
+  // df accepted one connection per attempt, the warm-up's too: nothing was shared or reused.
+  assert.match(df.stdout, /calls=6 \(OK=6\) connections=6 /);
   const r = await readResultsFile(out);
   assert.equal(r.test, "02_coldconn");
   assert.equal(r.meta.resumption, false);
+  assert.equal(r.meta.warmup_attempts, 1);
+  assert.equal(r.meta.planned_attempts, 5);
+  assert.equal(r.end?.planned, 5);
+  // summarize says it too, and keeps the caveat smft printed: 5 attempts cannot judge lag.
+  const sum = await summarizeCommand([out]);
+  assert.match(sum.stdout, /^Warm-up: 1 attempt before these, not recorded/m);
+  assert.match(
+    sum.stdout,
+    /^Run verdict: (VALID|INVALID): .*too few calls to judge lag \(5 < 100; not judged\)/m,
+  );
   assert.equal(r.lines.length, 5);
   assert.equal(r.end?.count, 5);
   // Lines are written as attempts finish; order them by plan.
@@ -58,6 +75,26 @@ Deno.test("coldconn makes 5 attempts at 5/s: 5 ok lines, 5 connections, ordered 
     assert.ok(n.t_first_rpc_ms >= 5, "the first RPC includes df's 5 ms hold");
     assert.ok(Math.abs(n.t_ms - i * 200) < 0.002, `attempt ${i} planned at ${n.t_ms}`);
   });
+});
+
+Deno.test("coldconn --warmup-attempts 0 makes no warm-up attempt, and says so", async () => {
+  const df = await startDfProcess({ DELAY_MS: "1" });
+  const out = join(await tempResults(), "cold.txt");
+  try {
+    const smft = await startSmft(
+      ["coldconn", "--rps", "10", "--attempts", "3", "--warmup-attempts", "0", "--out", out],
+      { DF_PORT: String(df.port) },
+    );
+    assertRanToEnd((await smft.wait()).code, smft.stdout, smft.stderr);
+    assert.match(smft.stdout, /^Warm-up: none \(--warmup-attempts 0\)/m);
+    assert.match(smft.stderr, /^smft: measuring 3 attempts at 10\/s \(no warm-up\)$/m);
+  } finally {
+    await df.stop();
+  }
+  assert.match(df.stdout, /calls=3 \(OK=3\) connections=3 /);
+  const r = await readResultsFile(out);
+  assert.equal(r.lines.length, 3);
+  assert.equal(r.meta.warmup_attempts, 0);
 });
 
 Deno.test("coldconn names grpc-js's channel start-up as its own phase: an IP target has no DNS time", async () => {

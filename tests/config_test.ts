@@ -119,6 +119,7 @@ const SMFT_CASES: Case[] = [
   ],
   ["insecure without consent", { TLS_MODE: "insecure" }, [], /--allow-insecure/],
   ["an unknown flag", {}, ["--rate", "5"], /Unknown option '--rate'/],
+  ["a misspelt flag", {}, ["--rsp", "5"], /Unknown option '--rsp' \(did you mean --rps\?\)$/],
   [
     "a missing env file",
     {},
@@ -130,6 +131,13 @@ const SMFT_CASES: Case[] = [
 const COLDCONN_CASES: Case[] = [
   ["--attempts zero", {}, ["--attempts", "0"], /--attempts="0": expected an integer from 1/],
   ["COLD_RPS a list", { COLD_RPS: "1,2" }, [], /COLD_RPS: coldconn takes one attempt rate/],
+  [
+    "N_WARMUP_ATTEMPTS negative",
+    { N_WARMUP_ATTEMPTS: "-1" },
+    [],
+    /N_WARMUP_ATTEMPTS="-1" \(environment\): expected an integer from 0 to 1000/,
+  ],
+  ["--warmup (steady's)", {}, ["--warmup", "5"], /--warmup-attempts <n> \(default 1\)/],
 ];
 
 async function expectOneLineError(cmd: string[], env: Record<string, string>, expected: RegExp) {

@@ -150,7 +150,8 @@ Deno.test({
       // df saw the load host's address, not loopback: the traffic crossed the veth.
       assert.match(
         df.stdout,
-        new RegExp(`peers: ${server.replaceAll(".", "\\.").replace(/1$/, "2")}=6\\b`),
+        // steady's one connection, coldconn's 5 attempts and its warm-up attempt.
+        new RegExp(`peers: ${server.replaceAll(".", "\\.").replace(/1$/, "2")}=7\\b`),
       );
     } finally {
       await ip("netns", "del", nsA);

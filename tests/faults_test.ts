@@ -272,7 +272,10 @@ Deno.test("overload: 7,000/s then 20,000/s offered, df does not crash and smft r
       );
       const status = await waitAtMost(smft, 90_000);
       stdout.push(smft.stdout);
-      assertRanToEnd(status.code, smft.stdout, smft.stderr);
+      // At 20,000/s no call may get through at all: that run then exits 1 and says so.
+      if (status.code === 1) {
+        assert.match(smft.stderr, /^smft: no call got through to localhost:\d+: all \d+ failed/m);
+      } else assertRanToEnd(status.code, smft.stdout, smft.stderr);
       // df is still there, and answers.
       const client = await scoreClient(df.port);
       assert.equal((await client.call()).ok, true, `df answers after ${rate}/s`);

@@ -17,6 +17,7 @@ import {
   tempResults,
   waitAtMost,
 } from "./helpers.ts";
+import { summarizeCommand } from "../tools/summarize.ts";
 
 const SMFT = ["run", ...SMFT_PERMISSIONS, "smft/main.ts"];
 
@@ -367,15 +368,28 @@ Deno.test("an SLO that fails prints both verdicts and exits 2 (VALID) or 5 (INVA
   }
 });
 
-Deno.test("coldconn against a stopped df records refused connections as tcp failures and counts the reasons", async () => {
+Deno.test("coldconn against a stopped df records refused connections as tcp failures, counts the reasons, never says VALID and exits 1", async () => {
   const port = closedPort();
   const out = join(await tempResults(), "cold.txt");
   const smft = await startSmft(
     ["coldconn", "--rps", "10", "--attempts", "5", "--out", out, "--quiet"],
     { DF_PORT: String(port), DF_HOST: "127.0.0.1" },
   );
-  await waitAtMost(smft, 30_000);
+  const { code } = await waitAtMost(smft, 30_000);
+  // No attempt got through: df unreachable (exit 1), said in one line; never VALID.
+  assert.equal(code, 1, smft.stdout + smft.stderr);
+  assert.match(
+    smft.stderr,
+    new RegExp(`^smft: no attempt got through to 127\\.0\\.0\\.1:${port}: all 5 failed`, "m"),
+  );
+  assert.doesNotMatch(smft.stdout, /^VALID: /m);
+  assert.match(smft.stdout, /^INVALID: no call got through: all 5 failed; no figure/m);
   const r = await readResultsFile(out);
+  assert.equal(r.end?.valid, false, "#END is written, and says INVALID");
+  assert.ok(
+    (r.end?.verdict_reasons as string[]).includes("no call got through: all 5 failed"),
+    JSON.stringify(r.end),
+  );
   assert.equal(r.lines.length, 5);
   for (const l of r.lines) {
     assert.equal(l.phase, "tcp", JSON.stringify(l));
@@ -387,9 +401,51 @@ Deno.test("coldconn against a stopped df records refused connections as tcp fail
   assert.match(
     smft.stdout,
     new RegExp(
-      `Top failure reasons \\(of 5\\):\\n\\s+5 x tcp: connection refused by 127\\.0\\.0\\.1:${port}`,
+      `Top failure reasons \\(of 5\\):\\n\\s+5 x UNAVAILABLE \\(tcp\\): connection refused by 127\\.0\\.0\\.1:${port}`,
     ),
   );
+});
+
+Deno.test("steady whose every call fails (df holds past the deadline) says no call got through, exits 1, groups the reasons", async () => {
+  const df = await startDfProcess({ DELAY_MS: "300" });
+  const out = join(await tempResults(), "late.txt");
+  try {
+    const smft = await startSmft(
+      ["steady", "--rps", "20", "--duration", "1", "--warmup", "0", "--deadline-ms", "30"]
+        .concat(["--out", out, "--quiet", "--slo", "p99<1s"]),
+      { DF_PORT: String(df.port) },
+    );
+    const { code } = await waitAtMost(smft, 30_000);
+    assert.equal(code, 1, smft.stdout + smft.stderr);
+    assert.match(
+      smft.stderr,
+      /^smft: no call got through to localhost:\d+: all 20 failed \(most: DEADLINE_EXCEEDED: /m,
+    );
+    assert.doesNotMatch(smft.stdout, /^VALID: /m);
+    // grpc-js puts each call's own timings (and which stages it timed) in its message: one
+    // reason, with the numbers taken out (smft/summary_test.ts: 670 distinct messages, one key).
+    const block = /Top failure reasons \(of 20\):\n((?: +\d+ x .*\n)+)/.exec(smft.stdout)?.[1];
+    assert.ok(block, smft.stdout);
+    const reasons = block.trim().split("\n").map((l) => /(\d+) x (.*)/.exec(l)!);
+    assert.equal(reasons.reduce((n, m) => n + Number(m[1]), 0), 20, block);
+    // Either grpc-js's own message (timings out, the address kept) or the status's plain one.
+    for (const m of reasons) {
+      assert.match(
+        m[2],
+        /^DEADLINE_EXCEEDED: Deadline exceeded(?: after Ns,remote_addr=127\.0\.0\.1:\d+)?$/,
+        block,
+      );
+    }
+    const r = await readResultsFile(out);
+    assert.equal(r.end?.valid, false);
+    assert.equal(r.lines.length, 20);
+    // The tools' gate exits as the run did: INVALID with --slo is 3 (this SLO fails: 5).
+    const sum = await summarizeCommand([out, "--slo", "p99<1s"]);
+    assert.match(sum.stdout, /Run verdict: INVALID: no call got through: all 20 failed/);
+    assert.equal(sum.code, 5, sum.stdout + sum.stderr);
+  } finally {
+    await df.stop();
+  }
 });
 
 Deno.test("steady says at once why it cannot connect, naming the cause", async (t) => {
@@ -495,7 +551,7 @@ Deno.test("coldconn has its own rate: N_RPS (steady's) is ignored, COLD_RPS and 
     });
     await t.step("--warmup and --connect-timeout-ms are explained", async () => {
       for (
-        const [flag, why] of [["--warmup", /no warm-up/], [
+        const [flag, why] of [["--warmup", /counted in attempts: --warmup-attempts/], [
           "--connect-timeout-ms",
           /--deadline-ms bounds each attempt/,
         ]] as const

@@ -291,7 +291,7 @@ Deno.test("smft steady and coldconn refuse a df they cannot trust, or that refus
         waitAtMost(steady, 30_000),
         waitAtMost(cold, 30_000),
       ]);
-      return { name, steady, steadyStatus, coldStatus };
+      return { name, steady, steadyStatus, cold, coldStatus };
     }));
     for (const [i, [name, , reason, phase]] of cases.entries()) {
       const o = outcomes[i];
@@ -305,7 +305,14 @@ Deno.test("smft steady and coldconn refuse a df they cannot trust, or that refus
         await assert.rejects(Deno.stat(join(dir, `steady-${i}.txt`)), "no results file");
       });
       await t.step(`coldconn: ${name}`, async () => {
-        assert.notEqual(o.coldStatus.code, 1, "a refused attempt is a result, not a crash");
+        // Every attempt refused: its results file is written, and as no attempt got through,
+        // it exits 1 (df unreachable) with one line naming the reason.
+        assert.equal(o.coldStatus.code, 1, o.cold.stderr);
+        assert.match(
+          o.cold.stderr,
+          /^smft: no attempt got through to localhost:\d+: all 2 failed/m,
+        );
+        assert.doesNotMatch(o.cold.stderr, /\n\s+at /, "no stack trace");
         const r = await readResultsFile(join(dir, `cold-${i}.txt`));
         assert.equal(r.lines.length, 2, "one line per attempt");
         assert.equal(r.end?.count, 2);

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { stripVTControlCharacters as stripAnsiCode } from "node:util";
 import { DF, type Program, SMFT, V8_FLAGS } from "./programs.ts";
+import { withNearestFlag } from "../smft/shared/config.ts";
 
 /** Targets `deno compile` accepts. */
 export const TARGETS = [
@@ -59,8 +60,14 @@ export function denortArchive(target: string, denoDir: string | undefined): stri
 /** The one line printed when the runtime could not be had. */
 export function missingRuntimeLine(target: string): string {
   return `compile: deno compile needs the Deno runtime denort-${target} (v${Deno.version.deno}) ` +
-    `and could not download it from the Deno download site; provide it offline with ` +
-    `DENORT_BIN=/path/to/denort, or put denort-${target}.zip in $DENO_DIR/dl/release/v${Deno.version.deno}/`;
+    `and could not download it from ${denortUrl(target)}; fetch it elsewhere and provide it ` +
+    `offline with DENORT_BIN=/path/to/denort (unzipped), or put denort-${target}.zip in ` +
+    `$DENO_DIR/dl/release/v${Deno.version.deno}/`;
+}
+
+/** Where `deno compile` downloads the runtime archive of a target from (the Deno download site). */
+export function denortUrl(target: string): string {
+  return `https://dl.deno.land/release/v${Deno.version.deno}/denort-${target}.zip`;
 }
 
 const USAGE = `Usage: deno task compile [--target TRIPLE] [--out DIR] [--only df|smft] [--dry-run]
@@ -83,7 +90,11 @@ async function main(): Promise<number> {
       },
     }));
   } catch (e) {
-    console.error(`compile: ${(e as Error).message}`);
+    console.error(
+      `compile: ${
+        withNearestFlag((e as Error).message, ["target", "out", "only", "dry-run", "help"])
+      }`,
+    );
     return 1;
   }
   if (values.help) {
@@ -106,14 +117,16 @@ async function main(): Promise<number> {
   const denort = Deno.env.get("DENORT_BIN");
   if (denort) {
     // The full deno CLI is not a runtime: a binary built on it runs the CLI, not the program.
-    const probe = await new Deno.Command(denort, {
-      args: ["--version"],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output().catch(() => undefined);
-    if (!probe) {
-      console.error(`compile: DENORT_BIN=${denort}: cannot run it`);
+    // A missing file throws from output() itself, before any promise: hence try, not .catch.
+    let probe: Deno.CommandOutput;
+    try {
+      probe = await new Deno.Command(denort, {
+        args: ["--version"],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+    } catch (e) {
+      console.error(`compile: DENORT_BIN=${denort}: cannot run it (${(e as Error).name})`);
       return 1;
     }
     if (new TextDecoder().decode(probe.stdout).startsWith("deno ")) {

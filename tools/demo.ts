@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 import { generateCerts } from "../certs/generate.ts";
+import { withNearestFlag } from "../smft/shared/config.ts";
 import { loadTls } from "../certs/tls.ts";
 import { runSteady, type SteadyResult } from "../smft/steady.ts";
 import { ladderTable } from "../smft/cli.ts";
@@ -22,6 +24,35 @@ import { spawnDf } from "./programs.ts";
 const LADDER = [200, 500, 1000];
 const STEADY = { durationS: 3, warmupS: 2 };
 const COLD = { rate: 5, attempts: 20 };
+
+const USAGE = `Usage: deno task demo
+
+Everything on built-in defaults, on this machine: makes test certificates in certs/ when missing,
+starts df on a free port, runs steady at ${
+  LADDER.join(", ")
+}/s (${STEADY.durationS} s each after ${STEADY.warmupS} s of warm-up)
+and coldconn ${COLD.attempts} attempts at ${COLD.rate}/s, prints each summary and verdict, a table of
+the ladder and where this host stops being a fair load generator, writes
+results/report.html, and stops df. Earlier results files are moved aside, never overwritten.
+It takes no options.
+
+Exit status: 0 done (whatever the verdicts say), 1 df could not start or the report could not be
+written.`;
+
+// --help answers and changes nothing: it is read before any certificate, process or file.
+try {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+} catch (e) {
+  console.error(`demo: ${withNearestFlag((e as Error).message, ["help"])}; it takes no options`);
+  Deno.exit(1);
+}
 
 const certs = await generateCerts({ out: "certs" });
 console.log(

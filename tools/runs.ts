@@ -8,7 +8,14 @@
 import { ConfigError } from "../smft/shared/config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import type { TestName } from "../smft/results_format.ts";
-import { combinedDuration, type ReadOptions, readResults, type ResultsFile } from "./results.ts";
+import {
+  combinedDuration,
+  type ReadOptions,
+  readResults,
+  type ResultsFile,
+  verdictOf,
+} from "./results.ts";
+import { EXIT, exitCode } from "../smft/exit_codes.ts";
 /** One run: a results file, or the shards of one run merged exactly. */
 export interface ResultsSet {
   test: TestName;
@@ -265,4 +272,21 @@ function identityOf(g: ResultsFile[]): string {
   return `shard ${s.k}/${s.n}, ${plan}${
     shardKey(f) === undefined ? " (its #META lacks part of the plan)" : ""
   }`;
+}
+
+/**
+ * The exit code of an SLO gate on runs read from files, the same as the run's own (smft's
+ * `exitCode`): with an SLO, an INVALID run (a file whose `#END` says so, not interrupted) is 3,
+ * and 5 when a clause failed too; a failed clause in VALID runs is 2. Without an SLO, 0: a
+ * summary is no gate.
+ */
+export function sloGateCode(sets: ResultsSet[], slo: { given: boolean; failed: boolean }): number {
+  if (!slo.given) return EXIT.ok;
+  const invalid = sets.some((s) =>
+    s.files.some((f) => {
+      const v = verdictOf(f);
+      return v.valid === false && !v.interrupted;
+    })
+  );
+  return exitCode({ interrupted: false, invalid, sloFailed: slo.failed });
 }

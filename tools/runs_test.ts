@@ -55,8 +55,17 @@ Deno.test("a ladder's four files are four runs side by side, not one merged run 
     ok(
       r.stdout.startsWith("4 runs of 01_steady, not merged: files merge only as shards of one run"),
     );
-    ok(r.stdout.includes("Why apart:"), r.stdout);
-    ok(r.stdout.includes(`${p(names[0])}: a whole run (shard 1/1), started 2026-11-25T`), r.stdout);
+    // A ladder's steps are apart by their rates: no list of run ids that says nothing more.
+    ok(
+      r.stdout.includes(
+        "Why apart:\n  4 are steps of a ladder, one run per rate (below): apart by their rates\n",
+      ),
+      r.stdout,
+    );
+    ok(
+      !r.stdout.includes(`${p(names[0])}: a whole run (shard 1/1), started 2026-11-25T`),
+      r.stdout,
+    );
     for (const n of names) ok(r.stdout.includes(`== 01_steady: ${p(n)}\nTotal Requests:`), n);
     const j = JSON.parse((await summarizeCommand([...names.map(p), "--json"])).stdout);
     deepStrictEqual(j.runs.map((x: { summary: { total: number } }) => x.summary.total), [
@@ -163,7 +172,8 @@ Deno.test("summarize of an INVALID run prints its verdict and reasons, and --jso
     }),
   }, async (p) => {
     const r = await summarizeCommand([p("bad.txt"), "--slo", "p99<10ms"]);
-    equal(r.code, 0);
+    // The SLO passed on an INVALID run: the gate exits 3, as the run itself did.
+    equal(r.code, 3);
     ok(
       r.stdout.includes(
         "Run verdict: INVALID: the generator fell behind (lag p99 2.31 ms (limit 1 ms)); these figures include its own delay",

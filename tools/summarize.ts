@@ -17,7 +17,7 @@ import {
   type ResultsFile,
   verdictOf,
 } from "./results.ts";
-import { readRuns, type ResultsSet } from "./runs.ts";
+import { readRuns, type ResultsSet, sloGateCode } from "./runs.ts";
 import {
   allPass,
   clauseLabel,
@@ -26,7 +26,7 @@ import {
   parseSlo,
   type SloClause,
 } from "../smft/slo.ts";
-import { formatSummary, ms, type Summary } from "../smft/summary.ts";
+import { formatSummary, ms, type Summary, warmupLine } from "../smft/summary.ts";
 import { invalidCause } from "../smft/verdict.ts";
 import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
@@ -219,6 +219,8 @@ export function formatSummaryReport(r: SummaryReport): string {
       `${r.files.length} files of ${r.test}, merged as asked (--merge), read as shards of one run:`,
     );
   } else if (several) out.push(`${r.files.length} files of ${r.test}, merged (${r.run}):`);
+  const warmup = r.files[0]?.meta?.warmup_attempts;
+  if (r.test === "02_coldconn" && typeof warmup === "number") out.push(warmupLine(warmup));
   out.push(formatSummary(r.summary));
   if (r.files.some((f) => f.format === "new")) out.push(`Run verdict: ${r.verdict.text}`);
   if (several) {
@@ -255,11 +257,18 @@ export function formatRunsReport(r: RunsReport): string {
     const runs = r.runs.filter((x) => x.test === test);
     if (runs.length < 2) continue;
     if (out.length) out.push("");
+    // A ladder's step is apart by its rate: its run id says nothing more.
+    const stepOfLadder = ladderSteps(r.ladders ?? []);
+    const unexplained = runs.filter((x) => !x.files.every((f) => stepOfLadder.has(f.path)));
+    const laddered = runs.length - unexplained.length;
     out.push(
       `${runs.length} runs of ${test}, not merged: files merge only as shards of one run (the same run_id in #META; without one, shards k/n of one n with the same start, rate, duration and target)`,
       runsTable(runs),
       "Why apart:",
-      ...r.notMerged.filter((n) => runs.some((x) => x.files.some((f) => n.includes(f.path))))
+      ...(laddered > 0
+        ? [`  ${laddered} are steps of a ladder, one run per rate (below): apart by their rates`]
+        : []),
+      ...r.notMerged.filter((n) => unexplained.some((x) => x.files.some((f) => n.includes(f.path))))
         .map((n) => `  ${n}`),
     );
   }
@@ -270,6 +279,22 @@ export function formatRunsReport(r: RunsReport): string {
     out.push(formatSummaryReport(run));
   }
   return out.join("\n");
+}
+
+/**
+ * The files of ladder steps whose rate no other step of their ladder has: such a file is apart
+ * from the others by its rate alone.
+ */
+function ladderSteps(ladders: Ladder[]): Set<string> {
+  const out = new Set<string>();
+  for (const l of ladders) {
+    for (const p of l.points) {
+      if (l.points.filter((q) => q.rate === p.rate).length === 1) {
+        p.files.forEach((f) => out.add(f));
+      }
+    }
+  }
+  return out;
 }
 
 /** Runs side by side, one row each. */
@@ -320,8 +345,8 @@ const DEFS = {
     flag: "slo",
     meta: "<clauses>",
     parse: parseSlo,
-    help:
-      'judge each run, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if a clause fails in any run',
+    help: 'judge each run, e.g. "p99<10ms,p50<7ms,success>=99.9%"; exit 2 if a clause fails in ' +
+      "any run, 3 if a run is INVALID, 5 both",
   },
   merge: {
     flag: "merge",
@@ -366,8 +391,9 @@ SLO clauses, comma-separated, each METRIC OP VALUE[UNIT]:
   ops       <  <=  >  >=
 A figure the results do not have fails its clause.
 
-Exit status: 0 summarised (and every SLO clause passed), 1 bad input or options (one line on
-stderr), 2 an SLO clause failed.`;
+Exit status: 0 summarised (with --slo: every run VALID and every clause passed), 1 bad input or
+options (one line on stderr); with --slo, as the run itself exits: 2 an SLO clause failed, 3 a
+run is INVALID (its #END says so), 5 both.`;
 }
 
 /** `summarize FILE... [--json] [--slo CLAUSES] [--merge]`. */
@@ -397,7 +423,7 @@ export async function summarizeCommand(args: string[]): Promise<CommandResult> {
       if (ladders.length) many.ladders = ladders;
       stdout = json ? JSON.stringify(many, null, 2) : formatRunsReport(many);
     }
-    return { code: failed ? 2 : 0, stdout, stderr: "" };
+    return { code: sloGateCode(sets, { given: slo !== undefined, failed }), stdout, stderr: "" };
   } catch (e) {
     return { code: 1, stdout: "", stderr: `summarize: ${errorLine(e)}` };
   } finally {

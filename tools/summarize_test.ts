@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { summarizeCommand } from "./summarize.ts";
+import { reportCommand } from "./report/command.ts";
 import { PERCENTILE_DEFINITION } from "../smft/histogram.ts";
 import { lines, withFiles } from "./test_files.ts";
 
@@ -204,6 +205,35 @@ Deno.test("summarize exits 2 when an SLO clause fails, and 0 when all pass", asy
   });
 });
 
+Deno.test("summarize and report --slo exit as the run did: INVALID 3, INVALID and SLO failed 5, VALID and SLO failed 2", async () => {
+  const invalid = host("h1", 5.5, 200).replace(
+    '"valid":true}',
+    '"valid":false,"verdict_reasons":["lag p99 1.20 ms (limit 1 ms)"]}',
+  );
+  const stopped = invalid.replace('"interrupted":false', '"interrupted":true');
+  const files = {
+    "invalid.txt": invalid,
+    "valid.txt": host("h1", 5.5, 200),
+    "stopped.txt": stopped,
+  };
+  await withFiles(files, async (p) => {
+    const code = async (f: string, slo?: string) =>
+      (await summarizeCommand([p(f), ...(slo ? ["--slo", slo] : [])])).code;
+    equal(await code("invalid.txt", "p99<1s"), 3);
+    equal(await code("invalid.txt", "p99<1ms"), 5);
+    equal(await code("valid.txt", "p99<1ms"), 2);
+    equal(await code("valid.txt", "p99<1s"), 0);
+    // No SLO, no gate: a summary of an INVALID run is still a summary.
+    equal(await code("invalid.txt"), 0);
+    // An interrupted run's verdict covers only the part that ran: the SLO alone gates it.
+    equal(await code("stopped.txt", "p99<1s"), 0);
+    const report = (slo: string) =>
+      reportCommand([p("invalid.txt"), "--out", p("r.html"), "--slo", slo]);
+    equal((await report("p99<1s")).code, 3);
+    equal((await report("p99<1ms")).code, 5);
+  });
+});
+
 Deno.test("summarize refuses a malformed SLO clause with exit 1 and one line", async () => {
   await withFiles({ "seed.txt": SEED }, async (p) => {
     deepStrictEqual(await summarizeCommand([p("seed.txt"), "--slo", "p99<10"]), {
@@ -289,8 +319,9 @@ Deno.test("summarize --help states the percentile definition and the exit codes"
   equal(r.code, 0);
   const flat = r.stdout.replace(/\s+/g, " ");
   ok(flat.includes(PERCENTILE_DEFINITION), "the definition, word for word");
-  ok(flat.includes("0 summarised (and every SLO clause passed), 1 bad input or options"));
-  ok(flat.includes("2 an SLO clause failed"));
+  ok(flat.includes("0 summarised (with --slo: every run VALID and every clause passed)"));
+  ok(flat.includes("1 bad input or options"));
+  ok(flat.includes("2 an SLO clause failed, 3 a run is INVALID (its #END says so), 5 both"));
   ok(!r.stdout.includes("--env-file"), "these commands read no environment");
 });
 

@@ -93,7 +93,9 @@ export function resolveOptions<D extends Defs>(
       strict: true,
     });
   } catch (e) {
-    throw new ConfigError(cleanParseArgsMessage((e as Error).message));
+    throw new ConfigError(
+      withNearestFlag(cleanParseArgsMessage((e as Error).message), Object.keys(flagOptions)),
+    );
   }
   const flags = parsed.values as Record<string, string | boolean | undefined>;
   const help = flags.help === true;
@@ -190,6 +192,7 @@ export const SUITE_ENV_KEYS: readonly string[] = [
   "TLS_SERVER_NAME",
   "N_RPS",
   "N_ATTEMPTS",
+  "N_WARMUP_ATTEMPTS",
   "N_CONNECTIONS",
   "COLD_RPS",
   "FIND_CAPACITY",
@@ -252,6 +255,32 @@ export function unknownKeys(
     if (near !== undefined || OUR_PREFIXES.some((p) => key.startsWith(p))) out.push({ key, near });
   }
   return out;
+}
+
+/**
+ * The known flag nearest to `flag` (within 2 edits, or one it begins), if any: `--rsp` gets
+ * `--rps`, as a misspelt `.env` key gets its setting.
+ */
+export function nearestFlag(flag: string, known: string[]): string | undefined {
+  const name = flag.replace(/^-+/, "").split("=")[0];
+  let near: string | undefined;
+  let best = 3;
+  for (const k of known) {
+    const d = editDistance(name, k, best);
+    if (d < best) {
+      best = d;
+      near = k;
+    }
+  }
+  near ??= name.length >= 3 ? known.find((k) => k.startsWith(name)) : undefined;
+  return near === undefined ? undefined : `--${near}`;
+}
+
+/** parseArgs's "Unknown option '--x'" with the nearest known flag, when there is one. */
+export function withNearestFlag(message: string, known: string[]): string {
+  const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+  const near = unknown && nearestFlag(unknown, known);
+  return near ? `${message} (did you mean ${near}?)` : message;
 }
 
 /** Levenshtein distance of `a` and `b`, or `limit` when it is at least that. */

@@ -10,7 +10,7 @@ import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/co
 import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
 import { durationOf, notesOf, type ResultsFile } from "../results.ts";
-import { readRuns, type ResultsSet, shardOf } from "../runs.ts";
+import { readRuns, type ResultsSet, shardOf, sloGateCode } from "../runs.ts";
 import { finite } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine } from "../command.ts";
 import { shortNames } from "./_format.ts";
@@ -62,15 +62,16 @@ different tests are refused.
 Options:
 ${formatOptions(DEFS).split("\n").filter((l) => !l.includes("--env-file")).join("\n")}
 
-Prints the path written. Exit status: 0 written (and every SLO clause passed), 1 bad input or
-options (one line on stderr), 2 written, but an SLO clause failed.`;
+Prints the path written. Exit status: 0 written (with --slo: every run VALID and every clause
+passed), 1 bad input or options (one line on stderr); written, with --slo, as the run itself
+exits: 2 an SLO clause failed, 3 a run is INVALID (its #END says so), 5 both.`;
 }
 
 /**
  * `report FILE... [--out PATH] [--slo CLAUSES] [--title TEXT] [--merge]`: reads results files
  * (with `--merge`, as shards of one run), judges the SLO if given, writes the page (creating
- * folders) and returns its path as stdout. Exit code 0 written, 1 bad input or options, 2
- * written but an SLO clause failed.
+ * folders) and returns its path as stdout. Exit code 0 written, 1 bad input or options; with
+ * `--slo`, the run's own gate: 2 a clause failed, 3 a run INVALID, 5 both ({@link sloGateCode}).
  *
  * @example
  * ```ts
@@ -100,7 +101,11 @@ export async function reportCommand(args: string[]): Promise<CommandResult> {
       throw new ConfigError(`${out}: cannot write (${(e as Error).message})`);
     }
     const failed = runs.some((r) => r.verdicts?.some((v) => !v.pass));
-    return { code: failed ? 2 : 0, stdout: out, stderr: "" };
+    return {
+      code: sloGateCode(sets, { given: slo !== undefined, failed }),
+      stdout: out,
+      stderr: "",
+    };
   } catch (e) {
     return { code: 1, stdout: "", stderr: `report: ${errorLine(e)}` };
   } finally {

@@ -65,7 +65,7 @@ export interface PageDocument {
   getElementById(id: string): PageElement | null;
   createElement(tag: "div"): PageElement;
   createElement(tag: "canvas"): PageCanvasElement;
-  documentElement: { scrollHeight: number };
+  documentElement: { scrollHeight: number; scrollWidth: number; clientWidth: number };
   addEventListener(
     type: "securitypolicyviolation",
     listener: (e: { blockedURI: string }) => void,

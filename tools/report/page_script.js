@@ -404,6 +404,11 @@
     status.setAttribute("data-errors", String(win.__reportErrors.length));
     status.setAttribute("data-legend-clashes", String(clashes));
     status.setAttribute("data-height", String(document.documentElement.scrollHeight));
+    // Wider than the window: the page scrolls sideways (a table or chart that does not fit).
+    status.setAttribute(
+      "data-overflow-x",
+      String(document.documentElement.scrollWidth - document.documentElement.clientWidth),
+    );
     status.setAttribute("data-done", "1");
   }
 

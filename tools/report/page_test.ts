@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { renderReport } from "./page.ts";
 import { reportRunFromAccumulator } from "./model.ts";
 import { Accumulator } from "../../smft/summary.ts";
-import { assertOffline, bytes, coldRun, FIXED, steadyRun } from "./_test_fixtures.ts";
+import {
+  assertOffline,
+  bytes,
+  coldRun,
+  FIXED,
+  META,
+  steadyLines,
+  steadyRun,
+} from "./_test_fixtures.ts";
 
 Deno.test("renderReport() makes one offline page under 1 MB with every run's name", () => {
   const html = renderReport([steadyRun(), coldRun()], FIXED);
@@ -90,4 +98,25 @@ Deno.test("renderReport() stays under 1 MB for 4 hours of load and 20,000 attemp
   assert.ok(bytes(html) < 1_000_000, `${bytes(html)} bytes`);
   assert.match(html, /per 8 s window/);
   assert.match(html, /each bar: mean of 34 attempts/);
+});
+
+Deno.test("renderReport() names every #META field smft writes in words: no raw keys", () => {
+  const acc = new Accumulator("01_steady");
+  for (const r of steadyLines()) acc.add(r);
+  const run = reportRunFromAccumulator("steady_b.txt", "01_steady", acc, {
+    ...META,
+    connections: 2,
+    pacing: "timer",
+  });
+  acc.destroy();
+  const cold = coldRun();
+  cold.meta = { ...cold.meta, warmup_attempts: 1 };
+  const html = renderReport([run, cold], FIXED);
+  // A field the report does not know is shown under its raw key; these are known now.
+  for (const key of ["connections", "pacing", "warmup_attempts"]) {
+    assert.ok(!html.includes(`<code class="muted">${key}</code>`), `${key} shown raw`);
+  }
+  assert.match(html, /<th>connections \(a thread each\)<\/th><td>2<\/td>/);
+  assert.match(html, /<th>pacing \(how each connection's thread waited\)<\/th><td>timer<\/td>/);
+  assert.match(html, /<th>warm-up attempts \(not recorded\)<\/th><td>–<\/td><td>1<\/td>/);
 });

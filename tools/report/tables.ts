@@ -308,6 +308,9 @@ const META_ROWS: [
   ["rate from this host (requests/s)", (m) => str(m.host_rate)],
   ["duration (s)", (m) => str(m.duration_s)],
   ["warm-up (s)", (m) => str(m.warmup_s)],
+  ["warm-up attempts (not recorded)", (m) => str(m.warmup_attempts)],
+  ["connections (a thread each)", (m) => str(m.connections)],
+  ["pacing (how each connection's thread waited)", (m) => str(m.pacing)],
   ["deadline (ms)", (m) => str(m.deadline_ms)],
   ["attempts", (m) => m.attempts === null ? "until duration" : str(m.attempts)],
   ["TLS resumption", (m) => str(m.resumption)],
@@ -348,6 +351,9 @@ const KNOWN_META = new Set([
   "rate",
   "duration_s",
   "warmup_s",
+  "warmup_attempts",
+  "connections",
+  "pacing",
   "deadline_ms",
   "attempts",
   "resumption",
@@ -407,10 +413,12 @@ export function metaTable(runs: ReportRun[]): string {
   if (rows.length === 0) {
     return `<p class="muted">No run metadata (seed-format files carry none).</p>`;
   }
-  return `<table class="meta"><thead><tr><th></th>${
+  // One column per file: a ladder or a capacity search has many, so the table scrolls in its
+  // own box rather than making the page scroll sideways.
+  return `<div class="scroll"><table class="meta"><thead><tr><th></th>${
     files.map((r, i) => runCell(r, i).replace("<td", "<th").replace("</td>", "</th>")).join("")
   }</tr></thead>` +
-    `<tbody>${rows.join("")}</tbody></table>`;
+    `<tbody>${rows.join("")}</tbody></table></div>`;
 }
 
 /** The SLO verdicts of each judged run, with PASS and FAIL badges; empty when none. */
