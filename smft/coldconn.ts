@@ -9,16 +9,14 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import {
-  encodeJsonVector,
-  GET_SCORE_PATH,
-  HANDLING_METADATA_KEY,
-  passBytes,
-} from "../proto/score.ts";
+import { Buffer } from "node:buffer";
+import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
+import type { UnaryMethod } from "./method.ts";
+import { callMetadata, methodMeta, methodOf } from "./steady.ts";
 import { Pacer, type PacingMode } from "./shared/pacer.ts";
 import type { Clock } from "./open_loop.ts";
-import { totalRequests } from "./schedule.ts";
+import { type Arrival, intendedAt, plannedRate, totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
 import { handlingTime, r3, statusName } from "./results_format.ts";
@@ -60,6 +58,12 @@ export interface ColdRun {
   onMeasureStart?: () => void;
   /** How this thread waits for the next attempt. @default "spin" */
   pacing?: PacingMode;
+  /** The method each attempt calls; default: df's GetScore with `payload`. */
+  method?: UnaryMethod;
+  /** How attempt instants are spaced. @default "constant" */
+  arrival?: Arrival;
+  /** Seed of the Poisson gaps. */
+  seed?: number;
 }
 
 /** The outcome of a run. */
@@ -137,15 +141,21 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
   const hostRate = run.rate / run.shard.count;
   const durationS = run.attempts !== undefined ? run.attempts / hostRate : run.durationS;
   const { plan, startEpochMs } = makePlan({ ...run, durationS, warmupS: 0 });
+  if (run.attempts !== undefined && plan.arrival === "poisson") {
+    // Poisson instants: the plan lasts until its last attempt, wherever that falls.
+    plan.durationMs = intendedAt(plan, run.attempts - 1) - plan.t0 + 1;
+  }
   const total = run.attempts ?? totalRequests(plan);
-  const payload = encodeJsonVector(run.payload ?? defaultPayload());
+  const method = methodOf({ ...run, payload: run.payload ?? defaultPayload() });
+  const payload = Buffer.from(method.request);
+  const metadata = callMetadata(method.metadata);
   const meta: Meta = {
     ...runMeta({ test: "02_coldconn", ...run, durationS, startEpochMs, attempts: run.attempts }),
     attempts: run.attempts ?? null,
     planned_attempts: total,
     // Every attempt has new credentials and its own SecureContext: nothing to resume.
     resumption: false,
-    payload_bytes: payload.length,
+    ...methodMeta(method, run),
   };
   const attemptsRunning = new Set<grpc.Client>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
@@ -192,11 +202,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       if (state === "ready") {
         status = await new Promise<grpc.StatusObject>((resolve) => {
           const call = client.makeUnaryRequest(
-            GET_SCORE_PATH,
+            method.path,
             passBytes,
             passBytes,
             payload,
-            new grpc.Metadata(),
+            metadata,
             { deadline },
             () => {},
           );
@@ -270,7 +280,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     plan,
     total,
     firstMeasured: 0,
-    hostRate,
+    hostRate: plannedRate(plan, total),
     signal: run.signal,
     calls: {
       clock: timer,
