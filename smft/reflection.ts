@@ -207,3 +207,14 @@ function restoreMaps(ns: protobuf.NamespaceBase): void {
     if (o instanceof protobuf.Namespace) restoreMaps(o);
   }
 }
+
+/** The services a server lists through reflection v1 (for tests and error lines). */
+export async function listServices(client: grpc.Client, deadlineMs: number): Promise<string[]> {
+  const talk = new Conversation(client, "v1", deadlineMs);
+  try {
+    const r = await talk.ask({ list_services: "" });
+    return (r.list_services_response?.service ?? []).map((s) => s.name);
+  } finally {
+    talk.end();
+  }
+}
