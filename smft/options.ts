@@ -332,7 +332,9 @@ export function helpText(cmd: Command): string {
   const intro = cmd === "steady"
     ? `smft steady: a fixed request rate, open loop, over one reused HTTP/2 channel.
 
-Request i is due at t0 + i/rate and is sent then, however late (nothing is skipped). Each
+Request i is due at t0 + i/rate (--arrival poisson: at the i-th instant of a seeded Poisson
+sequence) and is sent then, however late (nothing is skipped). Without --call it calls df's
+score.ScoreService/GetScore; with --call and --proto or --reflect, any unary method. Each
 result line records latency_ms = done - intended (response time, free of coordinated
 omission), service_ms = done - issued, lag_ms = issued - intended (the generator's own error).
 The run is INVALID (exit 3) when the achieved rate is more than 1 % off or lag p99 >= 1 ms.`

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { dueBy, intendedAt, pace, type Plan, totalRequests, warmupRequests } from "./schedule.ts";
+import {
+  dueBy,
+  intendedAt,
+  pace,
+  type Plan,
+  plannedRate,
+  totalRequests,
+  warmupRequests,
+} from "./schedule.ts";
+import { achievedRate, judgeRun } from "./verdict.ts";
 
 const plan = (o: Partial<Plan> = {}): Plan => ({
   t0: 1000,
@@ -173,4 +182,19 @@ Deno.test("arrival poisson: after a stall everything owed is sent at once (catch
   // Every request due during the stall went out at its end, none before its instant.
   sent.forEach((t, j) => assert.ok(t >= intendedAt(p, j)));
   assert.ok(sent.filter((t) => t === sent.find((x) => x >= stallAt + 200)).length >= owed.length);
+});
+
+Deno.test("arrival poisson: a generator that keeps the plan meets the verdict's rate rule", () => {
+  // A short plan: its count is off the nominal rate by more than the 1 % tolerance.
+  const p = plan({ arrival: "poisson", seed: 5, rate: 100, warmupMs: 0, durationMs: 2000 });
+  const total = totalRequests(p);
+  const last = intendedAt(p, total - 1);
+  const target = plannedRate(p);
+  const sentOnTime = achievedRate(total, p.t0, last, target);
+  assert.ok(Math.abs(sentOnTime.rate - target) / target < 1e-3, `${sentOnTime.rate} vs ${target}`);
+  assert.equal(judgeRun(target, sentOnTime.rate, 0.1).valid, true);
+  const nominal = achievedRate(total, p.t0, last, 100).rate;
+  assert.ok(Math.abs(nominal - 100) / 100 > 0.01, `this seed's plan is off nominal: ${nominal}`);
+  // Constant plans keep the nominal rate as the target.
+  assert.equal(plannedRate(plan({ rate: 100, shardCount: 4 })), 25);
 });

@@ -125,7 +125,10 @@ for (const how of ["--proto", "--reflect"] as const) {
         JSON.stringify(DATA),
         "--metadata",
         `authorization: ${TOKEN}`,
-        ...(how === "--proto" ? ["--arrival", "poisson", "--seed", "7"] : []),
+        // --proto also runs over two connections (worker threads), with Poisson arrivals.
+        ...(how === "--proto"
+          ? ["--arrival", "poisson", "--seed", "7", "--connections", "2", "--pacing", "timer"]
+          : []),
       ]);
       // Ran to its end (VALID or not on a shared machine): never a configuration error.
       assert.ok([0, 3].includes(smft.code), smft.stderr);
@@ -149,6 +152,7 @@ for (const how of ["--proto", "--reflect"] as const) {
         // Poisson: recorded, and the intended instants' gaps vary like exponential ones.
         assert.equal(r.meta.arrival, "poisson");
         assert.equal(r.meta.seed, 7);
+        assert.equal(r.meta.connections, 2);
         assert.match(smft.stdout, /Arrivals: poisson \(exponential gaps, seed 7;/);
         const t = r.lines.map((l) => l.t_ms as number).sort((a, b) => a - b);
         const gaps = t.slice(1).map((v, i) => v - t[i]);
@@ -271,4 +275,31 @@ Deno.test("smft --reflect: a server without reflection is one line that suggests
   }
   // The fixture is what the test says it is.
   assert.match(readFileSync(SHOP, "utf8"), /map<string, int64> counters/);
+});
+
+Deno.test("smft coldconn --call: each attempt's one call is the method, with --data and the token", async () => {
+  const shop = await startShop({ reflection: false });
+  const dir = await tempResults();
+  const out = join(dir, "cold.txt");
+  try {
+    const smft = await startSmft([
+      "coldconn",
+      ...["--rps", "20", "--attempts", "6", "--out", out, "--quiet", "--pacing", "timer"],
+      ...["--call", "shop.v1.Pricing/GetQuote", "--proto", SHOP, "--import-path", COMMON],
+      ...["--data", JSON.stringify(DATA), "--metadata", `authorization: ${TOKEN}`],
+    ], { DF_PORT: String(shop.port) });
+    const status = await smft.wait();
+    assert.ok([0, 3].includes(status.code), smft.stderr);
+    const r = await readResultsFile(out);
+    assert.equal(r.lines.length, 6);
+    assert.ok(r.lines.every((l) => l.ok === true), JSON.stringify(r.lines));
+    assert.equal(shop.got.length, 6);
+    for (const g of shop.got) {
+      assert.deepEqual(g.request, EXPECTED);
+      assert.equal(g.auth, TOKEN);
+    }
+    assert.equal(r.meta.method, "shop.v1.Pricing/GetQuote");
+  } finally {
+    await shop.close();
+  }
 });

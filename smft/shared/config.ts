@@ -323,7 +323,9 @@ export function formatOptions(defs: Defs): string {
     const left = `  --${d.flag}${d.boolean ? "" : ` ${d.meta ?? "<value>"}`}`;
     const env = d.env ? ` [${d.env}]` : "";
     const shown = d.defaultText ??
-      (d.default !== undefined && d.default !== false ? String(d.default) : undefined);
+      (d.default !== undefined && d.default !== false && String(d.default) !== ""
+        ? String(d.default)
+        : undefined);
     const dflt = shown !== undefined ? ` (default ${shown})` : "";
     return [left, `${d.help}${env}${dflt}`];
   });
