@@ -3,9 +3,10 @@
  * grpc-js channel smft opened (the same TLS as the run): asks for the file that defines a
  * service and the files it imports, and builds a protobufjs root from them.
  *
- * Written here rather than taken from npm: the one client package (grpc-js-reflection-client)
- * brings lodash, google-protobuf and a second protobufjs; the protocol used here is four
- * message types over one bidirectional stream.
+ * Written here rather than taken from npm: grpc-js-reflection-client works on Deno (measured
+ * against df) but asks v1alpha only, opens its own channel and returns a protobufjs 8 root
+ * (with lodash and google-protobuf); the protocol used here is four message types over one
+ * bidirectional stream.
  *
  * @module
  */
