@@ -268,6 +268,8 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       c.rates.join(",")
     }/s shard ${c.shard.index}/${c.shard.count}${
       c.connections > 1 ? ` over ${c.connections} connections (a thread each)` : ""
+    }${c.method ? ` calling ${c.method.call}` : ""}${
+      c.arrival === "poisson" ? ` poisson arrivals (seed ${c.seed})` : ""
     } warm-up ${c.warmupS} s, measure ${c.durationS} s; ${versionLine("smft")}`,
   );
   try {

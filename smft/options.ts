@@ -255,7 +255,7 @@ export function resolveSteady(
       warmupS: v.warmup,
       connectTimeoutMs: v.connectTimeoutMs,
       connections: v.connections,
-      payload: readPayload(v.payload, v.payloadFile),
+      payload: readPayload(v.payload, v.payloadFile, common, r.sources),
       capacity: v.findCapacity
         ? { maxRate: v.capacityMax, precision: v.capacityPrecision, maxSteps: v.capacitySteps }
         : undefined,
@@ -264,7 +264,23 @@ export function resolveSteady(
 }
 
 /** The request JSON: `--payload`, else the file `--payload-file`, else the default vector. */
-function readPayload(inline: string | undefined, payloadFile: string | undefined): string {
+function readPayload(
+  inline: string | undefined,
+  payloadFile: string | undefined,
+  common: CommonConfig,
+  sources: { payload: Source; payloadFile: Source },
+): string {
+  // A variable may sit in a .env shared with GetScore runs; a flag given with --call is a slip.
+  const flag = sources.payload === "flag"
+    ? "--payload"
+    : sources.payloadFile === "flag"
+    ? "--payload-file"
+    : undefined;
+  if (common.method && flag) {
+    throw new ConfigError(
+      `${flag} is df's GetScore request; with --call give the request with --data or --data-file`,
+    );
+  }
   let payload = inline ?? defaultPayload();
   if (payloadFile !== undefined) {
     try {
@@ -315,7 +331,7 @@ export function resolveColdconn(
       envWarnings: r.warnings,
       rate: list[0],
       attempts: v.attempts,
-      payload: readPayload(v.payload, v.payloadFile),
+      payload: readPayload(v.payload, v.payloadFile, common, r.sources),
     },
   };
 }

@@ -164,3 +164,13 @@ Deno.test("options: --call, its schema and request; repeatable --proto and --met
     );
   }
 });
+
+Deno.test("options: --payload (GetScore's request) with --call is refused; its variable is not", () => {
+  assert.throws(
+    () => resolveSteady(["--call", "a.B/C", "--reflect", "--payload", "{}"], env),
+    (e) =>
+      e instanceof ConfigError && /--payload is df's GetScore request; with --call/.test(e.message),
+  );
+  const c = steady(["--call", "a.B/C", "--reflect"], { ...env, PAYLOAD: "{}" });
+  assert.equal(c.method?.call, "a.B/C");
+});
