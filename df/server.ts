@@ -23,6 +23,7 @@ import { serverCredentials, type TlsMaterial, type TlsMode } from "../certs/tls.
 import { createHold } from "./hold.ts";
 import type { PacingMode } from "../smft/shared/pacer.ts";
 import { refusalReason } from "./causes.ts";
+import { addStandardServices } from "./standard.ts";
 import { admitConnection, connectionVerdict, DEFAULT_LIMITS, type DfLimits } from "./limits.ts";
 
 /** What df needs to start. */
@@ -224,6 +225,8 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     },
   });
 
+  const standard = addStandardServices(server);
+
   const injector = server.createConnectionInjector(serverCredentials(o.tlsMode, o.tls));
   // grpc-js keeps the (TLS or plaintext) HTTP/2 server it made for the injector private; df
   // listens on it for handshake errors, finished handshakes and sessions.
@@ -358,6 +361,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       // Deno's Http2Session.close() drops open streams instead of draining them, so df
       // drains itself: refuse new calls, wait for held ones, then close everything.
       draining = true;
+      standard.draining();
       listener.close();
       const deadline = performance.now() + graceMs;
       if (inflight > 0) {

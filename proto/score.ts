@@ -31,6 +31,9 @@ const packageDefinition = protoLoader.loadSync(PROTO_PATH, {
   defaults: true,
 });
 
+/** The whole package definition, for server reflection (df). */
+export const scorePackage: protoLoader.PackageDefinition = packageDefinition;
+
 /** Service definition for `grpc.Server.addService` and generic clients. */
 export const scoreService = packageDefinition["score.ScoreService"] as grpc.ServiceDefinition;
 

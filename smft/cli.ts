@@ -19,7 +19,11 @@ import {
 import { runColdconn } from "./coldconn.ts";
 import { type Target, targetString } from "./channel.ts";
 import { formatVerdicts, judgeSlo, parseSlo, type SloClause } from "./slo.ts";
-import { type SteadyResult, type SteadyRun, UnreachableError } from "./steady.ts";
+import { connectForRun, type SteadyResult, type SteadyRun, UnreachableError } from "./steady.ts";
+import { openChannel } from "./channel.ts";
+import { loadProtoFiles, type UnaryMethod, unaryMethod } from "./method.ts";
+import { reflectService } from "./reflection.ts";
+import { encodeJsonVector, GET_SCORE_PATH } from "../proto/score.ts";
 import { ConnectionFailedError, runSteadyTest } from "./connections.ts";
 import {
   formatRunVerdict,
@@ -101,15 +105,62 @@ function prepare(c: CommonConfig) {
   return { clauses, display, target, signal: interruptSignal() };
 }
 
+/**
+ * The method every call of the run makes, encoded before the run: from `--proto` files, or
+ * from the server's reflection over a channel like the run's (same TLS); else df's GetScore.
+ */
+async function resolveMethod(
+  c: CommonConfig & { payload: string },
+  target: Target,
+  connectTimeoutMs: number,
+): Promise<UnaryMethod> {
+  const m = c.method;
+  if (!m) {
+    return {
+      path: GET_SCORE_PATH,
+      request: encodeJsonVector(c.payload),
+      metadata: c.metadata,
+      schema: "built-in proto/score.proto",
+    };
+  }
+  const made = (root: Parameters<typeof unaryMethod>[0], schema: string) =>
+    unaryMethod(root, { ...m, metadata: c.metadata, schema });
+  if (!m.reflect) return made(loadProtoFiles(m.proto, m.importPath), `proto:${m.proto.join(",")}`);
+  const channel = openChannel(target);
+  try {
+    await connectForRun(channel, { target, connectTimeoutMs });
+    const service = m.call.replace(/^\//, "").split("/")[0];
+    const r = await reflectService(channel.client, service, connectTimeoutMs);
+    return made(r.root, `reflection:${r.version}`);
+  } finally {
+    channel.client.close();
+  }
+}
+
+/** The summary's line about the method and the arrival process. */
+function callLines(m: UnaryMethod, c: CommonConfig): string {
+  const arrivals = c.arrival === "poisson"
+    ? `Arrivals: poisson (exponential gaps, seed ${c.seed}; replay with --seed ${c.seed})`
+    : "Arrivals: constant (request i at t0 + i/rate)";
+  return `Method: ${m.path.slice(1)} (schema ${m.schema}, request ${m.request.length} bytes${
+    m.metadata.length ? `, metadata ${m.metadata.map(([k]) => k).join(", ")}` : ""
+  })\n${arrivals}`;
+}
+
 /** One steady run of rate `rate` into `out`, from the settings (the caller adds the rest). */
 function steadyRun(
   c: SteadyConfig,
   rate: number,
   out: string,
   writer: ResultsWriter,
-  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal">,
+  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal"> & {
+    method: UnaryMethod;
+  },
 ): SteadyRun {
   return {
+    method: ctx.method,
+    arrival: c.arrival,
+    seed: c.seed,
     writer,
     overwrite: c.overwrite,
     target: ctx.target,
@@ -216,6 +267,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
   const c: SteadyConfig = r.config;
   if (c.capacity) return await capacity(c, c.capacity, hooks);
   const { clauses, display, target, signal } = prepare(c);
+  const method = await resolveMethod(c, target, c.connectTimeoutMs);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
   let invalid = false;
@@ -230,6 +282,8 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       c.rates.join(",")
     }/s shard ${c.shard.index}/${c.shard.count}${
       c.connections > 1 ? ` over ${c.connections} connections (a thread each)` : ""
+    }${c.method ? ` calling ${c.method.call}` : ""}${
+      c.arrival === "poisson" ? ` poisson arrivals (seed ${c.seed})` : ""
     } warm-up ${c.warmupS} s, measure ${c.durationS} s; ${versionLine("smft")}`,
   );
   try {
@@ -237,7 +291,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       if (signal.aborted) break;
       const out = paths[k];
       const r = await runSteadyTest({
-        ...steadyRun(c, rate, out, writers[k], { target, display, signal }),
+        ...steadyRun(c, rate, out, writers[k], { target, display, signal, method }),
         // The shared instant is the first rate's; later rates start when the one before ends
         // (their run ids differ, so no tool merges them as shards of one run).
         startAt: k === 0 ? c.startAt : undefined,
@@ -250,6 +304,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
       if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
       console.log(describePacing(c.pacing, c.connections));
+      console.log(callLines(method, c));
       console.log(formatSummary(r.summary));
       console.log(verdictLine(r.verdict));
       if (sloFailed(clauses, r.summary)) sloFail = true;
@@ -273,6 +328,7 @@ async function coldconn(args: string[]): Promise<number> {
   }
   const c: ColdConfig = resolved.config;
   const { clauses, display, target, signal } = prepare(c);
+  const method = await resolveMethod(c, target, c.deadlineMs);
   const out = resultsPath(c.out, undefined, c.shard);
   const [writer] = reserveAll([out], "02_coldconn");
   logLine(
@@ -291,6 +347,9 @@ async function coldconn(args: string[]): Promise<number> {
       writer,
       overwrite: c.overwrite,
       payload: c.payload,
+      method,
+      arrival: c.arrival,
+      seed: c.seed,
       target,
       rate: c.rate,
       durationS: c.durationS,
@@ -314,6 +373,7 @@ async function coldconn(args: string[]): Promise<number> {
   console.log(`\n== 02_coldconn -> ${r.file}`);
   console.log(describePacing(c.pacing));
   console.log(warmupLine(c.warmupAttempts));
+  console.log(callLines(method, c));
   console.log(formatSummary(r.summary));
   if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
   console.log(verdictLine(r.verdict));
@@ -336,6 +396,7 @@ async function capacity(
   hooks: SmftHooks,
 ): Promise<number> {
   const { clauses, display, target, signal } = prepare(c);
+  const method = await resolveMethod(c, target, c.connectTimeoutMs);
   logLine(
     display,
     `smft steady --find-capacity -> ${c.host}:${c.port} from ${c.rates[0]}/s (x2 up, then ` +
@@ -370,7 +431,7 @@ async function capacity(
       let r: SteadyResult;
       try {
         r = await runSteadyTest({
-          ...steadyRun(c, rate, out, writer, { target, display, signal }),
+          ...steadyRun(c, rate, out, writer, { target, display, signal, method }),
           onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
         });
       } catch (e) {

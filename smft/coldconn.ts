@@ -9,16 +9,14 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import {
-  encodeJsonVector,
-  GET_SCORE_PATH,
-  HANDLING_METADATA_KEY,
-  passBytes,
-} from "../proto/score.ts";
+import { Buffer } from "node:buffer";
+import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
+import type { UnaryMethod } from "./method.ts";
+import { callMetadata, methodMeta, methodOf } from "./steady.ts";
 import { Pacer, type PacingMode } from "./shared/pacer.ts";
 import type { Clock } from "./open_loop.ts";
-import { totalRequests } from "./schedule.ts";
+import { type Arrival, intendedAt, plannedRate, totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
 import { handlingTime, r3, statusName } from "./results_format.ts";
@@ -66,6 +64,12 @@ export interface ColdRun {
   onMeasureStart?: () => void;
   /** How this thread waits for the next attempt. @default "spin" */
   pacing?: PacingMode;
+  /** The method each attempt calls; default: df's GetScore with `payload`. */
+  method?: UnaryMethod;
+  /** How attempt instants are spaced. @default "constant" */
+  arrival?: Arrival;
+  /** Seed of the Poisson gaps. */
+  seed?: number;
 }
 
 /** Unrecorded attempts before the measured ones, unless a run says otherwise. */
@@ -149,9 +153,15 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
   // The warm-up is whole attempts of this host's schedule: w of them end where measurement begins.
   const warmupS = warmup / hostRate;
   const { plan, startEpochMs } = makePlan({ ...run, durationS, warmupS });
+  if (run.attempts !== undefined && plan.arrival === "poisson") {
+    // Poisson instants: the plan lasts until its last attempt, wherever that falls.
+    plan.durationMs = intendedAt(plan, warmup + run.attempts - 1) - plan.t0 - plan.warmupMs + 1;
+  }
   const total = run.attempts !== undefined ? warmup + run.attempts : totalRequests(plan);
   const measureStart = plan.t0 + plan.warmupMs;
-  const payload = encodeJsonVector(run.payload ?? defaultPayload());
+  const method = methodOf({ ...run, payload: run.payload ?? defaultPayload() });
+  const payload = Buffer.from(method.request);
+  const metadata = callMetadata(method.metadata);
   const meta: Meta = {
     ...runMeta({
       test: "02_coldconn",
@@ -166,7 +176,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     planned_attempts: total - warmup,
     // Every attempt has new credentials and its own SecureContext: nothing to resume.
     resumption: false,
-    payload_bytes: payload.length,
+    ...methodMeta(method, run),
   };
   const attemptsRunning = new Set<grpc.Client>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
@@ -213,11 +223,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       if (state === "ready") {
         status = await new Promise<grpc.StatusObject>((resolve) => {
           const call = client.makeUnaryRequest(
-            GET_SCORE_PATH,
+            method.path,
             passBytes,
             passBytes,
             payload,
-            new grpc.Metadata(),
+            metadata,
             { deadline },
             () => {},
           );
@@ -291,7 +301,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     plan,
     total,
     firstMeasured: warmup,
-    hostRate,
+    hostRate: plannedRate(plan, total),
     signal: run.signal,
     calls: {
       clock: timer,

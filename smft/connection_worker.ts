@@ -6,7 +6,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { encodeJsonVector } from "../proto/score.ts";
+import { Buffer } from "node:buffer";
 import { type Channel, openChannel } from "./channel.ts";
 import { openLoop } from "./harness.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
@@ -53,9 +53,11 @@ async function start(given: Plan, startInMs: number): Promise<void> {
   if (!job || !channel || !timer) throw new Error("start before connect");
   const plan = { ...given, t0: performance.now() + startInMs };
   const calls = unaryCalls(channel.client, timer, {
-    payload: encodeJsonVector(job.payload),
+    payload: Buffer.from(job.method.request),
     deadlineMs: job.deadlineMs,
     measureStart: plan.t0 + plan.warmupMs,
+    path: job.method.path,
+    metadata: job.method.metadata,
   });
   let batch: SteadyLine[] = [];
   const flush = () => {

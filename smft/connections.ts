@@ -10,13 +10,13 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { encodeJsonVector } from "../proto/score.ts";
 import type { TlsMaterial } from "../certs/tls.ts";
 import { makePlan, runTest } from "./harness.ts";
 import type { LoopTotals, Progress } from "./open_loop.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import {
+  methodOf,
   runSteady,
   steadyMeta,
   type SteadyResult,
@@ -27,6 +27,7 @@ import {
 import type { Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import type { PacingMode } from "./shared/pacer.ts";
+import type { UnaryMethod } from "./method.ts";
 
 /** Runs one steady test: on this thread with one connection, on N worker threads with N. */
 export function runSteadyTest(run: SteadyRun): Promise<SteadyResult> {
@@ -50,7 +51,8 @@ export interface WorkerRun {
   target: Target;
   connectTimeoutMs: number;
   deadlineMs: number;
-  payload: string;
+  /** The method, its request (encoded once, here) and metadata. */
+  method: UnaryMethod;
   warmupS: number;
   totalS: number;
   pacing: PacingMode;
@@ -219,20 +221,14 @@ export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
       target: run.target,
       connectTimeoutMs: run.connectTimeoutMs,
       deadlineMs: run.deadlineMs,
-      payload: run.payload,
+      method: methodOf(run),
       warmupS: run.warmupS,
       totalS: run.warmupS + run.durationS,
       pacing: run.pacing ?? "spin",
     };
     const traces = await Promise.all(workers.map((w) => w.connect(job)));
     const { plan, startEpochMs } = makePlan(run);
-    const meta = steadyMeta(
-      run,
-      plan,
-      startEpochMs,
-      traces[0],
-      encodeJsonVector(run.payload).length,
-    );
+    const meta = steadyMeta(run, plan, startEpochMs, traces[0], job.method);
     const plans = workers.map((_, k) => connectionPlan(plan, k, n));
     return await runTest<SteadyLine>({
       ...steadySpec(run, meta, plan),

@@ -87,3 +87,26 @@ Deno.test("the progress line of several connections shows the worst latency and 
   assert.equal(c.p99, 12);
   assert.equal(c.lagP99, 3);
 });
+
+Deno.test("arrival poisson: n connections of a shard send exactly their host's requests", () => {
+  for (const m of [1, 2]) {
+    for (let i = 0; i < m; i++) {
+      const host: Plan = {
+        t0: 100,
+        rate: 700,
+        warmupMs: 300,
+        durationMs: 1000,
+        shardIndex: i,
+        shardCount: m,
+        arrival: "poisson",
+        seed: 11,
+      };
+      for (const n of [2, 3]) {
+        const plans = Array.from({ length: n }, (_, k) => connectionPlan(host, k, n));
+        assert.ok(plans.every((p) => p.arrival === "poisson" && p.seed === 11));
+        const all = plans.flatMap(times).sort((a, b) => a - b);
+        assert.deepEqual(all, times(host), `shard ${i + 1}/${m}, ${n} connections`);
+      }
+    }
+  }
+});

@@ -8,7 +8,7 @@
  */
 import { hostname } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
-import type { Plan } from "./schedule.ts";
+import type { Arrival, Plan } from "./schedule.ts";
 import { Accumulator, type Summary } from "./summary.ts";
 import type { Shard } from "./options.ts";
 import { type Target, targetString } from "./channel.ts";
@@ -75,6 +75,8 @@ export function makePlan(o: {
   durationS: number;
   shard: Shard;
   startAt?: number;
+  arrival?: Arrival;
+  seed?: number;
 }): { plan: Plan; startEpochMs: number } {
   const leadMs = 20;
   const nowMono = performance.now();
@@ -88,6 +90,7 @@ export function makePlan(o: {
       durationMs: o.durationS * 1000,
       shardIndex: o.shard.index - 1,
       shardCount: o.shard.count,
+      ...(o.arrival === "poisson" ? { arrival: o.arrival, seed: o.seed } : {}),
     },
     startEpochMs: Math.round(nowEpoch + (t0 - nowMono)),
   };

@@ -15,6 +15,7 @@ import {
   TLS_MODE_OPTION,
 } from "./shared/config.ts";
 import { PACING_MODES, type PacingMode } from "./shared/pacer.ts";
+import { type Arrival, ARRIVALS } from "./schedule.ts";
 
 /** Which test. */
 export type Command = "steady" | "coldconn";
@@ -216,6 +217,78 @@ export function commonOptions(cmd: Command) {
       meta: "<mode>",
       help: "spin: the connection's thread never sleeps (a core each, most precise) | " +
         "timer: sleeps on Deno's timer when the next call is over ~3 ms away, spins the rest",
+    }),
+    arrival: opt<Arrival>({
+      flag: "arrival",
+      env: "ARRIVAL",
+      default: "constant",
+      parse: oneOf<Arrival>(...ARRIVALS),
+      meta: "<process>",
+      help: steady
+        ? "constant: request i at t0 + i/rate | poisson: exponential gaps of mean 1/rate " +
+          "from --seed (random sampling, RFC 2330 11.1.1)"
+        : "constant | poisson: how attempt instants are spaced (as in steady)",
+    }),
+    seed: opt<number | undefined>({
+      flag: "seed",
+      env: "SEED",
+      parse: int(0, 4_294_967_295),
+      meta: "<n>",
+      help: "seed of the Poisson gaps (recorded in #META to replay a plan; default random; " +
+        "every --shard must give the same)",
+    }),
+    proto: opt<string[]>({
+      flag: "proto",
+      env: "GRPC_PROTO",
+      multiple: ",",
+      default: [],
+      meta: "<file>",
+      help: "a .proto file with the --call method (repeatable; variable: comma-separated)",
+    }),
+    importPath: opt<string[]>({
+      flag: "import-path",
+      env: "GRPC_IMPORT_PATH",
+      multiple: ",",
+      default: [],
+      meta: "<dir>",
+      help: "a folder where --proto's imports are looked up (repeatable)",
+    }),
+    reflect: opt<boolean>({
+      flag: "reflect",
+      env: "GRPC_REFLECT",
+      default: false,
+      boolean: true,
+      help: "ask the server for --call's schema through gRPC reflection (v1, else v1alpha)",
+    }),
+    call: opt<string | undefined>({
+      flag: "call",
+      env: "GRPC_CALL",
+      parse: text("package.Service/Method"),
+      meta: "<pkg.Service/Method>",
+      help: "the unary method to call (default: df's score.ScoreService/GetScore with --payload)",
+    }),
+    data: opt<string | undefined>({
+      flag: "data",
+      env: "GRPC_DATA",
+      parse: jsonText,
+      meta: "<json>",
+      help: "--call's request in protobuf JSON (names as in the .proto or lowerCamelCase), " +
+        "encoded once (default {})",
+    }),
+    dataFile: opt<string | undefined>({
+      flag: "data-file",
+      env: "GRPC_DATA_FILE",
+      parse: text("a file path"),
+      meta: "<file>",
+      help: "read --call's request JSON from a file",
+    }),
+    metadata: opt<string[]>({
+      flag: "metadata",
+      env: "GRPC_METADATA",
+      multiple: "\n",
+      default: [],
+      meta: "<'key: value'>",
+      help: "metadata sent with every call (repeatable; -bin keys in base64; variable: one a line)",
     }),
     overwrite: opt<boolean>({
       flag: "overwrite",

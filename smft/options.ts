@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import {
   ConfigError,
@@ -27,6 +28,20 @@ import {
 import { checkPlan } from "./plan_limits.ts";
 import { insertBeforeExtension } from "./record.ts";
 import { RUN_RULES } from "./verdict.ts";
+import type { Arrival } from "./schedule.ts";
+import { parseCall, parseMetadata, requestJson } from "./method.ts";
+
+/** What `--call` and its options asked for; the schema is read before the run (`cli.ts`). */
+export interface MethodOptions {
+  call: string;
+  /** `.proto` files, or empty with `reflect`. */
+  proto: string[];
+  importPath: string[];
+  reflect: boolean;
+  /** The request JSON and what to call it in an error line. */
+  json: string;
+  label: string;
+}
 
 export { defaultPayload, OPTIONS, type Shard };
 
@@ -53,6 +68,14 @@ export interface CommonConfig {
   pacing: PacingMode;
   /** Lines about the `.env` file to print (e.g. a misspelt key). */
   envWarnings?: string[];
+  /** How request instants are spaced (`--arrival`). */
+  arrival: Arrival;
+  /** Seed of the Poisson gaps (given, or drawn at random and recorded). */
+  seed?: number;
+  /** `--call` and its schema and request; undefined: df's GetScore with `payload`. */
+  method?: MethodOptions;
+  /** `--metadata`, sent with every call (GetScore's too). */
+  metadata: [string, string][];
 }
 
 /** `smft steady`, resolved. */
@@ -130,7 +153,17 @@ function resolveCommon(
     durationS: v.duration,
     overwrite: v.overwrite,
     pacing: v.pacing,
+    arrival: v.arrival,
+    seed: v.arrival === "poisson" ? v.seed ?? randomInt(0, 2 ** 32) : undefined,
+    method: methodOptions(v),
+    metadata: v.metadata.map(parseMetadata),
   };
+  if (c.arrival === "poisson" && v.seed === undefined && c.shard.count > 1) {
+    throw new ConfigError(
+      `--arrival poisson with --shard ${c.shard.index}/${c.shard.count} needs --seed (SEED): ` +
+        "the same on every shard, so that they split one plan",
+    );
+  }
   if (c.startAt !== undefined && c.startAt <= now) {
     throw new ConfigError(
       `--start-at ${new Date(c.startAt).toISOString()} is already past (now ${
@@ -144,6 +177,47 @@ function resolveCommon(
     );
   }
   return c;
+}
+
+/** `--call` and the options that only make sense with it, checked together. */
+function methodOptions(v: CommonValues): MethodOptions | undefined {
+  if (v.call === undefined) {
+    const stray = v.proto.length
+      ? "--proto"
+      : v.reflect
+      ? "--reflect"
+      : v.data !== undefined
+      ? "--data"
+      : v.dataFile !== undefined
+      ? "--data-file"
+      : v.importPath.length
+      ? "--import-path"
+      : undefined;
+    if (stray) {
+      throw new ConfigError(
+        `${stray} needs --call package.Service/Method (without --call smft calls df's GetScore ` +
+          "with --payload)",
+      );
+    }
+    return undefined;
+  }
+  parseCall(v.call);
+  if (v.reflect && v.proto.length) {
+    throw new ConfigError("--proto and --reflect both given: take the schema from one of them");
+  }
+  if (!v.reflect && !v.proto.length) {
+    throw new ConfigError(
+      `--call ${v.call} needs its schema: --proto FILE (with --import-path DIR for its imports) ` +
+        "or --reflect (ask the server)",
+    );
+  }
+  return {
+    call: v.call,
+    proto: v.proto,
+    importPath: v.importPath,
+    reflect: v.reflect,
+    ...requestJson(v.data, v.dataFile),
+  };
 }
 
 /** Resolves `smft steady`. `now` is injected for the `--start-at` check. */
@@ -184,7 +258,7 @@ export function resolveSteady(
       warmupS: v.warmup,
       connectTimeoutMs: v.connectTimeoutMs,
       connections: v.connections,
-      payload: readPayload(v.payload, v.payloadFile),
+      payload: readPayload(v.payload, v.payloadFile, common, r.sources),
       capacity: v.findCapacity
         ? { maxRate: v.capacityMax, precision: v.capacityPrecision, maxSteps: v.capacitySteps }
         : undefined,
@@ -193,7 +267,23 @@ export function resolveSteady(
 }
 
 /** The request JSON: `--payload`, else the file `--payload-file`, else the default vector. */
-function readPayload(inline: string | undefined, payloadFile: string | undefined): string {
+function readPayload(
+  inline: string | undefined,
+  payloadFile: string | undefined,
+  common: CommonConfig,
+  sources: { payload: Source; payloadFile: Source },
+): string {
+  // A variable may sit in a .env shared with GetScore runs; a flag given with --call is a slip.
+  const flag = sources.payload === "flag"
+    ? "--payload"
+    : sources.payloadFile === "flag"
+    ? "--payload-file"
+    : undefined;
+  if (common.method && flag) {
+    throw new ConfigError(
+      `${flag} is df's GetScore request; with --call give the request with --data or --data-file`,
+    );
+  }
   let payload = inline ?? defaultPayload();
   if (payloadFile !== undefined) {
     try {
@@ -245,7 +335,7 @@ export function resolveColdconn(
       rate: list[0],
       attempts: v.attempts,
       warmupAttempts: v.warmupAttempts,
-      payload: readPayload(v.payload, v.payloadFile),
+      payload: readPayload(v.payload, v.payloadFile, common, r.sources),
     },
   };
 }
@@ -286,7 +376,9 @@ export function helpText(cmd: Command): string {
   const intro = cmd === "steady"
     ? `smft steady: a fixed request rate, open loop, over one reused HTTP/2 channel.
 
-Request i is due at t0 + i/rate and is sent then, however late (nothing is skipped). Each
+Request i is due at t0 + i/rate (--arrival poisson: at the i-th instant of a seeded Poisson
+sequence) and is sent then, however late (nothing is skipped). Without --call it calls df's
+score.ScoreService/GetScore; with --call and --proto or --reflect, any unary method. Each
 result line records latency_ms = done - intended (response time, free of coordinated
 omission), service_ms = done - issued, lag_ms = issued - intended (the generator's own error).
 

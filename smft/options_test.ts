@@ -128,3 +128,77 @@ Deno.test("steady --help describes the verdict that is applied: every rule of RU
   assert.ok(cold.includes("t_first_rpc_ms (ready to response: the call's own time)"), cold);
   assert.ok(cold.includes("--warmup-attempts <n>"), cold);
 });
+
+Deno.test("options: --arrival and --seed; poisson shards must share a seed", () => {
+  const constant = steady([], env);
+  assert.equal(constant.arrival, "constant");
+  assert.equal(constant.seed, undefined);
+  const seeded = steady(["--arrival", "poisson", "--seed", "42"], env);
+  assert.equal(seeded.seed, 42);
+  assert.equal(steady([], { ...env, ARRIVAL: "poisson", SEED: "7" }).seed, 7);
+  // No seed on one host: a random one, recorded so the run can be replayed.
+  const random = steady(["--arrival", "poisson"], env);
+  assert.ok(Number.isInteger(random.seed) && random.seed! >= 0 && random.seed! < 2 ** 32);
+  assert.throws(
+    () => resolveSteady(["--arrival", "poisson", "--shard", "1/2"], env),
+    (e) => e instanceof ConfigError && /--shard 1\/2 needs --seed \(SEED\)/.test(e.message),
+  );
+  assert.throws(
+    () => resolveSteady(["--arrival", "uniform"], env),
+    (e) => e instanceof ConfigError && /expected one of constant, poisson/.test(e.message),
+  );
+});
+
+Deno.test("options: --call, its schema and request; repeatable --proto and --metadata", () => {
+  const c = steady([
+    "--call",
+    "a.B/C",
+    "--proto",
+    "x.proto",
+    "--proto",
+    "y.proto",
+    "--data",
+    '{"k":1}',
+    "--metadata",
+    "authorization: Bearer t",
+    "--metadata",
+    "trace-bin: AAE=",
+  ], env);
+  assert.deepEqual(c.method?.proto, ["x.proto", "y.proto"]);
+  assert.equal(c.method?.json, '{"k":1}');
+  assert.deepEqual(c.metadata, [["authorization", "Bearer t"], ["trace-bin", "AAE="]]);
+  // From the environment: comma-separated files, one metadata entry a line.
+  const e = steady([], {
+    ...env,
+    GRPC_CALL: "a.B/C",
+    GRPC_PROTO: "x.proto,y.proto",
+    GRPC_METADATA: "a: 1\nb: 2",
+  });
+  assert.deepEqual(e.method?.proto, ["x.proto", "y.proto"]);
+  assert.deepEqual(e.metadata, [["a", "1"], ["b", "2"]]);
+  const refused: [string[], RegExp][] = [
+    [["--proto", "x.proto"], /--proto needs --call package\.Service\/Method/],
+    [["--data", "{}"], /--data needs --call/],
+    [["--call", "a.B/C"], /needs its schema: --proto FILE/],
+    [["--call", "a.B/C", "--reflect", "--proto", "x"], /--proto and --reflect both given/],
+    [["--call", "nope"], /expected package\.Service\/Method/],
+    [["--metadata", "trace-bin: not base64!"], /a -bin key takes its value in base64/],
+    [["--metadata", "grpc-timeout: 1"], /reserved by gRPC/],
+  ];
+  for (const [args, re] of refused) {
+    assert.throws(
+      () => resolveSteady(args, env),
+      (e) => e instanceof ConfigError && re.test(e.message),
+    );
+  }
+});
+
+Deno.test("options: --payload (GetScore's request) with --call is refused; its variable is not", () => {
+  assert.throws(
+    () => resolveSteady(["--call", "a.B/C", "--reflect", "--payload", "{}"], env),
+    (e) =>
+      e instanceof ConfigError && /--payload is df's GetScore request; with --call/.test(e.message),
+  );
+  const c = steady(["--call", "a.B/C", "--reflect"], { ...env, PAYLOAD: "{}" });
+  assert.equal(c.method?.call, "a.B/C");
+});

@@ -131,6 +131,14 @@ export interface Meta {
   /** Steady: epoch ms at which measurement starts. */
   measure_start_epoch_ms?: number;
   payload_bytes?: number;
+  /** The method called, `package.Service/Method` (absent in files from before it was written). */
+  method?: string;
+  /** Where its schema came from: `built-in proto/score.proto`, `proto:FILE,...`, `reflection:v1`. */
+  schema?: string;
+  /** How request instants were spaced: `constant` or `poisson`. */
+  arrival?: string;
+  /** Seed of the Poisson gaps (poisson only): the same seed replays the same plan. */
+  seed?: number;
   /** Steady: requests planned after warm-up. */
   planned_requests?: number;
   /** Steady: channels this host used, each on its own thread with shard k of n of its plan. */

@@ -8,7 +8,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import {
   encodeJsonVector,
   GET_SCORE_PATH,
@@ -16,7 +16,8 @@ import {
   passBytes,
 } from "../proto/score.ts";
 import { Pacer, type PacingMode } from "./shared/pacer.ts";
-import { totalRequests, warmupRequests } from "./schedule.ts";
+import { type Arrival, plannedRate, totalRequests, warmupRequests } from "./schedule.ts";
+import type { UnaryMethod } from "./method.ts";
 import {
   type Channel,
   type ConnectCause,
@@ -78,6 +79,43 @@ export interface SteadyRun {
    * (`connections.ts`). @default 1: one channel, driven on this thread.
    */
   connections?: number;
+  /** The method, its request and metadata; default: df's GetScore with `payload`. */
+  method?: UnaryMethod;
+  /** How request instants are spaced. @default "constant" */
+  arrival?: Arrival;
+  /** Seed of the Poisson gaps. */
+  seed?: number;
+}
+
+/** The method a run calls: `run.method`, else df's GetScore with `run.payload`. */
+export function methodOf(run: Pick<SteadyRun, "method" | "payload">): UnaryMethod {
+  return run.method ?? {
+    path: GET_SCORE_PATH,
+    request: encodeJsonVector(run.payload),
+    metadata: [],
+    schema: "built-in proto/score.proto",
+  };
+}
+
+/** Metadata for every call, built once (`-bin` values arrive as base64 text). */
+export function callMetadata(pairs: [string, string][]): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of pairs) md.add(k, k.endsWith("-bin") ? Buffer.from(v, "base64") : v);
+  return md;
+}
+
+/** `#META` fields that name the method and the arrival process. */
+export function methodMeta(
+  m: UnaryMethod,
+  run: Pick<SteadyRun, "arrival" | "seed">,
+): Partial<Meta> {
+  return {
+    method: m.path.slice(1),
+    schema: m.schema,
+    payload_bytes: m.request.length,
+    arrival: run.arrival ?? "constant",
+    ...(run.arrival === "poisson" ? { seed: run.seed } : {}),
+  };
 }
 
 /** The outcome of a run. */
@@ -141,15 +179,23 @@ export async function connectForRun(
 export function unaryCalls(
   client: grpc.Client,
   clock: Clock,
-  o: { payload: Buffer; deadlineMs: number; measureStart: number },
+  o: {
+    payload: Buffer;
+    deadlineMs: number;
+    measureStart: number;
+    /** `:path`; default df's GetScore. */
+    path?: string;
+    metadata?: [string, string][];
+  },
 ): LoopCalls<SteadyLine> {
   const active = new Set<grpc.ClientUnaryCall>();
-  const metadata = new grpc.Metadata();
+  const metadata = callMetadata(o.metadata ?? []);
+  const path = o.path ?? GET_SCORE_PATH;
   const noop = () => {};
   const call = (_j: number, intended: number, issued: number): Promise<Done<SteadyLine>> =>
     new Promise((resolve) => {
       const c = client.makeUnaryRequest(
-        GET_SCORE_PATH,
+        path,
         passBytes,
         passBytes,
         o.payload,
@@ -182,11 +228,12 @@ async function measure(
   channel: Channel,
   timer: Clock,
 ): Promise<SteadyResult> {
-  const payload = encodeJsonVector(run.payload);
+  const method = methodOf(run);
+  const payload = Buffer.from(method.request);
   const { plan, startEpochMs } = makePlan(run);
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
-  const meta = steadyMeta(run, plan, startEpochMs, channel.trace, payload.length);
+  const meta = steadyMeta(run, plan, startEpochMs, channel.trace, method);
   return await runTest<SteadyLine>({
     ...steadySpec(run, meta, plan),
     total,
@@ -195,6 +242,8 @@ async function measure(
       payload,
       deadlineMs: run.deadlineMs,
       measureStart: plan.t0 + plan.warmupMs,
+      path: method.path,
+      metadata: method.metadata,
     }),
   });
 }
@@ -205,14 +254,14 @@ export function steadyMeta(
   plan: Plan,
   startEpochMs: number,
   trace: ConnectionTrace | undefined,
-  payloadBytes: number,
+  method: UnaryMethod,
 ): Meta {
   const total = totalRequests(plan);
   return {
     ...runMeta({ test: "01_steady", ...run, startEpochMs, trace, warmupS: run.warmupS }),
     warmup_s: run.warmupS,
     measure_start_epoch_ms: startEpochMs + plan.warmupMs,
-    payload_bytes: payloadBytes,
+    ...methodMeta(method, run),
     planned_requests: total - warmupRequests(plan),
     connections: run.connections ?? 1,
   };
@@ -231,7 +280,9 @@ export function steadySpec(
     overwrite: run.overwrite,
     meta,
     plan,
-    hostRate: run.rate / run.shard.count,
+    // Poisson: the plan's own rate (its count over its window), which a generator that keeps
+    // the plan achieves exactly; constant: the rate over the shards, as before.
+    hostRate: plannedRate(plan),
     signal: run.signal,
     warmupS: run.warmupS,
     totalS: run.warmupS + run.durationS,

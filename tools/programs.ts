@@ -29,7 +29,8 @@ export interface Program {
 export const DF: Program = {
   name: "df",
   entry: "df/main.ts",
-  permissions: ["--allow-net", "--allow-read", "--allow-env"],
+  // sys=uid: Deno's fs.accessSync asks for it, and grpc-health-check looks its .proto up so.
+  permissions: ["--allow-net", "--allow-read", "--allow-env", "--allow-sys=uid"],
   includes: ["proto/score.proto"],
 };
 

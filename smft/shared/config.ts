@@ -30,6 +30,11 @@ export interface OptionDef<T = unknown> {
   defaultText?: string;
   /** A flag that takes no value. */
   boolean?: boolean;
+  /**
+   * A flag that may be given several times: the value is every flag's text, in order, else the
+   * variable's text split at this separator (no `parse`: the caller checks each item).
+   */
+  multiple?: string;
   /** Parses and validates a raw value; throws `Error` with what is expected. */
   parse?: Parser<T>;
   /** Placeholder shown in `--help`, e.g. `<ms>`. */
@@ -82,7 +87,10 @@ export function resolveOptions<D extends Defs>(
     "env-file": { type: "string" },
   };
   for (const def of Object.values(defs)) {
-    flagOptions[def.flag] = { type: def.boolean ? "boolean" : "string" };
+    flagOptions[def.flag] = {
+      type: def.boolean ? "boolean" : "string",
+      ...(def.multiple ? { multiple: true } : {}),
+    };
   }
   let parsed;
   try {
@@ -97,7 +105,7 @@ export function resolveOptions<D extends Defs>(
       withNearestFlag(cleanParseArgsMessage((e as Error).message), Object.keys(flagOptions)),
     );
   }
-  const flags = parsed.values as Record<string, string | boolean | undefined>;
+  const flags = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const help = flags.help === true;
 
   let envFile: string | undefined;
@@ -128,7 +136,7 @@ export function resolveOptions<D extends Defs>(
   const sources: Record<string, Source> = {};
   for (const [key, def] of Object.entries(defs)) {
     const fromFlag = flags[def.flag];
-    let raw: string | boolean | undefined;
+    let raw: string | boolean | string[] | undefined;
     let source: Source = "default";
     let name = `--${def.flag}`;
     let where = "";
@@ -148,8 +156,17 @@ export function resolveOptions<D extends Defs>(
     }
     const label = (value: string) => `${name}=${JSON.stringify(value)}${where}`;
     sources[key] = source;
-    if (raw === undefined) {
+    if (def.multiple) {
+      const items = raw === undefined
+        ? []
+        : Array.isArray(raw)
+        ? raw
+        : String(raw).split(def.multiple);
+      values[key] = items.map((x) => x.trim()).filter((x) => x !== "");
+    } else if (raw === undefined) {
       values[key] = def.default;
+    } else if (Array.isArray(raw)) {
+      values[key] = raw.at(-1);
     } else if (typeof raw === "boolean") {
       values[key] = raw;
     } else {
@@ -226,10 +243,19 @@ export const SUITE_ENV_KEYS: readonly string[] = [
   "DF_MAX_CONNS",
   "DF_MAX_CONNS_PER_ADDRESS",
   "DF_MAX_STREAMS",
+  "ARRIVAL",
+  "SEED",
+  "GRPC_PROTO",
+  "GRPC_IMPORT_PATH",
+  "GRPC_REFLECT",
+  "GRPC_CALL",
+  "GRPC_DATA",
+  "GRPC_DATA_FILE",
+  "GRPC_METADATA",
 ];
 
 /** Prefixes of the suite's settings: an unknown key with one of them is likely a misspelling. */
-const OUR_PREFIXES = ["DF_", "TLS_", "N_", "T_", "SMFT_"];
+const OUR_PREFIXES = ["DF_", "TLS_", "N_", "T_", "SMFT_", "GRPC_"];
 
 /**
  * Keys of a `.env` file that look like the suite's settings but are none: a known prefix, or
@@ -326,7 +352,9 @@ export function formatOptions(defs: Defs): string {
     const left = `  --${d.flag}${d.boolean ? "" : ` ${d.meta ?? "<value>"}`}`;
     const env = d.env ? ` [${d.env}]` : "";
     const shown = d.defaultText ??
-      (d.default !== undefined && d.default !== false ? String(d.default) : undefined);
+      (d.default !== undefined && d.default !== false && String(d.default) !== ""
+        ? String(d.default)
+        : undefined);
     const dflt = shown !== undefined ? ` (default ${shown})` : "";
     return [left, `${d.help}${env}${dflt}`];
   });
