@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { run } from "./helpers.ts";
+import { run, startDfProcess, startSmft, tempResults } from "./helpers.ts";
 
 /** `report` as the task runs it (read and write permissions only). */
 const REPORT = ["run", "--allow-read", "--allow-write", "tools/main.ts", "report"];
@@ -97,6 +97,52 @@ Deno.test("report on a full disk fails in one line and leaves the earlier page w
     });
   } finally {
     await new Deno.Command("umount", { args: [dir] }).output().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+/** Whole result lines in a `.partial` (a line cut by the kill is not counted). */
+async function resultLines(partial: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(partial);
+  const lines = text.split("\n").slice(0, -1);
+  assert.match(lines[0], /^#TEST=/);
+  assert.ok(lines[1]?.startsWith("#META="), "#META is on disk before the first call");
+  return lines.slice(2).map((l) => JSON.parse(l));
+}
+
+Deno.test("a SIGKILL loses at most about a second of result lines (steady and coldconn)", async (t) => {
+  const df = await startDfProcess({ DELAY_MS: "1" });
+  const dir = await tempResults();
+  try {
+    for (
+      const [test, args, rate] of [
+        ["steady", ["steady", "--rps", "100", "--duration", "30", "--warmup", "1"], 100],
+        ["coldconn", ["coldconn", "--rps", "5", "--duration", "30"], 5],
+      ] as const
+    ) {
+      await t.step(test, async () => {
+        const out = join(dir, `${test}.txt`);
+        const smft = await startSmft([...args, "--out", out, "--quiet"], {
+          DF_PORT: String(df.port),
+        });
+        try {
+          await smft.waitFor(/measuring at/, "stderr", 30_000);
+          // Killed ~2.5 s into measurement: ~2.5 s of results are due, at most ~1 s may be lost.
+          await new Promise((r) => setTimeout(r, 2500));
+        } finally {
+          await smft.stop("SIGKILL");
+        }
+        const lines = await resultLines(`${out}.partial`);
+        assert.ok(
+          lines.length >= rate,
+          `${lines.length} result lines after ~2.5 s at ${rate}/s (at least ${rate} expected)`,
+        );
+        assert.ok(lines.every((l) => typeof l.ok === "boolean"));
+        console.log(`  ${test}: ${lines.length} result lines on disk at the kill`);
+      });
+    }
+  } finally {
+    await df.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
