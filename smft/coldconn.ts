@@ -21,7 +21,7 @@ import type { Clock } from "./open_loop.ts";
 import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
-import { handlingTime, r3, statusName } from "./results_format.ts";
+import { handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import {
   type Done,
@@ -189,6 +189,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       const state = await connect(client, live, deadline);
       const ready = performance.now();
       let status: grpc.StatusObject | undefined;
+      let noMessage = false;
       if (state === "ready") {
         status = await new Promise<grpc.StatusObject>((resolve) => {
           const call = client.makeUnaryRequest(
@@ -198,7 +199,8 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
             payload,
             new grpc.Metadata(),
             { deadline },
-            () => {},
+            // grpc-js calls back (before "status") with an error when OK brought no message.
+            (e) => noMessage = e !== null,
           );
           call.on("status", resolve);
         });
@@ -208,7 +210,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       // (and reset the live trace) while the failure is being explained below.
       const trace: ConnectionTrace = { ...live };
       // The status came from the server: a malformed one is an error, never OK or "NaN".
-      const st = status ? statusName(status.code) : undefined;
+      const st = status
+        ? status.code === 0 && noMessage
+          ? { ok: false, code: "INTERNAL", malformed: false }
+          : statusName(status.code)
+        : undefined;
       const success = st?.ok === true;
       line.ok = success;
       if (!success) {
@@ -218,7 +224,9 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
         line.error = phase === "tls" && trace.tlsError && trace.tlsDone === undefined
           ? await explain(trace.tlsError)
           : phase === "rpc"
-          ? st?.malformed
+          ? status?.code === 0
+            ? NO_MESSAGE
+            : st?.malformed
             ? `malformed status code ${String(status?.code)} (${status?.details})`
             : status?.details ?? "call failed"
           : connectFailure(`channel ${state}`, trace, run.target);
@@ -246,7 +254,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       line.resumed = trace.resumed;
       line.peer_subject = trace.peerSubject;
       line.overlap = overlap;
-      const df = handlingTime(status?.metadata?.get(HANDLING_METADATA_KEY));
+      // The server's own time cannot exceed the call's (from READY to its status) as seen here.
+      const df = handlingTime(
+        status?.metadata?.get(HANDLING_METADATA_KEY),
+        state === "ready" ? done - ready : undefined,
+      );
       line.df_ms = df.df_ms;
       line.df_bad = df.df_bad;
     } catch (e) {

@@ -27,7 +27,7 @@ import {
   type Target,
   targetString,
 } from "./channel.ts";
-import { handlingTime, r3, statusName } from "./results_format.ts";
+import { handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
@@ -145,9 +145,10 @@ export function unaryCalls(
 ): LoopCalls<SteadyLine> {
   const active = new Set<grpc.ClientUnaryCall>();
   const metadata = new grpc.Metadata();
-  const noop = () => {};
   const call = (_j: number, intended: number, issued: number): Promise<Done<SteadyLine>> =>
     new Promise((resolve) => {
+      // grpc-js calls back (before "status") with an error when an OK call brought no message.
+      let noMessage = false;
       const c = client.makeUnaryRequest(
         GET_SCORE_PATH,
         passBytes,
@@ -155,14 +156,14 @@ export function unaryCalls(
         o.payload,
         metadata,
         { deadline: Date.now() + o.deadlineMs },
-        noop,
+        (e) => noMessage = e !== null,
       );
       active.add(c);
       c.on("status", (st: grpc.StatusObject) => {
         const done = performance.now();
         active.delete(c);
         resolve({
-          line: steadyLine(st, intended, issued, done, o.measureStart),
+          line: steadyLine(st, intended, issued, done, o.measureStart, noMessage),
           valueMs: done - intended,
         });
       });
@@ -247,18 +248,25 @@ export function steadySpec(
   };
 }
 
-/** The result line of one call (pure). */
+/**
+ * The result line of one call (pure). `noMessage`: the call ended OK without a response
+ * message, which is a failure (`INTERNAL`).
+ */
 export function steadyLine(
   st: Pick<grpc.StatusObject, "code" | "details" | "metadata">,
   intended: number,
   issued: number,
   done: number,
   measureStart: number,
+  noMessage = false,
 ): SteadyLine {
   // Everything here came from the server: a bad status or trailer is data, never a crash.
-  const status = statusName(st.code);
+  const status = st.code === 0 && noMessage
+    ? { ok: false, code: "INTERNAL", malformed: false, details: NO_MESSAGE }
+    : { ...statusName(st.code), details: st.details };
   const ok = status.ok;
-  const df = handlingTime(st.metadata?.get(HANDLING_METADATA_KEY));
+  // The server's own time cannot exceed the call's as seen here (it happens inside it).
+  const df = handlingTime(st.metadata?.get(HANDLING_METADATA_KEY), done - issued);
   // Undefined fields are left out of the JSON; the order is the seed's (ok, code, latency_ms).
   return {
     ok,
@@ -273,6 +281,6 @@ export function steadyLine(
       ? undefined
       : status.malformed
       ? `malformed status code ${String(st.code)} (${st.details})`
-      : st.details,
+      : status.details,
   };
 }
