@@ -10,6 +10,7 @@ import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/shared/
 import { dfHelp, resolveDfOptions } from "./options.ts";
 import { startDf } from "./server.ts";
 import { CauseLog } from "./log.ts";
+import { printable } from "../smft/shared/printable.ts";
 
 function fail(message: string): never {
   console.error(`df: ${message}`);
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
   // Connection events, one line per cause per interval (df/log.ts).
   const log = new CauseLog({
     intervalMs: o.logIntervalMs,
-    emit: (line) => console.error(line),
+    // Causes carry what clients sent (certificate subjects, TLS errors): escaped.
+    emit: (line) => console.error(printable(line)),
     now: performance.now(),
   });
   // 0: every event gets its own line at once (no timer needed).
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
       maxBufferedBytes: o.maxBufferedBytes,
     },
     onEvent: (e) => {
-      if (e.type === "error") console.error(`df: ${e.message}`);
+      if (e.type === "error") console.error(printable(`df: ${e.message}`));
       else log.record({ kind: e.type, peer: e.peer, cause: e.reason }, performance.now());
     },
   }).catch((e) => fail((e as Error).message));

@@ -34,6 +34,12 @@ import { formatSummary } from "./summary.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
+import { printable } from "./shared/printable.ts";
+
+// Summaries and errors carry what df sent (status messages, certificate subjects): printed
+// with control characters escaped.
+const print = (text: string) => console.log(printable(text));
+const printError = (text: string) => console.error(printable(text));
 
 /** The load generator's two commands, for the usage texts of both entry points. */
 export const SMFT_COMMANDS_USAGE =
@@ -77,7 +83,7 @@ export function exitCode(
 }
 
 function fail(message: string): never {
-  console.error(`smft: ${message}`);
+  printError(`smft: ${message}`);
   Deno.exit(EXIT.config);
 }
 
@@ -154,7 +160,7 @@ function measuringLine(rate: number, durationS: number): string {
 function sloFailed(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): boolean {
   if (!clauses.length) return false;
   const verdicts = judgeSlo(summary, clauses);
-  console.log(formatVerdicts(verdicts));
+  print(formatVerdicts(verdicts));
   return verdicts.some((v) => !v.pass);
 }
 
@@ -197,7 +203,7 @@ function reserveAll(paths: string[], test: "01_steady" | "02_coldconn"): Results
 async function steady(args: string[], hooks: SmftHooks): Promise<number> {
   const r = resolveSteady(args, Deno.env.toObject());
   if (r.help) {
-    console.log(helpText("steady"));
+    print(helpText("steady"));
     return EXIT.ok;
   }
   const c: SteadyConfig = r.config;
@@ -233,11 +239,11 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       results.push(r);
       placementLines(display, r, out);
       const tls = r.meta.tls;
-      console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
-      if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
-      console.log(describePacing(c.pacing, c.connections));
-      console.log(formatSummary(r.summary));
-      console.log(formatRunVerdict(r.verdict));
+      print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
+      if (tls) print(`TLS: ${tls.version} ${tls.cipher}`);
+      print(describePacing(c.pacing, c.connections));
+      print(formatSummary(r.summary));
+      print(formatRunVerdict(r.verdict));
       if (sloFailed(clauses, r.summary)) sloFail = true;
       if (!r.verdict.valid && !r.interrupted) invalid = true;
       if (r.interrupted) interrupted = true;
@@ -246,14 +252,14 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
     // Files of rates that never ran (interrupted, or an error) are released.
     for (const w of writers.slice(results.length)) w.discard();
   }
-  if (ladder && results.length > 1) console.log("\n" + ladderTable(results));
+  if (ladder && results.length > 1) print("\n" + ladderTable(results));
   return exitCode({ interrupted, invalid, sloFailed: sloFail });
 }
 
 async function coldconn(args: string[]): Promise<number> {
   const resolved = resolveColdconn(args, Deno.env.toObject());
   if (resolved.help) {
-    console.log(helpText("coldconn"));
+    print(helpText("coldconn"));
     return EXIT.ok;
   }
   const c: ColdConfig = resolved.config;
@@ -291,11 +297,11 @@ async function coldconn(args: string[]): Promise<number> {
   }
   display.done();
   placementLines(display, r, out);
-  console.log(`\n== 02_coldconn -> ${r.file}`);
-  console.log(describePacing(c.pacing));
-  console.log(formatSummary(r.summary));
-  if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
-  console.log(formatRunVerdict(r.verdict));
+  print(`\n== 02_coldconn -> ${r.file}`);
+  print(describePacing(c.pacing));
+  print(formatSummary(r.summary));
+  if (r.maxOverlap > 1) print(`Overlapping attempts: up to ${r.maxOverlap} at once`);
+  print(formatRunVerdict(r.verdict));
   const sloFail = sloFailed(clauses, r.summary);
   return exitCode({
     interrupted: r.interrupted,
@@ -357,22 +363,22 @@ async function capacity(
       }
       display.done();
       placementLines(display, r, out);
-      console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
-      console.log(formatSummary(r.summary));
-      console.log(formatRunVerdict(r.verdict));
+      print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
+      print(formatSummary(r.summary));
+      print(formatRunVerdict(r.verdict));
       sloFailed(clauses, r.summary);
       return r;
     },
   );
-  console.log(`\n${formatCapacitySteps(answer)}`);
-  console.log(`Capacity: ${answer.text}`);
+  print(`\n${formatCapacitySteps(answer)}`);
+  print(`Capacity: ${answer.text}`);
   const files = answer.steps.map((s) => s.file).filter((f): f is string => f !== undefined);
   if (files.length > 0) {
     const out = resultsPath(insertBeforeExtension(c.out, "_capacity", ".html"), undefined, c.shard);
     const problem = hooks.writeReport
       ? await hooks.writeReport(files, out, c.slo)
       : "no report writer in this entry point";
-    console.log(
+    print(
       problem === undefined
         ? `Report: ${out}`
         : `Report not written (${problem}); draw it with: smft report ${
@@ -436,13 +442,13 @@ async function dispatch(args: string[], hooks: SmftHooks): Promise<number> {
       return await coldconn(rest);
     case "--version":
     case "version":
-      console.log(`smft ${TOOL_VERSION}`);
+      print(`smft ${TOOL_VERSION}`);
       return EXIT.ok;
     case undefined:
     case "-h":
     case "--help":
     case "help":
-      console.log(USAGE);
+      print(USAGE);
       return EXIT.ok;
     default:
       throw new ConfigError(`unknown command "${cmd}"; run smft --help`);
@@ -453,7 +459,7 @@ async function dispatch(args: string[], hooks: SmftHooks): Promise<number> {
 export function smftMain(args: string[], hooks: SmftHooks = {}): Promise<never> {
   return dispatch(args, hooks).then((code) => Deno.exit(code), (e) => {
     if (e instanceof ResultsWriteError) {
-      console.error(`smft: ${e.message}`);
+      printError(`smft: ${e.message}`);
       Deno.exit(EXIT.writeError);
     }
     if (

@@ -21,7 +21,7 @@ import type { Clock } from "./open_loop.ts";
 import { totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
-import { handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
+import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import {
   type Done,
@@ -230,6 +230,8 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
             ? `malformed status code ${String(status?.code)} (${status?.details})`
             : status?.details ?? "call failed"
           : connectFailure(`channel ${state}`, trace, run.target);
+        // The server's text, cut: a line stays far under a reader's line limit.
+        line.error = cutMessage(line.error);
       }
       if (state === "ready") {
         line.t_connect_ms = r3(ready - start);
@@ -252,7 +254,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       line.cipher = trace.cipher;
       line.alpn = trace.alpn;
       line.resumed = trace.resumed;
-      line.peer_subject = trace.peerSubject;
+      line.peer_subject = cutMessage(trace.peerSubject);
       line.overlap = overlap;
       // The server's own time cannot exceed the call's (from READY to its status) as seen here.
       const df = handlingTime(
@@ -264,7 +266,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     } catch (e) {
       line.phase ??= "unknown";
       line.code ??= "UNKNOWN";
-      line.error = `smft: ${(e as Error).message}`;
+      line.error = cutMessage(`smft: ${(e as Error).message}`);
     } finally {
       client.close();
       attemptsRunning.delete(client);

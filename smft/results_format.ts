@@ -236,6 +236,28 @@ export function handlingTime(values: readonly unknown[] | undefined, withinMs?: 
   return { df_bad: raw.slice(0, 40) };
 }
 
+/**
+ * The longest text a result line keeps of what the server said (a status message, ...): far
+ * under a reader's line limit (65,536 characters), so that a hostile message never makes a line
+ * that readers skip.
+ */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * `text` cut to {@link MAX_MESSAGE_CHARS}, saying how long it was.
+ *
+ * @example
+ * ```ts
+ * cutMessage("x".repeat(66000)).length; // 1000 + the note
+ * ```
+ */
+export function cutMessage(text: string): string;
+export function cutMessage(text: string | undefined): string | undefined;
+export function cutMessage(text: string | undefined): string | undefined {
+  if (text === undefined || text.length <= MAX_MESSAGE_CHARS) return text;
+  return `${text.slice(0, MAX_MESSAGE_CHARS)}... (cut, ${text.length} characters)`;
+}
+
 /** A unary call that ended OK without its one response message: a failure, never OK. */
 export const NO_MESSAGE = "no response message (the server ended the call OK without one)";
 

@@ -27,7 +27,7 @@ import {
   type Target,
   targetString,
 } from "./channel.ts";
-import { handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
+import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
@@ -277,10 +277,11 @@ export function steadyLine(
     t_ms: r3(intended - measureStart),
     df_ms: df.df_ms,
     df_bad: df.df_bad,
-    error: ok
-      ? undefined
-      : status.malformed
-      ? `malformed status code ${String(st.code)} (${st.details})`
-      : status.details,
+    // The server's text, cut: a line stays far under a reader's line limit.
+    error: ok ? undefined : cutMessage(
+      status.malformed
+        ? `malformed status code ${String(st.code)} (${st.details})`
+        : status.details,
+    ),
   };
 }

@@ -5,7 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertRanToEnd, readResultsFile, startSmft, tempResults, waitAtMost } from "./helpers.ts";
+import * as grpc from "@grpc/grpc-js";
+import {
+  assertRanToEnd,
+  readResultsFile,
+  run,
+  startSmft,
+  tempResults,
+  waitAtMost,
+} from "./helpers.ts";
 import { startHostileServer } from "./hostile_server.ts";
 
 Deno.test("a server's impossible df-handling-us is df_bad, and an OK call without a message is INTERNAL", async (t) => {
@@ -51,6 +59,67 @@ Deno.test("a server's impossible df-handling-us is df_bad, and an OK call withou
     }
   } finally {
     await server.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+/** Raw control characters that act on a terminal (ESC, NUL, CR, bidi override). */
+// deno-lint-ignore no-control-regex
+const RAW_CONTROL = /[\x00\x1b\x0d\u202e]/;
+
+Deno.test("a 66,000-character status message full of control codes is cut in the file and escaped on the terminal", async () => {
+  const hostile = "\x1b[2J\x00\u202e" + "x".repeat(66_000) + "\x1b]0;owned\x07";
+  const server = await startHostileServer(() => ({
+    error: { code: grpc.status.UNAVAILABLE, details: hostile },
+  }));
+  const dir = await tempResults();
+  try {
+    const out = join(dir, "steady.txt");
+    const smft = await startSmft(
+      ["steady", "--rps", "12", "--duration", "1", "--warmup", "0", "--out", out],
+      { DF_PORT: String(server.port) },
+    );
+    await waitAtMost(smft, 30_000);
+    const text = await Deno.readTextFile(out);
+    const r = await readResultsFile(out);
+    assert.equal(r.lines.length, 12);
+    for (const line of text.split("\n").filter((l) => l.startsWith("{"))) {
+      assert.ok(line.length < 4096, `a result line of ${line.length} characters`);
+    }
+    assert.ok(r.lines.every((l) => l.code === "UNAVAILABLE"), JSON.stringify(r.lines[0]));
+    assert.match(String(r.lines[0].error), /^\x1b\[2J.*xxxx\.\.\. \(cut, \d+ characters\)$/s);
+    assert.doesNotMatch(smft.stdout + smft.stderr, RAW_CONTROL, "smft prints no raw control code");
+    assert.match(smft.stdout, /\\x1b\[2J/, "the message is shown, escaped");
+    // The reader counts every line (none over its limit) and prints nothing raw either.
+    const s = await run(["run", "--allow-read", "tools/main.ts", "summarize", out]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /Total Requests: 12\b/);
+    assert.doesNotMatch(s.stdout, /skipped|malformed/i);
+    assert.doesNotMatch(s.stdout + s.stderr, RAW_CONTROL);
+    assert.match(s.stdout, /\\x1b\[2J/);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("control codes in a crafted results file reach the terminal escaped (summarize, compare)", async () => {
+  const dir = await tempResults();
+  try {
+    const a = join(dir, "a.txt");
+    const lines = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify(
+        i % 2
+          ? { ok: false, code: "UNAVAILABLE\x1b[2J", error: "\x00\x1b[31mred", latency_ms: 5 }
+          : { ok: true, latency_ms: 5 + i / 10 },
+      ));
+    await Deno.writeTextFile(a, ["#TEST=01_steady", ...lines, "not json \x1b[2J", ""].join("\n"));
+    for (const args of [["summarize", a], ["compare", a, a]]) {
+      const s = await run(["run", "--allow-read", "tools/main.ts", ...args]);
+      assert.equal(s.code, 0, s.stderr);
+      assert.doesNotMatch(s.stdout + s.stderr, RAW_CONTROL, args[0]);
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
