@@ -8,8 +8,15 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import * as tls from "node:tls";
+import { BoundedReadError, readBoundedFile } from "./bounded_read.ts";
+
+/**
+ * The most a certificate, key or CA file may hold: a large CA bundle (Mozilla's ~220 KB) fits
+ * many times over; `/dev/zero` or a wrong file does not.
+ */
+export const MAX_PEM_BYTES = 1024 * 1024;
 
 /** `mtls`: both sides prove who they are; `tls`: only the server; `insecure`: plaintext. */
 export type TlsMode = "mtls" | "tls" | "insecure";
@@ -40,12 +47,13 @@ export interface TlsMaterial {
 function readPem(path: string, what: string, setting: string): Buffer {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readBoundedFile(path, MAX_PEM_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT"
+    const why = e instanceof BoundedReadError
+      ? `is ${e.message}`
+      : e instanceof Deno.errors.NotFound
       ? "not found (run `deno task certs` to make test certificates)"
-      : code === "EACCES"
+      : e instanceof Deno.errors.PermissionDenied
       ? "permission denied"
       : (e as Error).message;
     throw new TlsFileError(`${setting} ${path}: ${what} ${why}`);

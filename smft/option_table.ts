@@ -281,7 +281,7 @@ function steadyOptions() {
       env: "PAYLOAD_FILE",
       parse: text("a file path"),
       meta: "<file>",
-      help: "read the request JSON from a file",
+      help: "read the request JSON from a regular file of at most 4 MiB (gRPC's message limit)",
     }),
     findCapacity: opt<boolean>({
       flag: "find-capacity",

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   ConfigError,
@@ -14,6 +13,7 @@ import {
   type ValuesOf,
 } from "./shared/config.ts";
 import type { TlsMode } from "../certs/tls.ts";
+import { BoundedReadError, readBoundedFile } from "../certs/bounded_read.ts";
 import type { PacingMode } from "./shared/pacer.ts";
 import {
   type Command,
@@ -189,17 +189,26 @@ export function resolveSteady(
   };
 }
 
+/**
+ * The largest payload file: gRPC's default message limit, which df keeps
+ * (`grpc.max_receive_message_length`, 4 MiB), less room for the message's own framing; a larger
+ * request would fail every call.
+ */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 - 64;
+
 /** The request JSON: `--payload`, else the file `--payload-file`, else the default vector. */
 function readPayload(inline: string | undefined, payloadFile: string | undefined): string {
   let payload = inline ?? defaultPayload();
   if (payloadFile !== undefined) {
     try {
-      payload = readFileSync(payloadFile, "utf8");
+      payload = readBoundedFile(payloadFile, MAX_PAYLOAD_BYTES).toString("utf8");
     } catch (e) {
       throw new ConfigError(
-        `PAYLOAD_FILE ${payloadFile}: cannot read (${
-          (e as NodeJS.ErrnoException).code ?? (e as Error).message
-        })`,
+        e instanceof BoundedReadError
+          ? `PAYLOAD_FILE ${payloadFile}: is ${e.message} (the gRPC message limit df accepts)`
+          : `PAYLOAD_FILE ${payloadFile}: cannot read (${
+            e instanceof Deno.errors.NotFound ? "ENOENT" : (e as Error).message
+          })`,
       );
     }
     try {
