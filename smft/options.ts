@@ -24,7 +24,7 @@ import {
   type Shard,
   shard,
 } from "./option_table.ts";
-import { checkPlan } from "./plan_limits.ts";
+import { checkCallsDue, checkPlan } from "./plan_limits.ts";
 import { insertBeforeExtension } from "./record.ts";
 
 export { defaultPayload, OPTIONS, type Shard };
@@ -154,7 +154,13 @@ export function resolveSteady(
   const v = r.values;
   const common = resolveCommon(v, r.sources.shard, env, now);
   const label = r.sources.rps === "flag" ? "--rps" : "N_RPS";
-  for (const rate of v.rps) checkPlan("steady", rate / common.shard.count, v.deadlineMs, label);
+  for (const rate of v.rps) {
+    checkPlan("steady", rate / common.shard.count, v.deadlineMs, label);
+    checkCallsDue(
+      { rate, durationS: common.durationS, shard: common.shard },
+      label,
+    );
+  }
   if (v.findCapacity) {
     if (v.rps.length !== 1) {
       throw new ConfigError(`--find-capacity starts from one rate; ${label} is a list`);
@@ -243,6 +249,10 @@ export function resolveColdconn(
   }
   const common = resolveCommon(v, r.sources.shard, env, now);
   checkPlan("coldconn", list[0] / common.shard.count, v.deadlineMs, label);
+  // With --attempts the duration follows from them; without, it must hold one attempt.
+  if (v.attempts === undefined) {
+    checkCallsDue({ rate: list[0], durationS: common.durationS, shard: common.shard }, label);
+  }
   return {
     help: false,
     config: {
