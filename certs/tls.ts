@@ -105,6 +105,10 @@ export function loadTls(
   if (new Date(cert.validTo).getTime() < Date.now()) {
     out.warnings.push(`certificate ${paths.cert} expired on ${cert.validTo}`);
   }
+  // A clock or a --days mistake: the peer refuses it until then, as it refuses an expired one.
+  if (new Date(cert.validFrom).getTime() > Date.now()) {
+    out.warnings.push(`certificate ${paths.cert} is not valid before ${cert.validFrom}`);
+  }
   out.subject = cert.subject.replace(/\n/g, ", ");
   // A world-readable key is a leak waiting to happen; warn rather than refuse, because
   // Kubernetes secrets and some CI volumes mount files 0644 by default.

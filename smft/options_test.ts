@@ -100,3 +100,13 @@ Deno.test("options: --connections / N_CONNECTIONS, 1 by default (the seed's one 
     (e) => e instanceof ConfigError && /--connections is a steady option/.test(e.message),
   );
 });
+
+Deno.test("options: --start-at refuses what only Date.parse would read as a time (-1, 1e12)", () => {
+  for (const raw of ["-1", "1e12", "Dec 7 2026"]) {
+    assert.throws(
+      () => resolveSteady([`--start-at=${raw}`], env, Date.UTC(2026, 0, 1)),
+      /--start-at=.*expected epoch milliseconds or an ISO time/,
+      raw,
+    );
+  }
+});
