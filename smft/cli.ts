@@ -28,7 +28,7 @@ import {
   ResultsWriteError,
   ResultsWriter,
 } from "./record.ts";
-import type { RunResult } from "./harness.ts";
+import { inFlightBoundMs, type RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { formatSummary } from "./summary.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
@@ -87,12 +87,40 @@ function fail(message: string): never {
   Deno.exit(EXIT.config);
 }
 
-function interruptSignal(): AbortSignal {
-  const ctl = new AbortController();
-  const onSignal = () => ctl.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  return ctl.signal;
+/**
+ * SIGINT and SIGTERM. The first stops scheduling (`signal`) and says what smft still waits for
+ * and for how long at most: the calls in flight, bounded by their deadline; the second cancels
+ * them (`cancel`): they are written as `CANCELLED` and the file is completed at once.
+ */
+function interruptSignals(
+  deadlineMs: number,
+  display: ReturnType<typeof stderrProgress>,
+): { signal: AbortSignal; cancel: AbortSignal } {
+  const stop = new AbortController();
+  const cancel = new AbortController();
+  // The loop's bound after the plan, and its half-second grace for abandoned calls.
+  const atMostS = Math.ceil((inFlightBoundMs(deadlineMs) + 500) / 1000);
+  const on = (name: string) => () => {
+    if (!stop.signal.aborted) {
+      stop.abort();
+      logLine(
+        display,
+        `smft: ${name}: no new calls; waiting for the calls in flight to end, at most ${atMostS} s ` +
+          `(their --deadline-ms ${deadlineMs}, and 2.5 s); ${name} again cancels them ` +
+          `(written as CANCELLED)`,
+      );
+    } else if (!cancel.signal.aborted) {
+      cancel.abort();
+      logLine(
+        display,
+        `smft: ${name} again: cancelling the calls in flight (written as CANCELLED), then ` +
+          `completing the results file`,
+      );
+    }
+  };
+  Deno.addSignalListener("SIGINT", on("SIGINT"));
+  Deno.addSignalListener("SIGTERM", on("SIGTERM"));
+  return { signal: stop.signal, cancel: cancel.signal };
 }
 
 /** What both tests do before their run: TLS files, warnings, SLO clauses, the target. */
@@ -121,7 +149,7 @@ function prepare(c: CommonConfig) {
     tlsMode: c.tlsMode,
     tls: material,
   };
-  return { clauses, display, target, signal: interruptSignal() };
+  return { clauses, display, target, ...interruptSignals(c.deadlineMs, display) };
 }
 
 /** One steady run of rate `rate` into `out`, from the settings (the caller adds the rest). */
@@ -130,7 +158,7 @@ function steadyRun(
   rate: number,
   out: string,
   writer: ResultsWriter,
-  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal">,
+  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal" | "cancel">,
 ): SteadyRun {
   return {
     writer,
@@ -147,6 +175,7 @@ function steadyRun(
     connections: c.connections,
     pacing: c.pacing,
     signal: ctx.signal,
+    cancel: ctx.cancel,
     onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
   };
 }
@@ -208,7 +237,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
   }
   const c: SteadyConfig = r.config;
   if (c.capacity) return await capacity(c, c.capacity, hooks);
-  const { clauses, display, target, signal } = prepare(c);
+  const { clauses, display, target, signal, cancel } = prepare(c);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
   let invalid = false;
@@ -229,7 +258,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       if (signal.aborted) break;
       const out = paths[k];
       const r = await runSteadyTest({
-        ...steadyRun(c, rate, out, writers[k], { target, display, signal }),
+        ...steadyRun(c, rate, out, writers[k], { target, display, signal, cancel }),
         // The shared instant is the first rate's; later rates start when the one before ends
         // (their run ids differ, so no tool merges them as shards of one run).
         startAt: k === 0 ? c.startAt : undefined,
@@ -263,7 +292,7 @@ async function coldconn(args: string[]): Promise<number> {
     return EXIT.ok;
   }
   const c: ColdConfig = resolved.config;
-  const { clauses, display, target, signal } = prepare(c);
+  const { clauses, display, target, signal, cancel } = prepare(c);
   const out = resultsPath(c.out, undefined, c.shard);
   const [writer] = reserveAll([out], "02_coldconn");
   logLine(
@@ -288,6 +317,7 @@ async function coldconn(args: string[]): Promise<number> {
       startAt: c.startAt,
       pacing: c.pacing,
       signal,
+      cancel,
       onMeasureStart: () => logLine(display, measuringLine(c.rate, c.durationS)),
       onProgress: (p) => display.update(formatProgress(p)),
     });
@@ -319,7 +349,7 @@ async function capacity(
   bounds: NonNullable<SteadyConfig["capacity"]>,
   hooks: SmftHooks,
 ): Promise<number> {
-  const { clauses, display, target, signal } = prepare(c);
+  const { clauses, display, target, signal, cancel } = prepare(c);
   logLine(
     display,
     `smft steady --find-capacity -> ${c.host}:${c.port} from ${c.rates[0]}/s (x2 up, then ` +
@@ -354,7 +384,7 @@ async function capacity(
       let r: SteadyResult;
       try {
         r = await runSteadyTest({
-          ...steadyRun(c, rate, out, writer, { target, display, signal }),
+          ...steadyRun(c, rate, out, writer, { target, display, signal, cancel }),
           onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
         });
       } catch (e) {

@@ -56,6 +56,8 @@ export interface ColdRun {
   shard: Shard;
   startAt?: number;
   signal?: AbortSignal;
+  /** Aborting (a second SIGINT) cancels the attempts still in flight: written as `CANCELLED`. */
+  cancel?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onMeasureStart?: () => void;
   /** How this thread waits for the next attempt. @default "spin" */
@@ -148,6 +150,8 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     payload_bytes: payload.length,
   };
   const attemptsRunning = new Set<grpc.Client>();
+  // Calls in flight: closing a channel does not end its calls, cancelling them does.
+  const callsRunning = new Set<grpc.ClientUnaryCall>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
   const explanations = new Map<string, Promise<string>>();
   const explain = (message: string) => {
@@ -202,7 +206,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
             // grpc-js calls back (before "status") with an error when OK brought no message.
             (e) => noMessage = e !== null,
           );
-          call.on("status", resolve);
+          callsRunning.add(call);
+          call.on("status", (st: grpc.StatusObject) => {
+            callsRunning.delete(call);
+            resolve(st);
+          });
         });
       }
       const done = performance.now();
@@ -275,6 +283,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     return { line, valueMs: totalMs };
   };
 
+  const abandon = () => {
+    callsRunning.forEach((c) => c.cancel());
+    attemptsRunning.forEach((c) => c.close());
+  };
+  run.cancel?.addEventListener("abort", abandon, { once: true });
   const result = await runTest<ColdLine>({
     test: "02_coldconn",
     out: run.out,
@@ -295,7 +308,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
         prepared = undefined;
       },
       // Attempts carry their own deadline; this only ends one that never settles.
-      abandon: () => attemptsRunning.forEach((c) => c.close()),
+      abandon,
       boundMs: inFlightBoundMs(run.deadlineMs),
       burst: Infinity,
     },

@@ -67,6 +67,8 @@ export interface SteadyRun {
   startAt?: number;
   /** Aborting stops scheduling; calls in flight finish (bounded) and the file is completed. */
   signal?: AbortSignal;
+  /** Aborting (a second SIGINT) cancels the calls still in flight: written as `CANCELLED`. */
+  cancel?: AbortSignal;
   /** Called once a second. */
   onProgress?: (p: Progress) => void;
   /** Called when the warm-up is over and the first measured call goes out. */
@@ -188,16 +190,23 @@ async function measure(
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
   const meta = steadyMeta(run, plan, startEpochMs, channel.trace, payload.length);
-  return await runTest<SteadyLine>({
-    ...steadySpec(run, meta, plan),
-    total,
-    firstMeasured,
-    calls: unaryCalls(channel.client, timer, {
-      payload,
-      deadlineMs: run.deadlineMs,
-      measureStart: plan.t0 + plan.warmupMs,
-    }),
+  const calls = unaryCalls(channel.client, timer, {
+    payload,
+    deadlineMs: run.deadlineMs,
+    measureStart: plan.t0 + plan.warmupMs,
   });
+  const cancel = () => calls.abandon();
+  run.cancel?.addEventListener("abort", cancel);
+  try {
+    return await runTest<SteadyLine>({
+      ...steadySpec(run, meta, plan),
+      total,
+      firstMeasured,
+      calls,
+    });
+  } finally {
+    run.cancel?.removeEventListener("abort", cancel);
+  }
 }
 
 /** Steady's `#META`. */
