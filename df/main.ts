@@ -69,6 +69,8 @@ async function main(): Promise<void> {
       maxStreams: o.maxStreams,
       maxConnectionsPerAddress: o.maxConnectionsPerAddress,
       maxConnections: o.maxConnections,
+      maxHandshakesPerAddress: o.maxHandshakesPerAddress,
+      maxHandshakes: o.maxHandshakes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxBufferedBytes: o.maxBufferedBytes,
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   );
   const l = df.limits;
   console.error(
-    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; handshake ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client`,
+    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; unfinished handshakes ${l.maxHandshakesPerAddress} per address, ${l.maxHandshakes} in all, ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client`,
   );
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();

@@ -23,7 +23,13 @@ import { serverCredentials, type TlsMaterial, type TlsMode } from "../certs/tls.
 import { createHold } from "./hold.ts";
 import type { PacingMode } from "../smft/shared/pacer.ts";
 import { refusalReason } from "./causes.ts";
-import { admitConnection, connectionVerdict, DEFAULT_LIMITS, type DfLimits } from "./limits.ts";
+import {
+  admitConnection,
+  connectionVerdict,
+  DEFAULT_LIMITS,
+  type DfLimits,
+  handshakeToEvict,
+} from "./limits.ts";
 
 /** What df needs to start. */
 export interface DfOptions {
@@ -97,6 +103,8 @@ interface Conn {
   closedCause?: string;
   /** Its cause has been counted and reported. */
   reported: boolean;
+  /** Counted among the unfinished handshakes (accepted, not yet secure, not closed). */
+  pending: boolean;
 }
 
 /** How often connections are checked against the time and buffer limits. */
@@ -134,6 +142,17 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   /** Open connections by `remoteAddress:remotePort`, the form grpc-js's `getPeer()` returns. */
   const conns = new Map<string, Conn>();
   const openByAddress = new Map<string, number>();
+  // Unfinished handshakes by address, oldest first: their own budget (df/limits.ts).
+  const pendingByAddress = new Map<string, Set<Conn>>();
+  let pendingTotal = 0;
+  const settlePending = (c: Conn) => {
+    if (!c.pending) return;
+    c.pending = false;
+    pendingTotal--;
+    const set = pendingByAddress.get(c.address);
+    set?.delete(c);
+    if (set?.size === 0) pendingByAddress.delete(c.address);
+  };
   const keyOf = (address: string | undefined, port: number | undefined) => `${address}:${port}`;
 
   const refuse = (c: { peer: string }, reason: string) => {
@@ -235,6 +254,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     h2Server.on("secureConnection", (socket: tls.TLSSocket) => {
       const c = conns.get(keyOf(socket.remoteAddress, socket.remotePort));
       if (!c) return;
+      settlePending(c);
       c.secure = true;
       c.tls = socket;
       c.lastActive = performance.now();
@@ -292,13 +312,33 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     const peer = peerOf(socket.remoteAddress, socket.remotePort);
     socket.on("error", () => {/* reported through tlsClientError or the session */});
     const refusal = admitConnection(
-      { total: conns.size, fromAddress: openByAddress.get(address) ?? 0 },
+      {
+        total: conns.size,
+        fromAddress: openByAddress.get(address) ?? 0,
+        handshakesFromAddress: pendingByAddress.get(address)?.size ?? 0,
+      },
       limits,
     );
     if (refusal) {
       refuse({ peer }, refusal);
       socket.destroy();
       return;
+    }
+    if (o.tlsMode !== "insecure" && pendingTotal >= limits.maxHandshakes) {
+      // The budget of unfinished handshakes is full: the busiest address gives up its oldest.
+      const from = handshakeToEvict(
+        new Map([...pendingByAddress].map(([a, set]) => [a, set.size])),
+      );
+      const oldest = from === undefined ? undefined : pendingByAddress.get(from)?.values().next();
+      if (oldest && !oldest.done) {
+        const victim = oldest.value;
+        settlePending(victim);
+        closeFor(
+          victim,
+          `limit reached: ${limits.maxHandshakes} unfinished handshakes in all (the oldest of ` +
+            `the address with the most was closed to make room)`,
+        );
+      }
     }
     stats.connectionsAccepted++;
     stats.connectionsOpen++;
@@ -316,11 +356,19 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       active: 0,
       lastActive: now,
       reported: false,
+      pending: o.tlsMode !== "insecure",
     };
     const key = keyOf(socket.remoteAddress, socket.remotePort);
     conns.set(key, c);
+    if (c.pending) {
+      pendingTotal++;
+      const set = pendingByAddress.get(address) ?? new Set<Conn>();
+      set.add(c);
+      pendingByAddress.set(address, set);
+    }
     openByAddress.set(address, (openByAddress.get(address) ?? 0) + 1);
     socket.once("close", () => {
+      settlePending(c);
       stats.connectionsOpen--;
       // The TLS layer reports a refused handshake when its socket closes: look the connection
       // up a little later.
