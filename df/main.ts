@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       refused ? ` (${refused})` : ""
     } closed=${closedN}${closed ? ` (${closed})` : ""} held-dropped=${
       connectionClosed + cancelledByClient
-    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient})${
+    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient}) unwritten=${s.unwritten}${
       peers ? ` peers: ${peers}` : ""
     }${cpuPerCall}`,
   );

@@ -72,6 +72,11 @@ export interface DfStats {
   closedByReason: Record<string, number>;
   /** Held calls whose wait was cut short: their connection closed, or the client cancelled. */
   heldDropped: { connectionClosed: number; cancelledByClient: number };
+  /**
+   * Calls df answered OK whose answer never reached the client's side of the connection (it
+   * closed first, or its flow-control window stayed shut): not counted OK.
+   */
+  unwritten: number;
   /** Connections accepted per peer address (the first 100 addresses seen). */
   connectionsByPeer: Record<string, number>;
 }
@@ -128,6 +133,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     refusedByReason: {},
     closedByReason: {},
     heldDropped: { connectionClosed: 0, cancelledByClient: 0 },
+    unwritten: 0,
     connectionsByPeer: {},
   };
   const count = (code: string) => {
@@ -237,7 +243,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
           HANDLING_METADATA_KEY,
           String(Math.round((performance.now() - received) * 1000)),
         );
-        count("OK");
+        // Counted OK only once its answer is written (the stream's wantTrailers, below).
         p.callback(null, { score: Math.random() }, trailer);
       });
     },
@@ -278,11 +284,32 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     const c = conns.get(keyOf(s?.remoteAddress, s?.remotePort));
     if (!c) return;
     c.lastActive = performance.now();
+    // A session ended by an HTTP/2 error (a flood nghttp2 stopped, a broken frame) is closed by
+    // df's side: said and counted like every other connection df closes.
+    session.on("error", (e: Error & { code?: string }) => {
+      // A socket error (the client reset it) is the client's doing, not df's.
+      if (draining || !e.code?.startsWith("ERR_HTTP2")) return;
+      closeFor(c, `HTTP/2 error, the session was ended: ${e.message} (${e.code})`);
+    });
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       c.active++;
+      // An OK answer is the one grpc-js ends with stream.end() (errors are trailers-only); it
+      // is written once its last DATA frame went out, when the stream asks for its trailers.
+      // A window the client never opens, or a close first, leaves it unwritten: not OK.
+      let answered = false;
+      let written = false;
+      const end = stream.end;
+      stream.end = function (this: http2.ServerHttp2Stream, ...a: unknown[]) {
+        answered = true;
+        return (end as (...x: unknown[]) => http2.ServerHttp2Stream).apply(this, a);
+      } as typeof stream.end;
+      stream.once("wantTrailers", () => written = true);
       stream.once("close", () => {
         c.active--;
         c.lastActive = performance.now();
+        if (!answered) return;
+        if (written) count("OK");
+        else stats.unwritten++;
       });
     });
   });
