@@ -59,6 +59,13 @@ export interface DfLimits {
    * @default 4194304
    */
   maxBufferedBytes: number;
+  /**
+   * Resident memory in MiB above which df accepts no new connection (each is refused and
+   * counted), serving the ones it has, until it is back under 90 % of it; 0: no bound. Deno's
+   * TLS server keeps native memory of every connection it has seen (see df/README.md).
+   * @default 0
+   */
+  maxRssMb: number;
 }
 
 /** The defaults (also the option table's defaults, in df/options.ts). */
@@ -71,6 +78,7 @@ export const DEFAULT_LIMITS: Readonly<DfLimits> = {
   handshakeTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxRssMb: 0,
 };
 
 /** Why a connection was refused at accept, or `undefined` to admit it. */

@@ -74,9 +74,10 @@ async function main(): Promise<void> {
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxBufferedBytes: o.maxBufferedBytes,
+      maxRssMb: o.maxRssMb,
     },
     onEvent: (e) => {
-      if (e.type === "error") console.error(printable(`df: ${e.message}`));
+      if (e.type === "error" || e.type === "notice") console.error(printable(`df: ${e.message}`));
       else log.record({ kind: e.type, peer: e.peer, cause: e.reason }, performance.now());
     },
   }).catch((e) => fail((e as Error).message));
@@ -94,7 +95,9 @@ async function main(): Promise<void> {
   );
   const l = df.limits;
   console.error(
-    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; unfinished handshakes ${l.maxHandshakesPerAddress} per address, ${l.maxHandshakes} in all, ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client`,
+    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; unfinished handshakes ${l.maxHandshakesPerAddress} per address, ${l.maxHandshakes} in all, ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client; ${
+      l.maxRssMb > 0 ? `no new connection above ${l.maxRssMb} MiB resident` : "no memory bound"
+    }`,
   );
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
@@ -126,9 +129,9 @@ async function main(): Promise<void> {
       refused ? ` (${refused})` : ""
     } closed=${closedN}${closed ? ` (${closed})` : ""} held-dropped=${
       connectionClosed + cancelledByClient
-    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient}) unwritten=${s.unwritten}${
-      peers ? ` peers: ${peers}` : ""
-    }${cpuPerCall}`,
+    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient}) unwritten=${s.unwritten} rss=${
+      Math.round(Deno.memoryUsage().rss / 1048576)
+    } MiB (peak ${s.rssPeakMb} MiB)${peers ? ` peers: ${peers}` : ""}${cpuPerCall}`,
   );
   Deno.exit(0);
 }

@@ -150,6 +150,14 @@ export const DF_OPTIONS = {
     meta: "<bytes>",
     help: "close a connection whose client leaves more than this many answer bytes unread",
   },
+  maxRssMb: {
+    flag: "max-rss-mb",
+    env: "DF_MAX_RSS_MB",
+    default: DEFAULT_LIMITS.maxRssMb,
+    parse: int(0, 1_048_576),
+    meta: "<MiB>",
+    help: "above this resident memory accept no new connection, serve the open ones (0: no bound)",
+  },
   logIntervalMs: {
     flag: "log-interval-ms",
     env: "DF_LOG_INTERVAL_MS",

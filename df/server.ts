@@ -55,7 +55,9 @@ export type DfEvent =
   | { type: "refused"; peer: string; reason: string }
   /** An established connection df closed (the client does not read, idle). */
   | { type: "closed"; peer: string; reason: string }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** A change of state worth a line (the memory bound reached or left). */
+  | { type: "notice"; message: string };
 
 /** Counters, live. */
 export interface DfStats {
@@ -77,6 +79,8 @@ export interface DfStats {
    * closed first, or its flow-control window stayed shut): not counted OK.
    */
   unwritten: number;
+  /** Highest resident memory seen, sampled once a second, MiB. */
+  rssPeakMb: number;
   /** Connections accepted per peer address (the first 100 addresses seen). */
   connectionsByPeer: Record<string, number>;
 }
@@ -134,6 +138,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     closedByReason: {},
     heldDropped: { connectionClosed: 0, cancelledByClient: 0 },
     unwritten: 0,
+    rssPeakMb: 0,
     connectionsByPeer: {},
   };
   const count = (code: string) => {
@@ -249,7 +254,11 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     },
   });
 
-  const injector = server.createConnectionInjector(serverCredentials(o.tlsMode, o.tls));
+  // The TLS server's own handshake timer holds every connection until it fires (Deno 2.9.3):
+  // df's handshake limit, not Node's 120 s, so closed connections are let go within it.
+  const injector = server.createConnectionInjector(
+    serverCredentials(o.tlsMode, o.tls, limits.handshakeTimeoutMs),
+  );
   // grpc-js keeps the (TLS or plaintext) HTTP/2 server it made for the injector private; df
   // listens on it for handshake errors, finished handshakes and sessions.
   const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> })
@@ -269,6 +278,8 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       const raw = (socket as unknown as { _parent?: net.Socket })._parent ?? socket;
       const c = conns.get(keyOf(raw.remoteAddress, raw.remotePort)) ??
         [...conns.values()].find((x) => x.raw === raw);
+      // A failed handshake is no longer pending, though its socket may close only later.
+      if (c) settlePending(c);
       if (c?.reported) return;
       const reason = c?.closedCause ?? refusalReason(err.message, {
         // Node types it as an Error; Deno (like Node at run time) leaves the code string.
@@ -314,7 +325,32 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     });
   });
 
+  // Resident memory once a second: its peak for the totals, and the bound (--max-rss-mb).
+  let overMemory = false;
+  let sweeps = 0;
+  const checkMemory = () => {
+    const mb = Deno.memoryUsage().rss / 1048576;
+    stats.rssPeakMb = Math.max(stats.rssPeakMb, Math.round(mb));
+    if (limits.maxRssMb <= 0) return;
+    if (!overMemory && mb > limits.maxRssMb) {
+      overMemory = true;
+      o.onEvent?.({
+        type: "notice",
+        message: `resident memory ${mb.toFixed(0)} MiB is over --max-rss-mb ${limits.maxRssMb}: ` +
+          `refusing new connections, serving the ${stats.connectionsOpen} open ones`,
+      });
+    } else if (overMemory && mb < 0.9 * limits.maxRssMb) {
+      overMemory = false;
+      o.onEvent?.({
+        type: "notice",
+        message: `resident memory ${mb.toFixed(0)} MiB, under 90 % of --max-rss-mb ` +
+          `${limits.maxRssMb}: accepting new connections again`,
+      });
+    }
+  };
+  checkMemory();
   const sweep = setInterval(() => {
+    if (++sweeps % 10 === 0) checkMemory();
     const now = performance.now();
     for (const c of conns.values()) {
       if (c.closedCause || c.reported || c.raw.destroyed) continue;
@@ -338,14 +374,16 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     const address = socket.remoteAddress ?? "?";
     const peer = peerOf(socket.remoteAddress, socket.remotePort);
     socket.on("error", () => {/* reported through tlsClientError or the session */});
-    const refusal = admitConnection(
-      {
-        total: conns.size,
-        fromAddress: openByAddress.get(address) ?? 0,
-        handshakesFromAddress: pendingByAddress.get(address)?.size ?? 0,
-      },
-      limits,
-    );
+    const refusal = overMemory
+      ? `memory bound: resident memory over --max-rss-mb ${limits.maxRssMb} MiB`
+      : admitConnection(
+        {
+          total: conns.size,
+          fromAddress: openByAddress.get(address) ?? 0,
+          handshakesFromAddress: pendingByAddress.get(address)?.size ?? 0,
+        },
+        limits,
+      );
     if (refusal) {
       refuse({ peer }, refusal);
       socket.destroy();
