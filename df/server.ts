@@ -255,9 +255,10 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   });
 
   // The TLS server's own handshake timer holds every connection until it fires (Deno 2.9.3):
-  // df's handshake limit, not Node's 120 s, so closed connections are let go within it.
+  // a second after df's handshake limit, not Node's 120 s, so closed connections are let go
+  // soon, and df's sweep still closes a slow handshake first, naming its own cause.
   const injector = server.createConnectionInjector(
-    serverCredentials(o.tlsMode, o.tls, limits.handshakeTimeoutMs),
+    serverCredentials(o.tlsMode, o.tls, limits.handshakeTimeoutMs + 1000),
   );
   // grpc-js keeps the (TLS or plaintext) HTTP/2 server it made for the injector private; df
   // listens on it for handshake errors, finished handshakes and sessions.
