@@ -8,8 +8,15 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import * as tls from "node:tls";
+import { BoundedReadError, readBoundedFile } from "./bounded_read.ts";
+
+/**
+ * The most a certificate, key or CA file may hold: a large CA bundle (Mozilla's ~220 KB) fits
+ * many times over; `/dev/zero` or a wrong file does not.
+ */
+export const MAX_PEM_BYTES = 1024 * 1024;
 
 /** `mtls`: both sides prove who they are; `tls`: only the server; `insecure`: plaintext. */
 export type TlsMode = "mtls" | "tls" | "insecure";
@@ -40,12 +47,13 @@ export interface TlsMaterial {
 function readPem(path: string, what: string, setting: string): Buffer {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readBoundedFile(path, MAX_PEM_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT"
+    const why = e instanceof BoundedReadError
+      ? `is ${e.message}`
+      : e instanceof Deno.errors.NotFound
       ? "not found (run `deno task certs` to make test certificates)"
-      : code === "EACCES"
+      : e instanceof Deno.errors.PermissionDenied
       ? "permission denied"
       : (e as Error).message;
     throw new TlsFileError(`${setting} ${path}: ${what} ${why}`);
@@ -97,6 +105,10 @@ export function loadTls(
   if (new Date(cert.validTo).getTime() < Date.now()) {
     out.warnings.push(`certificate ${paths.cert} expired on ${cert.validTo}`);
   }
+  // A clock or a --days mistake: the peer refuses it until then, as it refuses an expired one.
+  if (new Date(cert.validFrom).getTime() > Date.now()) {
+    out.warnings.push(`certificate ${paths.cert} is not valid before ${cert.validFrom}`);
+  }
   out.subject = cert.subject.replace(/\n/g, ", ");
   // A world-readable key is a leak waiting to happen; warn rather than refuse, because
   // Kubernetes secrets and some CI volumes mount files 0644 by default.
@@ -115,12 +127,15 @@ export function loadTls(
 
 /** Server credentials that accept TLS 1.3 only and, in `mtls`, require a client certificate. */
 class Tls13ServerCredentials extends grpc.ServerCredentials {
-  constructor(mode: "mtls" | "tls", m: TlsMaterial) {
+  constructor(mode: "mtls" | "tls", m: TlsMaterial, handshakeTimeoutMs?: number) {
     super(
       {
         minVersion: "TLSv1.3",
         requestCert: mode === "mtls",
         rejectUnauthorized: mode === "mtls",
+        // Deno 2.9.3's TLS server keeps every connection (~20 KB, with its socket) until this
+        // timer fires, closed or not: 120 s by default. df's own handshake limit is far shorter.
+        ...(handshakeTimeoutMs !== undefined ? { handshakeTimeout: handshakeTimeoutMs } : {}),
       },
       { ca: mode === "mtls" ? m.ca : undefined, cert: m.cert, key: m.key },
     );
@@ -131,11 +146,18 @@ class Tls13ServerCredentials extends grpc.ServerCredentials {
   }
 }
 
-/** Credentials for df. */
-export function serverCredentials(mode: TlsMode, m: TlsMaterial): grpc.ServerCredentials {
+/**
+ * Credentials for df. `handshakeTimeoutMs`: the TLS server's own handshake timeout (Node's
+ * `handshakeTimeout`, 120 s by default), which bounds how long a closed connection is held.
+ */
+export function serverCredentials(
+  mode: TlsMode,
+  m: TlsMaterial,
+  handshakeTimeoutMs?: number,
+): grpc.ServerCredentials {
   return mode === "insecure"
     ? grpc.ServerCredentials.createInsecure()
-    : new Tls13ServerCredentials(mode, m);
+    : new Tls13ServerCredentials(mode, m, handshakeTimeoutMs);
 }
 
 /** A TLS 1.3 client context; `tls` mode omits the client certificate. */

@@ -31,9 +31,23 @@ export interface DfLimits {
   /** Open connections in all; more are closed at once. @default 4096 */
   maxConnections: number;
   /**
+   * Connections from one address whose TLS handshake is not finished (nobody authenticated yet);
+   * more are closed at once. A load host making 500 new connections/s has ~3 pending; a
+   * slowloris from 5 addresses × 900 filled all 4,096 places before this budget existed.
+   * @default 64
+   */
+  maxHandshakesPerAddress: number;
+  /**
+   * Such unauthenticated connections in all. When full, a new connection is still admitted: the
+   * oldest pending handshake of the address that has the most is closed to make room, so that
+   * pending handshakes never take the places of authenticated clients nor shut new ones out.
+   * @default 512
+   */
+  maxHandshakes: number;
+  /**
    * A connection that has not finished its TLS handshake this long after it was accepted is
    * closed (slowloris). A handshake takes ~2 ms on loopback and 2-3 round trips on any network.
-   * @default 10000
+   * @default 5000
    */
   handshakeTimeoutMs: number;
   /** A connection with no call in progress for this long is closed (0: never). @default 300000 */
@@ -45,6 +59,13 @@ export interface DfLimits {
    * @default 4194304
    */
   maxBufferedBytes: number;
+  /**
+   * Resident memory in MiB above which df accepts no new connection (each is refused and
+   * counted), serving the ones it has, until it is back under 90 % of it; 0: no bound. Deno's
+   * TLS server keeps native memory of every connection it has seen (see df/README.md).
+   * @default 0
+   */
+  maxRssMb: number;
 }
 
 /** The defaults (also the option table's defaults, in df/options.ts). */
@@ -52,15 +73,20 @@ export const DEFAULT_LIMITS: Readonly<DfLimits> = {
   maxStreams: 256,
   maxConnectionsPerAddress: 1024,
   maxConnections: 4096,
-  handshakeTimeoutMs: 10_000,
+  maxHandshakesPerAddress: 64,
+  maxHandshakes: 512,
+  handshakeTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
   maxBufferedBytes: 4 * 1024 * 1024,
+  maxRssMb: 0,
 };
 
 /** Why a connection was refused at accept, or `undefined` to admit it. */
 export function admitConnection(
-  open: { total: number; fromAddress: number },
-  limits: Pick<DfLimits, "maxConnections" | "maxConnectionsPerAddress">,
+  open: { total: number; fromAddress: number; handshakesFromAddress?: number },
+  limits: Pick<DfLimits, "maxConnections" | "maxConnectionsPerAddress"> & {
+    maxHandshakesPerAddress?: number;
+  },
 ): string | undefined {
   if (open.total >= limits.maxConnections) {
     return `limit reached: ${limits.maxConnections} connections open in all`;
@@ -68,7 +94,26 @@ export function admitConnection(
   if (open.fromAddress >= limits.maxConnectionsPerAddress) {
     return `limit reached: ${limits.maxConnectionsPerAddress} connections open from this address`;
   }
+  const pending = limits.maxHandshakesPerAddress;
+  if (pending !== undefined && (open.handshakesFromAddress ?? 0) >= pending) {
+    return `limit reached: ${pending} unfinished handshakes from this address`;
+  }
   return undefined;
+}
+
+/**
+ * When the budget of unfinished handshakes is full: the address whose oldest pending handshake
+ * is closed to make room, the one with the most pending (the first of them on a tie).
+ */
+export function handshakeToEvict(
+  pendingByAddress: ReadonlyMap<string, number>,
+): string | undefined {
+  let most: string | undefined;
+  let n = 0;
+  for (const [address, count] of pendingByAddress) {
+    if (count > n) [most, n] = [address, count];
+  }
+  return most;
 }
 
 /** What df knows about one connection when it checks it. */

@@ -6,6 +6,7 @@ import {
   DEFAULT_LIMITS,
   formatBytes,
   formatSeconds,
+  handshakeToEvict,
 } from "./limits.ts";
 
 const conn = (over: Partial<ConnectionState> = {}): ConnectionState => ({
@@ -64,4 +65,21 @@ Deno.test("formatSeconds() and formatBytes() write short human units", () => {
   assert.equal(formatBytes(4 * 1024 * 1024), "4 MiB");
   assert.equal(formatBytes(1536), "1.5 KiB");
   assert.equal(formatBytes(12), "12 B");
+});
+
+Deno.test("admitConnection() gives unfinished handshakes their own budget per address", () => {
+  const limits = { maxConnections: 100, maxConnectionsPerAddress: 50, maxHandshakesPerAddress: 4 };
+  assert.equal(
+    admitConnection({ total: 9, fromAddress: 9, handshakesFromAddress: 3 }, limits),
+    undefined,
+  );
+  assert.match(
+    admitConnection({ total: 9, fromAddress: 9, handshakesFromAddress: 4 }, limits)!,
+    /4 unfinished handshakes from this address/,
+  );
+});
+
+Deno.test("handshakeToEvict() names the address with the most unfinished handshakes", () => {
+  assert.equal(handshakeToEvict(new Map([["a", 2], ["b", 5], ["c", 5]])), "b");
+  assert.equal(handshakeToEvict(new Map()), undefined);
 });

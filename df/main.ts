@@ -10,6 +10,7 @@ import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/shared/
 import { dfHelp, resolveDfOptions } from "./options.ts";
 import { startDf } from "./server.ts";
 import { CauseLog } from "./log.ts";
+import { printable } from "../smft/shared/printable.ts";
 
 function fail(message: string): never {
   console.error(`df: ${message}`);
@@ -49,7 +50,8 @@ async function main(): Promise<void> {
   // Connection events, one line per cause per interval (df/log.ts).
   const log = new CauseLog({
     intervalMs: o.logIntervalMs,
-    emit: (line) => console.error(line),
+    // Causes carry what clients sent (certificate subjects, TLS errors): escaped.
+    emit: (line) => console.error(printable(line)),
     now: performance.now(),
   });
   // 0: every event gets its own line at once (no timer needed).
@@ -67,12 +69,15 @@ async function main(): Promise<void> {
       maxStreams: o.maxStreams,
       maxConnectionsPerAddress: o.maxConnectionsPerAddress,
       maxConnections: o.maxConnections,
+      maxHandshakesPerAddress: o.maxHandshakesPerAddress,
+      maxHandshakes: o.maxHandshakes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       maxBufferedBytes: o.maxBufferedBytes,
+      maxRssMb: o.maxRssMb,
     },
     onEvent: (e) => {
-      if (e.type === "error") console.error(`df: ${e.message}`);
+      if (e.type === "error" || e.type === "notice") console.error(printable(`df: ${e.message}`));
       else log.record({ kind: e.type, peer: e.peer, cause: e.reason }, performance.now());
     },
   }).catch((e) => fail((e as Error).message));
@@ -90,7 +95,9 @@ async function main(): Promise<void> {
   );
   const l = df.limits;
   console.error(
-    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; handshake ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client`,
+    `df: limits: ${l.maxStreams} streams per connection, ${l.maxConnectionsPerAddress} connections per address, ${l.maxConnections} in all; unfinished handshakes ${l.maxHandshakesPerAddress} per address, ${l.maxHandshakes} in all, ${l.handshakeTimeoutMs} ms, idle ${l.idleTimeoutMs} ms, ${l.maxBufferedBytes} bytes unread per client; ${
+      l.maxRssMb > 0 ? `no new connection above ${l.maxRssMb} MiB resident` : "no memory bound"
+    }`,
   );
 
   const { promise: stopped, resolve: stop } = Promise.withResolvers<string>();
@@ -122,9 +129,9 @@ async function main(): Promise<void> {
       refused ? ` (${refused})` : ""
     } closed=${closedN}${closed ? ` (${closed})` : ""} held-dropped=${
       connectionClosed + cancelledByClient
-    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient})${
-      peers ? ` peers: ${peers}` : ""
-    }${cpuPerCall}`,
+    } (connection closed: ${connectionClosed}; cancelled by the client: ${cancelledByClient}) unwritten=${s.unwritten} rss=${
+      Math.round(Deno.memoryUsage().rss / 1048576)
+    } MiB (peak ${s.rssPeakMb} MiB)${peers ? ` peers: ${peers}` : ""}${cpuPerCall}`,
   );
   Deno.exit(0);
 }

@@ -109,6 +109,23 @@ export const DF_OPTIONS = {
     meta: "<n>",
     help: "open connections in all; more are closed at once",
   },
+  maxHandshakesPerAddress: {
+    flag: "max-handshakes-per-address",
+    env: "DF_MAX_HANDSHAKES_PER_ADDRESS",
+    default: DEFAULT_LIMITS.maxHandshakesPerAddress,
+    parse: int(1, 1_000_000),
+    meta: "<n>",
+    help: "connections from one address whose TLS handshake is not finished; more are closed",
+  },
+  maxHandshakes: {
+    flag: "max-handshakes",
+    env: "DF_MAX_HANDSHAKES",
+    default: DEFAULT_LIMITS.maxHandshakes,
+    parse: int(1, 1_000_000),
+    meta: "<n>",
+    help:
+      "unfinished TLS handshakes in all; when full, the busiest address's oldest is closed for a new one",
+  },
   handshakeTimeoutMs: {
     flag: "handshake-timeout-ms",
     env: "DF_HANDSHAKE_TIMEOUT_MS",
@@ -132,6 +149,14 @@ export const DF_OPTIONS = {
     parse: int(64 * 1024, 2 ** 31 - 1),
     meta: "<bytes>",
     help: "close a connection whose client leaves more than this many answer bytes unread",
+  },
+  maxRssMb: {
+    flag: "max-rss-mb",
+    env: "DF_MAX_RSS_MB",
+    default: DEFAULT_LIMITS.maxRssMb,
+    parse: int(0, 1_048_576),
+    meta: "<MiB>",
+    help: "above this resident memory accept no new connection, serve the open ones (0: no bound)",
   },
   logIntervalMs: {
     flag: "log-interval-ms",

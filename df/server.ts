@@ -24,7 +24,13 @@ import { createHold } from "./hold.ts";
 import type { PacingMode } from "../smft/shared/pacer.ts";
 import { refusalReason } from "./causes.ts";
 import { addStandardServices } from "./standard.ts";
-import { admitConnection, connectionVerdict, DEFAULT_LIMITS, type DfLimits } from "./limits.ts";
+import {
+  admitConnection,
+  connectionVerdict,
+  DEFAULT_LIMITS,
+  type DfLimits,
+  handshakeToEvict,
+} from "./limits.ts";
 
 /** What df needs to start. */
 export interface DfOptions {
@@ -50,7 +56,9 @@ export type DfEvent =
   | { type: "refused"; peer: string; reason: string }
   /** An established connection df closed (the client does not read, idle). */
   | { type: "closed"; peer: string; reason: string }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** A change of state worth a line (the memory bound reached or left). */
+  | { type: "notice"; message: string };
 
 /** Counters, live. */
 export interface DfStats {
@@ -67,6 +75,13 @@ export interface DfStats {
   closedByReason: Record<string, number>;
   /** Held calls whose wait was cut short: their connection closed, or the client cancelled. */
   heldDropped: { connectionClosed: number; cancelledByClient: number };
+  /**
+   * Calls df answered OK whose answer never reached the client's side of the connection (it
+   * closed first, or its flow-control window stayed shut): not counted OK.
+   */
+  unwritten: number;
+  /** Highest resident memory seen, sampled once a second, MiB. */
+  rssPeakMb: number;
   /** Connections accepted per peer address (the first 100 addresses seen). */
   connectionsByPeer: Record<string, number>;
 }
@@ -98,6 +113,8 @@ interface Conn {
   closedCause?: string;
   /** Its cause has been counted and reported. */
   reported: boolean;
+  /** Counted among the unfinished handshakes (accepted, not yet secure, not closed). */
+  pending: boolean;
 }
 
 /** How often connections are checked against the time and buffer limits. */
@@ -121,6 +138,8 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     refusedByReason: {},
     closedByReason: {},
     heldDropped: { connectionClosed: 0, cancelledByClient: 0 },
+    unwritten: 0,
+    rssPeakMb: 0,
     connectionsByPeer: {},
   };
   const count = (code: string) => {
@@ -135,6 +154,17 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   /** Open connections by `remoteAddress:remotePort`, the form grpc-js's `getPeer()` returns. */
   const conns = new Map<string, Conn>();
   const openByAddress = new Map<string, number>();
+  // Unfinished handshakes by address, oldest first: their own budget (df/limits.ts).
+  const pendingByAddress = new Map<string, Set<Conn>>();
+  let pendingTotal = 0;
+  const settlePending = (c: Conn) => {
+    if (!c.pending) return;
+    c.pending = false;
+    pendingTotal--;
+    const set = pendingByAddress.get(c.address);
+    set?.delete(c);
+    if (set?.size === 0) pendingByAddress.delete(c.address);
+  };
   const keyOf = (address: string | undefined, port: number | undefined) => `${address}:${port}`;
 
   const refuse = (c: { peer: string }, reason: string) => {
@@ -219,7 +249,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
           HANDLING_METADATA_KEY,
           String(Math.round((performance.now() - received) * 1000)),
         );
-        count("OK");
+        // Counted OK only once its answer is written (the stream's wantTrailers, below).
         p.callback(null, { score: Math.random() }, trailer);
       });
     },
@@ -227,7 +257,12 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
 
   const standard = addStandardServices(server);
 
-  const injector = server.createConnectionInjector(serverCredentials(o.tlsMode, o.tls));
+  // The TLS server's own handshake timer holds every connection until it fires (Deno 2.9.3):
+  // a second after df's handshake limit, not Node's 120 s, so closed connections are let go
+  // soon, and df's sweep still closes a slow handshake first, naming its own cause.
+  const injector = server.createConnectionInjector(
+    serverCredentials(o.tlsMode, o.tls, limits.handshakeTimeoutMs + 1000),
+  );
   // grpc-js keeps the (TLS or plaintext) HTTP/2 server it made for the injector private; df
   // listens on it for handshake errors, finished handshakes and sessions.
   const servers = (server as unknown as { http2Servers?: Map<http2.Http2Server, unknown> })
@@ -238,6 +273,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     h2Server.on("secureConnection", (socket: tls.TLSSocket) => {
       const c = conns.get(keyOf(socket.remoteAddress, socket.remotePort));
       if (!c) return;
+      settlePending(c);
       c.secure = true;
       c.tls = socket;
       c.lastActive = performance.now();
@@ -246,6 +282,8 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       const raw = (socket as unknown as { _parent?: net.Socket })._parent ?? socket;
       const c = conns.get(keyOf(raw.remoteAddress, raw.remotePort)) ??
         [...conns.values()].find((x) => x.raw === raw);
+      // A failed handshake is no longer pending, though its socket may close only later.
+      if (c) settlePending(c);
       if (c?.reported) return;
       const reason = c?.closedCause ?? refusalReason(err.message, {
         // Node types it as an Error; Deno (like Node at run time) leaves the code string.
@@ -261,16 +299,62 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     const c = conns.get(keyOf(s?.remoteAddress, s?.remotePort));
     if (!c) return;
     c.lastActive = performance.now();
+    // A session ended by an HTTP/2 error (a flood nghttp2 stopped, a broken frame) is closed by
+    // df's side: said and counted like every other connection df closes.
+    session.on("error", (e: Error & { code?: string }) => {
+      // A socket error (the client reset it) is the client's doing, not df's.
+      if (draining || !e.code?.startsWith("ERR_HTTP2")) return;
+      closeFor(c, `HTTP/2 error, the session was ended: ${e.message} (${e.code})`);
+    });
     session.on("stream", (stream: http2.ServerHttp2Stream) => {
       c.active++;
+      // An OK answer is the one grpc-js ends with stream.end() (errors are trailers-only); it
+      // is written once its last DATA frame went out, when the stream asks for its trailers.
+      // A window the client never opens, or a close first, leaves it unwritten: not OK.
+      let answered = false;
+      let written = false;
+      const end = stream.end;
+      stream.end = function (this: http2.ServerHttp2Stream, ...a: unknown[]) {
+        answered = true;
+        return (end as (...x: unknown[]) => http2.ServerHttp2Stream).apply(this, a);
+      } as typeof stream.end;
+      stream.once("wantTrailers", () => written = true);
       stream.once("close", () => {
         c.active--;
         c.lastActive = performance.now();
+        if (!answered) return;
+        if (written) count("OK");
+        else stats.unwritten++;
       });
     });
   });
 
+  // Resident memory once a second: its peak for the totals, and the bound (--max-rss-mb).
+  let overMemory = false;
+  let sweeps = 0;
+  const checkMemory = () => {
+    const mb = Deno.memoryUsage().rss / 1048576;
+    stats.rssPeakMb = Math.max(stats.rssPeakMb, Math.round(mb));
+    if (limits.maxRssMb <= 0) return;
+    if (!overMemory && mb > limits.maxRssMb) {
+      overMemory = true;
+      o.onEvent?.({
+        type: "notice",
+        message: `resident memory ${mb.toFixed(0)} MiB is over --max-rss-mb ${limits.maxRssMb}: ` +
+          `refusing new connections, serving the ${stats.connectionsOpen} open ones`,
+      });
+    } else if (overMemory && mb < 0.9 * limits.maxRssMb) {
+      overMemory = false;
+      o.onEvent?.({
+        type: "notice",
+        message: `resident memory ${mb.toFixed(0)} MiB, under 90 % of --max-rss-mb ` +
+          `${limits.maxRssMb}: accepting new connections again`,
+      });
+    }
+  };
+  checkMemory();
   const sweep = setInterval(() => {
+    if (++sweeps % 10 === 0) checkMemory();
     const now = performance.now();
     for (const c of conns.values()) {
       if (c.closedCause || c.reported || c.raw.destroyed) continue;
@@ -294,14 +378,36 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     const address = socket.remoteAddress ?? "?";
     const peer = peerOf(socket.remoteAddress, socket.remotePort);
     socket.on("error", () => {/* reported through tlsClientError or the session */});
-    const refusal = admitConnection(
-      { total: conns.size, fromAddress: openByAddress.get(address) ?? 0 },
-      limits,
-    );
+    const refusal = overMemory
+      ? `memory bound: resident memory over --max-rss-mb ${limits.maxRssMb} MiB`
+      : admitConnection(
+        {
+          total: conns.size,
+          fromAddress: openByAddress.get(address) ?? 0,
+          handshakesFromAddress: pendingByAddress.get(address)?.size ?? 0,
+        },
+        limits,
+      );
     if (refusal) {
       refuse({ peer }, refusal);
       socket.destroy();
       return;
+    }
+    if (o.tlsMode !== "insecure" && pendingTotal >= limits.maxHandshakes) {
+      // The budget of unfinished handshakes is full: the busiest address gives up its oldest.
+      const from = handshakeToEvict(
+        new Map([...pendingByAddress].map(([a, set]) => [a, set.size])),
+      );
+      const oldest = from === undefined ? undefined : pendingByAddress.get(from)?.values().next();
+      if (oldest && !oldest.done) {
+        const victim = oldest.value;
+        settlePending(victim);
+        closeFor(
+          victim,
+          `limit reached: ${limits.maxHandshakes} unfinished handshakes in all (the oldest of ` +
+            `the address with the most was closed to make room)`,
+        );
+      }
     }
     stats.connectionsAccepted++;
     stats.connectionsOpen++;
@@ -319,11 +425,19 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
       active: 0,
       lastActive: now,
       reported: false,
+      pending: o.tlsMode !== "insecure",
     };
     const key = keyOf(socket.remoteAddress, socket.remotePort);
     conns.set(key, c);
+    if (c.pending) {
+      pendingTotal++;
+      const set = pendingByAddress.get(address) ?? new Set<Conn>();
+      set.add(c);
+      pendingByAddress.set(address, set);
+    }
     openByAddress.set(address, (openByAddress.get(address) ?? 0) + 1);
     socket.once("close", () => {
+      settlePending(c);
       stats.connectionsOpen--;
       // The TLS layer reports a refused handshake when its socket closes: look the connection
       // up a little later.

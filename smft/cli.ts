@@ -25,12 +25,7 @@ import { loadProtoFiles, type UnaryMethod, unaryMethod } from "./method.ts";
 import { reflectService } from "./reflection.ts";
 import { encodeJsonVector, GET_SCORE_PATH } from "../proto/score.ts";
 import { ConnectionFailedError, runSteadyTest } from "./connections.ts";
-import {
-  formatRunVerdict,
-  noneGotThrough,
-  noneThroughVerdict,
-  type RunVerdict,
-} from "./verdict.ts";
+import { formatRunVerdict, noneGotThrough } from "./verdict.ts";
 import { ownAt } from "./own_delay.ts";
 import {
   insertBeforeExtension,
@@ -38,13 +33,19 @@ import {
   ResultsWriteError,
   ResultsWriter,
 } from "./record.ts";
-import type { RunResult } from "./harness.ts";
+import { inFlightBoundMs, type RunResult } from "./harness.ts";
 import { formatProgress, logLine, stderrProgress } from "./progress.ts";
 import { attemptsText, formatSummary, warmupLine } from "./summary.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { TOOL_VERSION, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
+import { printable } from "./shared/printable.ts";
+
+// Summaries and errors carry what df sent (status messages, certificate subjects): printed
+// with control characters escaped.
+const print = (text: string) => console.log(printable(text));
+const printError = (text: string) => console.error(printable(text));
 
 /** The load generator's two commands, for the usage texts of both entry points. */
 export const SMFT_COMMANDS_USAGE =
@@ -64,16 +65,44 @@ Run "smft <command> --help" for its options. "smft --version" prints the version
 export { EXIT, exitCode };
 
 function fail(message: string): never {
-  console.error(`smft: ${message}`);
+  printError(`smft: ${message}`);
   Deno.exit(EXIT.config);
 }
 
-function interruptSignal(): AbortSignal {
-  const ctl = new AbortController();
-  const onSignal = () => ctl.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  return ctl.signal;
+/**
+ * SIGINT and SIGTERM. The first stops scheduling (`signal`) and says what smft still waits for
+ * and for how long at most: the calls in flight, bounded by their deadline; the second cancels
+ * them (`cancel`): they are written as `CANCELLED` and the file is completed at once.
+ */
+function interruptSignals(
+  deadlineMs: number,
+  display: ReturnType<typeof stderrProgress>,
+): { signal: AbortSignal; cancel: AbortSignal } {
+  const stop = new AbortController();
+  const cancel = new AbortController();
+  // The loop's bound after the plan, and its half-second grace for abandoned calls.
+  const atMostS = Math.ceil((inFlightBoundMs(deadlineMs) + 500) / 1000);
+  const on = (name: string) => () => {
+    if (!stop.signal.aborted) {
+      stop.abort();
+      logLine(
+        display,
+        `smft: ${name}: no new calls; waiting for the calls in flight to end, at most ${atMostS} s ` +
+          `(their --deadline-ms ${deadlineMs}, and 2.5 s); ${name} again cancels them ` +
+          `(written as CANCELLED)`,
+      );
+    } else if (!cancel.signal.aborted) {
+      cancel.abort();
+      logLine(
+        display,
+        `smft: ${name} again: cancelling the calls in flight (written as CANCELLED), then ` +
+          `completing the results file`,
+      );
+    }
+  };
+  Deno.addSignalListener("SIGINT", on("SIGINT"));
+  Deno.addSignalListener("SIGTERM", on("SIGTERM"));
+  return { signal: stop.signal, cancel: cancel.signal };
 }
 
 /** What both tests do before their run: TLS files, warnings, SLO clauses, the target. */
@@ -102,7 +131,7 @@ function prepare(c: CommonConfig) {
     tlsMode: c.tlsMode,
     tls: material,
   };
-  return { clauses, display, target, signal: interruptSignal() };
+  return { clauses, display, target, ...interruptSignals(c.deadlineMs, display) };
 }
 
 /**
@@ -153,7 +182,7 @@ function steadyRun(
   rate: number,
   out: string,
   writer: ResultsWriter,
-  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal"> & {
+  ctx: Pick<ReturnType<typeof prepare>, "target" | "display" | "signal" | "cancel"> & {
     method: UnaryMethod;
   },
 ): SteadyRun {
@@ -175,6 +204,7 @@ function steadyRun(
     connections: c.connections,
     pacing: c.pacing,
     signal: ctx.signal,
+    cancel: ctx.cancel,
     onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
   };
 }
@@ -184,11 +214,6 @@ function measuringLine(rate: number, durationS: number): string {
   return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
 }
 
-/** The run's verdict line: a run none of whose calls got through says so rather than judge pace. */
-function verdictLine(v: RunVerdict): string {
-  return (v.interrupted ? undefined : noneThroughVerdict(v.reasons)) ?? formatRunVerdict(v);
-}
-
 /**
  * Says on stderr, in one line, that no call (or attempt) of a finished run got through; returns
  * whether so (the run then exits 1: df unreachable, as at start).
@@ -196,7 +221,7 @@ function verdictLine(v: RunVerdict): string {
 function saidNoneThrough(r: RunResult, what: "call" | "attempt", target: Target): boolean {
   if (r.interrupted || !noneGotThrough(r.summary.ok, r.summary.failed)) return false;
   const reason = r.summary.topReasons?.[0]?.reason;
-  console.error(
+  printError(
     `smft: no ${what} got through to ${targetString(target)}: all ${r.summary.failed} failed${
       reason ? ` (most: ${reason})` : ""
     }`,
@@ -218,7 +243,7 @@ function coldMeasuringLine(c: ColdConfig): string {
 function sloFailed(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): boolean {
   if (!clauses.length) return false;
   const verdicts = judgeSlo(summary, clauses);
-  console.log(formatVerdicts(verdicts));
+  print(formatVerdicts(verdicts));
   return verdicts.some((v) => !v.pass);
 }
 
@@ -261,12 +286,12 @@ function reserveAll(paths: string[], test: "01_steady" | "02_coldconn"): Results
 async function steady(args: string[], hooks: SmftHooks): Promise<number> {
   const r = resolveSteady(args, Deno.env.toObject());
   if (r.help) {
-    console.log(helpText("steady"));
+    print(helpText("steady"));
     return EXIT.ok;
   }
   const c: SteadyConfig = r.config;
   if (c.capacity) return await capacity(c, c.capacity, hooks);
-  const { clauses, display, target, signal } = prepare(c);
+  const { clauses, display, target, signal, cancel } = prepare(c);
   const method = await resolveMethod(c, target, c.connectTimeoutMs);
   const results: SteadyResult[] = [];
   const ladder = c.rates.length > 1;
@@ -291,7 +316,7 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       if (signal.aborted) break;
       const out = paths[k];
       const r = await runSteadyTest({
-        ...steadyRun(c, rate, out, writers[k], { target, display, signal, method }),
+        ...steadyRun(c, rate, out, writers[k], { target, display, signal, cancel, method }),
         // The shared instant is the first rate's; later rates start when the one before ends
         // (their run ids differ, so no tool merges them as shards of one run).
         startAt: k === 0 ? c.startAt : undefined,
@@ -301,12 +326,12 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
       results.push(r);
       placementLines(display, r, out);
       const tls = r.meta.tls;
-      console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
-      if (tls) console.log(`TLS: ${tls.version} ${tls.cipher}`);
-      console.log(describePacing(c.pacing, c.connections));
-      console.log(callLines(method, c));
-      console.log(formatSummary(r.summary));
-      console.log(verdictLine(r.verdict));
+      print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
+      if (tls) print(`TLS: ${tls.version} ${tls.cipher}`);
+      print(describePacing(c.pacing, c.connections));
+      print(callLines(method, c));
+      print(formatSummary(r.summary));
+      print(formatRunVerdict(r.verdict));
       if (sloFailed(clauses, r.summary)) sloFail = true;
       if (saidNoneThrough(r, "call", target)) noneThrough = true;
       if (!r.verdict.valid && !r.interrupted) invalid = true;
@@ -316,18 +341,18 @@ async function steady(args: string[], hooks: SmftHooks): Promise<number> {
     // Files of rates that never ran (interrupted, or an error) are released.
     for (const w of writers.slice(results.length)) w.discard();
   }
-  if (ladder && results.length > 1) console.log("\n" + ladderTable(results));
+  if (ladder && results.length > 1) print("\n" + ladderTable(results));
   return exitCode({ interrupted, invalid, sloFailed: sloFail, noneThrough });
 }
 
 async function coldconn(args: string[]): Promise<number> {
   const resolved = resolveColdconn(args, Deno.env.toObject());
   if (resolved.help) {
-    console.log(helpText("coldconn"));
+    print(helpText("coldconn"));
     return EXIT.ok;
   }
   const c: ColdConfig = resolved.config;
-  const { clauses, display, target, signal } = prepare(c);
+  const { clauses, display, target, signal, cancel } = prepare(c);
   const method = await resolveMethod(c, target, c.deadlineMs);
   const out = resultsPath(c.out, undefined, c.shard);
   const [writer] = reserveAll([out], "02_coldconn");
@@ -361,6 +386,7 @@ async function coldconn(args: string[]): Promise<number> {
       startAt: c.startAt,
       pacing: c.pacing,
       signal,
+      cancel,
       onMeasureStart: () => logLine(display, coldMeasuringLine(c)),
       onProgress: (p) => display.update(formatProgress(p)),
     });
@@ -370,13 +396,13 @@ async function coldconn(args: string[]): Promise<number> {
   }
   display.done();
   placementLines(display, r, out);
-  console.log(`\n== 02_coldconn -> ${r.file}`);
-  console.log(describePacing(c.pacing));
-  console.log(warmupLine(c.warmupAttempts));
-  console.log(callLines(method, c));
-  console.log(formatSummary(r.summary));
-  if (r.maxOverlap > 1) console.log(`Overlapping attempts: up to ${r.maxOverlap} at once`);
-  console.log(verdictLine(r.verdict));
+  print(`\n== 02_coldconn -> ${r.file}`);
+  print(describePacing(c.pacing));
+  print(warmupLine(c.warmupAttempts));
+  print(callLines(method, c));
+  print(formatSummary(r.summary));
+  if (r.maxOverlap > 1) print(`Overlapping attempts: up to ${r.maxOverlap} at once`);
+  print(formatRunVerdict(r.verdict));
   const sloFail = sloFailed(clauses, r.summary);
   return exitCode({
     noneThrough: saidNoneThrough(r, "attempt", target),
@@ -395,7 +421,7 @@ async function capacity(
   bounds: NonNullable<SteadyConfig["capacity"]>,
   hooks: SmftHooks,
 ): Promise<number> {
-  const { clauses, display, target, signal } = prepare(c);
+  const { clauses, display, target, signal, cancel } = prepare(c);
   const method = await resolveMethod(c, target, c.connectTimeoutMs);
   logLine(
     display,
@@ -431,7 +457,7 @@ async function capacity(
       let r: SteadyResult;
       try {
         r = await runSteadyTest({
-          ...steadyRun(c, rate, out, writer, { target, display, signal, method }),
+          ...steadyRun(c, rate, out, writer, { target, display, signal, cancel, method }),
           onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
         });
       } catch (e) {
@@ -440,22 +466,22 @@ async function capacity(
       }
       display.done();
       placementLines(display, r, out);
-      console.log(`\n== 01_steady at ${rate}/s -> ${r.file}`);
-      console.log(formatSummary(r.summary));
-      console.log(verdictLine(r.verdict));
+      print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
+      print(formatSummary(r.summary));
+      print(formatRunVerdict(r.verdict));
       sloFailed(clauses, r.summary);
       return r;
     },
   );
-  console.log(`\n${formatCapacitySteps(answer)}`);
-  console.log(`Capacity: ${answer.text}`);
+  print(`\n${formatCapacitySteps(answer)}`);
+  print(`Capacity: ${answer.text}`);
   const files = answer.steps.map((s) => s.file).filter((f): f is string => f !== undefined);
   if (files.length > 0) {
     const out = resultsPath(insertBeforeExtension(c.out, "_capacity", ".html"), undefined, c.shard);
     const problem = hooks.writeReport
       ? await hooks.writeReport(files, out, c.slo)
       : "no report writer in this entry point";
-    console.log(
+    print(
       problem === undefined
         ? `Report: ${out}`
         : `Report not written (${problem}); draw it with: smft report ${
@@ -520,13 +546,13 @@ async function dispatch(args: string[], hooks: SmftHooks): Promise<number> {
       return await coldconn(rest);
     case "--version":
     case "version":
-      console.log(`smft ${TOOL_VERSION}`);
+      print(`smft ${TOOL_VERSION}`);
       return EXIT.ok;
     case undefined:
     case "-h":
     case "--help":
     case "help":
-      console.log(USAGE);
+      print(USAGE);
       return EXIT.ok;
     default:
       throw new ConfigError(`unknown command "${cmd}"; run smft --help`);
@@ -537,7 +563,7 @@ async function dispatch(args: string[], hooks: SmftHooks): Promise<number> {
 export function smftMain(args: string[], hooks: SmftHooks = {}): Promise<never> {
   return dispatch(args, hooks).then((code) => Deno.exit(code), (e) => {
     if (e instanceof ResultsWriteError) {
-      console.error(`smft: ${e.message}`);
+      printError(`smft: ${e.message}`);
       Deno.exit(EXIT.writeError);
     }
     if (

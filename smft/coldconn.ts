@@ -19,7 +19,7 @@ import type { Clock } from "./open_loop.ts";
 import { type Arrival, intendedAt, plannedRate, totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
 import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
-import { handlingTime, r3, statusName } from "./results_format.ts";
+import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import {
   type Done,
@@ -60,6 +60,8 @@ export interface ColdRun {
   shard: Shard;
   startAt?: number;
   signal?: AbortSignal;
+  /** Aborting (a second SIGINT) cancels the attempts still in flight: written as `CANCELLED`. */
+  cancel?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onMeasureStart?: () => void;
   /** How this thread waits for the next attempt. @default "spin" */
@@ -179,6 +181,8 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     ...methodMeta(method, run),
   };
   const attemptsRunning = new Set<grpc.Client>();
+  // Calls in flight: closing a channel does not end its calls, cancelling them does.
+  const callsRunning = new Set<grpc.ClientUnaryCall>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
   const explanations = new Map<string, Promise<string>>();
   const explain = (message: string) => {
@@ -220,6 +224,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       const state = await connect(client, live, deadline);
       const ready = performance.now();
       let status: grpc.StatusObject | undefined;
+      let noMessage = false;
       if (state === "ready") {
         status = await new Promise<grpc.StatusObject>((resolve) => {
           const call = client.makeUnaryRequest(
@@ -229,9 +234,14 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
             payload,
             metadata,
             { deadline },
-            () => {},
+            // grpc-js calls back (before "status") with an error when OK brought no message.
+            (e) => noMessage = e !== null,
           );
-          call.on("status", resolve);
+          callsRunning.add(call);
+          call.on("status", (st: grpc.StatusObject) => {
+            callsRunning.delete(call);
+            resolve(st);
+          });
         });
       }
       const done = performance.now();
@@ -239,7 +249,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       // (and reset the live trace) while the failure is being explained below.
       const trace: ConnectionTrace = { ...live };
       // The status came from the server: a malformed one is an error, never OK or "NaN".
-      const st = status ? statusName(status.code) : undefined;
+      const st = status
+        ? status.code === 0 && noMessage
+          ? { ok: false, code: "INTERNAL", malformed: false }
+          : statusName(status.code)
+        : undefined;
       const success = st?.ok === true;
       line.ok = success;
       if (!success) {
@@ -249,10 +263,14 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
         line.error = phase === "tls" && trace.tlsError && trace.tlsDone === undefined
           ? await explain(trace.tlsError)
           : phase === "rpc"
-          ? st?.malformed
+          ? status?.code === 0
+            ? NO_MESSAGE
+            : st?.malformed
             ? `malformed status code ${String(status?.code)} (${status?.details})`
             : status?.details ?? "call failed"
           : connectFailure(`channel ${state}`, trace, run.target);
+        // The server's text, cut: a line stays far under a reader's line limit.
+        line.error = cutMessage(line.error);
       }
       if (state === "ready") {
         line.t_connect_ms = r3(ready - start);
@@ -275,15 +293,19 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       line.cipher = trace.cipher;
       line.alpn = trace.alpn;
       line.resumed = trace.resumed;
-      line.peer_subject = trace.peerSubject;
+      line.peer_subject = cutMessage(trace.peerSubject);
       line.overlap = overlap;
-      const df = handlingTime(status?.metadata?.get(HANDLING_METADATA_KEY));
+      // The server's own time cannot exceed the call's (from READY to its status) as seen here.
+      const df = handlingTime(
+        status?.metadata?.get(HANDLING_METADATA_KEY),
+        state === "ready" ? done - ready : undefined,
+      );
       line.df_ms = df.df_ms;
       line.df_bad = df.df_bad;
     } catch (e) {
       line.phase ??= "unknown";
       line.code ??= "UNKNOWN";
-      line.error = `smft: ${(e as Error).message}`;
+      line.error = cutMessage(`smft: ${(e as Error).message}`);
     } finally {
       client.close();
       attemptsRunning.delete(client);
@@ -292,6 +314,11 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
     return { line, valueMs: totalMs };
   };
 
+  const abandon = () => {
+    callsRunning.forEach((c) => c.cancel());
+    attemptsRunning.forEach((c) => c.close());
+  };
+  run.cancel?.addEventListener("abort", abandon, { once: true });
   const result = await runTest<ColdLine>({
     test: "02_coldconn",
     out: run.out,
@@ -312,7 +339,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
         prepared = undefined;
       },
       // Attempts carry their own deadline; this only ends one that never settles.
-      abandon: () => attemptsRunning.forEach((c) => c.close()),
+      abandon,
       boundMs: inFlightBoundMs(run.deadlineMs),
       burst: Infinity,
     },

@@ -22,6 +22,8 @@ let job: WorkerRun | undefined;
 let channel: Channel | undefined;
 let timer: Pacer | undefined;
 const stop = new AbortController();
+/** Cancels this connection's calls in flight (set while its plan runs). */
+let cancelCalls: (() => void) | undefined;
 const post = (m: FromWorker) => self.postMessage(m);
 
 async function connect(run: WorkerRun): Promise<void> {
@@ -59,6 +61,7 @@ async function start(given: Plan, startInMs: number): Promise<void> {
     path: job.method.path,
     metadata: job.method.metadata,
   });
+  cancelCalls = calls.abandon;
   let batch: SteadyLine[] = [];
   const flush = () => {
     if (batch.length === 0) return;
@@ -102,6 +105,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   if (m.type === "connect") connect(m.run).catch(fail);
   else if (m.type === "start") start(m.plan, m.startInMs).catch(fail);
   else if (m.type === "stop") stop.abort();
+  else if (m.type === "cancel") cancelCalls?.();
   else {
     close();
     post({ type: "closed" });

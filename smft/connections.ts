@@ -68,6 +68,8 @@ export type ToWorker =
   /** `plan.t0` is ignored: the plan starts `startInMs` after the message was posted. */
   | { type: "start"; plan: Plan; startInMs: number }
   | { type: "stop" }
+  /** Cancel the calls in flight now (a second SIGINT): they are written as CANCELLED. */
+  | { type: "cancel" }
   /** Close the timer and the channel, then say `closed`. */
   | { type: "close" };
 
@@ -230,6 +232,8 @@ export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
     const { plan, startEpochMs } = makePlan(run);
     const meta = steadyMeta(run, plan, startEpochMs, traces[0], job.method);
     const plans = workers.map((_, k) => connectionPlan(plan, k, n));
+    const cancel = () => workers.forEach((w) => w.post({ type: "cancel" }));
+    run.cancel?.addEventListener("abort", cancel, { once: true });
     return await runTest<SteadyLine>({
       ...steadySpec(run, meta, plan),
       total: plans.reduce((s, p) => s + totalRequests(p), 0),

@@ -8,7 +8,7 @@
  */
 import { hostname } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
-import type { Arrival, Plan } from "./schedule.ts";
+import { type Arrival, intendedAt, type Plan, warmupRequests } from "./schedule.ts";
 import { Accumulator, type Summary } from "./summary.ts";
 import type { Shard } from "./options.ts";
 import { type Target, targetString } from "./channel.ts";
@@ -345,10 +345,12 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   spec.signal?.removeEventListener("abort", onAbort);
   if (writer.failed) throw writer.failed;
   const interrupted = spec.signal?.aborted ?? false;
-  const measureStart = spec.plan.t0 + spec.plan.warmupMs;
+  // The window opens at this host's first due call, not at the measurement's start: a shard's
+  // first turn comes later (shard 2/2 at 10/s: 0.1 s), and that is not the generator's delay.
+  const firstDue = intendedAt(spec.plan, warmupRequests(spec.plan));
   const achieved = achievedRate(
     totals.measuredSent,
-    measureStart,
+    firstDue,
     totals.lastIssuedMeasured,
     spec.hostRate,
   );

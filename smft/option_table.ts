@@ -84,9 +84,16 @@ export const hostName: Parser<string> = (raw) => {
   return h;
 };
 
+/**
+ * An ISO 8601 date and time as `--start-at` takes it: `Date.parse` alone reads almost anything
+ * (`-1` is 2001-01-01, `5` is 2001-05-01), so the form is checked first.
+ */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
 /** `--start-at`: epoch milliseconds or an ISO 8601 time. */
 const startAt: Parser<number> = (raw) => {
-  const t = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Date.parse(raw.trim());
+  const v = raw.trim();
+  const t = /^\d+$/.test(v) ? Number(v) : ISO_TIME.test(v) ? Date.parse(v) : NaN;
   if (!Number.isFinite(t)) {
     throw new Error("expected epoch milliseconds or an ISO time, e.g. 2026-11-25T10:00:00Z");
   }
@@ -354,7 +361,7 @@ function steadyOptions() {
       env: "PAYLOAD_FILE",
       parse: text("a file path"),
       meta: "<file>",
-      help: "read the request JSON from a file",
+      help: "read the request JSON from a regular file of at most 4 MiB (gRPC's message limit)",
     }),
     findCapacity: opt<boolean>({
       flag: "find-capacity",

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import {
@@ -15,6 +14,7 @@ import {
   type ValuesOf,
 } from "./shared/config.ts";
 import type { TlsMode } from "../certs/tls.ts";
+import { BoundedReadError, readBoundedFile } from "../certs/bounded_read.ts";
 import type { PacingMode } from "./shared/pacer.ts";
 import {
   type Command,
@@ -25,7 +25,7 @@ import {
   type Shard,
   shard,
 } from "./option_table.ts";
-import { checkPlan } from "./plan_limits.ts";
+import { checkCallsDue, checkPlan } from "./plan_limits.ts";
 import { insertBeforeExtension } from "./record.ts";
 import { RUN_RULES } from "./verdict.ts";
 import type { Arrival } from "./schedule.ts";
@@ -231,7 +231,13 @@ export function resolveSteady(
   const v = r.values;
   const common = resolveCommon(v, r.sources.shard, env, now);
   const label = r.sources.rps === "flag" ? "--rps" : "N_RPS";
-  for (const rate of v.rps) checkPlan("steady", rate / common.shard.count, v.deadlineMs, label);
+  for (const rate of v.rps) {
+    checkPlan("steady", rate / common.shard.count, v.deadlineMs, label);
+    checkCallsDue(
+      { rate, durationS: common.durationS, shard: common.shard },
+      label,
+    );
+  }
   if (v.findCapacity) {
     if (v.rps.length !== 1) {
       throw new ConfigError(`--find-capacity starts from one rate; ${label} is a list`);
@@ -266,6 +272,13 @@ export function resolveSteady(
   };
 }
 
+/**
+ * The largest payload file: gRPC's default message limit, which df keeps
+ * (`grpc.max_receive_message_length`, 4 MiB), less room for the message's own framing; a larger
+ * request would fail every call.
+ */
+export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 - 64;
+
 /** The request JSON: `--payload`, else the file `--payload-file`, else the default vector. */
 function readPayload(
   inline: string | undefined,
@@ -287,12 +300,14 @@ function readPayload(
   let payload = inline ?? defaultPayload();
   if (payloadFile !== undefined) {
     try {
-      payload = readFileSync(payloadFile, "utf8");
+      payload = readBoundedFile(payloadFile, MAX_PAYLOAD_BYTES).toString("utf8");
     } catch (e) {
       throw new ConfigError(
-        `PAYLOAD_FILE ${payloadFile}: cannot read (${
-          (e as NodeJS.ErrnoException).code ?? (e as Error).message
-        })`,
+        e instanceof BoundedReadError
+          ? `PAYLOAD_FILE ${payloadFile}: is ${e.message} (the gRPC message limit df accepts)`
+          : `PAYLOAD_FILE ${payloadFile}: cannot read (${
+            e instanceof Deno.errors.NotFound ? "ENOENT" : (e as Error).message
+          })`,
       );
     }
     try {
@@ -327,6 +342,10 @@ export function resolveColdconn(
   }
   const common = resolveCommon(v, r.sources.shard, env, now);
   checkPlan("coldconn", list[0] / common.shard.count, v.deadlineMs, label);
+  // With --attempts the duration follows from them; without, it must hold one attempt.
+  if (v.attempts === undefined) {
+    checkCallsDue({ rate: list[0], durationS: common.durationS, shard: common.shard }, label);
+  }
   return {
     help: false,
     config: {

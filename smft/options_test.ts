@@ -202,3 +202,13 @@ Deno.test("options: --payload (GetScore's request) with --call is refused; its v
   const c = steady(["--call", "a.B/C", "--reflect"], { ...env, PAYLOAD: "{}" });
   assert.equal(c.method?.call, "a.B/C");
 });
+
+Deno.test("options: --start-at refuses what only Date.parse would read as a time (-1, 1e12)", () => {
+  for (const raw of ["-1", "1e12", "Dec 7 2026"]) {
+    assert.throws(
+      () => resolveSteady([`--start-at=${raw}`], env, Date.UTC(2026, 0, 1)),
+      /--start-at=.*expected epoch milliseconds or an ISO time/,
+      raw,
+    );
+  }
+});

@@ -48,3 +48,21 @@ export function checkPlan(cmd: Command, hostRate: number, deadlineMs: number, la
     );
   }
 }
+
+/**
+ * Refuses a plan with fewer than one call (or attempt) due on this host in its measurement:
+ * `host rate x duration < 1` (a rate like 1e-9/s, or a shard whose turn falls after the end).
+ * Such a run measures a call or none, and judges it over a window of 1 / rate (10^9 s).
+ */
+export function checkCallsDue(
+  o: { rate: number; durationS: number; shard: { index: number; count: number } },
+  label: string,
+): void {
+  const due = o.rate / o.shard.count * o.durationS;
+  if (due >= 1 - 1e-9) return;
+  const shard = o.shard.count > 1 ? ` (shard ${o.shard.index}/${o.shard.count})` : "";
+  throw new ConfigError(
+    `${label}: ${o.rate}/s for ${o.durationS} s has fewer than one call due on this host${shard} ` +
+      `(${Number(due.toPrecision(3))}): raise the rate or the duration`,
+  );
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Progress } from "./open_loop.ts";
+import { printable } from "./shared/printable.ts";
 
 /**
  * A figure of the last second, or `-` when that second had none: the loop reports 0 for a second
@@ -44,7 +45,8 @@ export function stderrProgress(quiet: boolean): ProgressDisplay {
   const tty = Deno.stderr.isTerminal();
   let drawn = false;
   return {
-    update(line) {
+    update(text) {
+      const line = printable(text);
       if (tty) {
         Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
         drawn = true;
@@ -62,5 +64,5 @@ export function stderrProgress(quiet: boolean): ProgressDisplay {
 /** Writes one log line to stderr, ending a redrawn progress line first. */
 export function logLine(display: ProgressDisplay, line: string): void {
   display.done();
-  Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+  Deno.stderr.writeSync(encoder.encode(`${printable(line)}\n`));
 }

@@ -4,7 +4,9 @@
  * - The file is written as `<file>.partial`, created exclusively before the run sends anything
  *   ({@link ResultsWriter.reserve}): one writer per path, a second run on the same path is
  *   refused ({@link ResultsPathError}).
- * - Lines are buffered and written in blocks of whole lines. On a write error (disk full, ...)
+ * - Lines are buffered and written in blocks of whole lines, at least once a second (and the
+ *   first result line at once), so a crash loses at most about a second of lines. On a write
+ *   error (disk full, ...)
  *   the `.partial` is cut back to its last whole line and {@link ResultsWriteError} is thrown:
  *   it holds every whole line written so far, never half a line.
  * - Once `#END` is written, the file takes its final name, but never the place of an earlier
@@ -156,8 +158,11 @@ export class ResultsWriter {
   #failed: ResultsWriteError | undefined;
   #begun = false;
   #startMs = Date.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   static readonly FLUSH_CHARS = 64 * 1024;
+  /** Buffered lines reach the disk at least this often: what a crash can lose. */
+  static readonly FLUSH_MS = 1000;
 
   private constructor(path: string, test: TestName, file: Deno.FsFile) {
     this.path = path;
@@ -231,6 +236,27 @@ export class ResultsWriter {
     if (typeof meta.start_epoch_ms === "number") this.#startMs = meta.start_epoch_ms;
     this.#push(`#META=${JSON.stringify(meta)}\n`, false);
     this.flush();
+    // A timer, not the next line, bounds a line's stay in memory: at 1 attempt/s, or when the
+    // server stops answering, no next line may come. Unref'd: it never keeps a run alive.
+    const timer = setInterval(() => this.#flushQuietly(), ResultsWriter.FLUSH_MS);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Flushes from the timer: a write error stops the run through `onFail`, never throws. */
+  #flushQuietly(): void {
+    if (this.#failed || !this.#file) return;
+    try {
+      this.flush();
+    } catch (e) {
+      if (!(e instanceof ResultsWriteError)) throw e;
+      this.onFail?.(e);
+    }
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Result lines written so far (buffered or on disk). */
@@ -255,6 +281,8 @@ export class ResultsWriter {
     this.#lines++;
     try {
       this.#push(json + "\n", true);
+      // The first result is on disk at once: a crash right after warm-up still shows it.
+      if (this.#lines === 1) this.flush();
     } catch (e) {
       if (!(e instanceof ResultsWriteError)) throw e;
       this.onFail?.(e);
@@ -315,6 +343,7 @@ export class ResultsWriter {
         this.#file?.close();
       } catch { /* already closed */ }
       this.#file = undefined;
+      this.#stopTimer();
       this.#failed = new ResultsWriteError(
         `cannot write ${this.partialPath}: ${osReason(e)}; stopped, ${this.#linesOnDisk} whole ` +
           `result lines kept in it`,
@@ -332,6 +361,7 @@ export class ResultsWriter {
   finish(end: Omit<End, "count">, opts: { overwrite?: boolean } = {}): Placement {
     if (this.#failed) throw this.#failed;
     if (!this.#file) throw new Error("results file already finished");
+    this.#stopTimer();
     this.#push(`#END=${JSON.stringify({ count: this.#lines, ...end })}\n`, false);
     this.flush();
     this.#file.close();
@@ -341,6 +371,7 @@ export class ResultsWriter {
 
   /** Removes the `.partial` of a run that never started (nothing measured, nothing to keep). */
   discard(): void {
+    this.#stopTimer();
     try {
       this.#file?.close();
     } catch { /* closed */ }

@@ -71,6 +71,11 @@ Deno.test("handlingTime() and statusName() take what a server sent as untrusted"
   assert.deepEqual(handlingTime(["abc"]), { df_bad: "abc" });
   assert.deepEqual(handlingTime(["1", "2"]), { df_bad: "1,2" });
   assert.deepEqual(handlingTime(undefined), {});
+  // Above the call's own time as the client saw it: impossible, so never df_ms.
+  assert.deepEqual(handlingTime(["50000000"], 5.0004), {
+    df_bad: "50000000 us: above the call's own 5 ms",
+  });
+  assert.deepEqual(handlingTime(["5000"], 5), { df_ms: 5 });
   assert.deepEqual(statusName(0), { ok: true, malformed: false });
   assert.deepEqual(statusName(14), { ok: false, code: "UNAVAILABLE", malformed: false });
   assert.deepEqual(statusName(Number.NaN), { ok: false, code: "INTERNAL", malformed: true });

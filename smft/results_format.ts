@@ -241,26 +241,57 @@ export const MAX_HANDLING_US = 60_000_000;
  * df's handling time from its `df-handling-us` trailer, which is untrusted: a decimal integer
  * of microseconds from 0 to {@link MAX_HANDLING_US} gives `df_ms`; anything else (negative, a
  * fraction, `abc`, `99999999999999999999`, several values) gives `df_bad`, the raw text cut to 40
- * characters, and no `df_ms`.
+ * characters, and no `df_ms`. A time above `withinMs`, the call's own time as the client saw it
+ * (the server's handling happens inside it), is impossible: `df_bad` says so, with both.
  *
  * @example
  * ```ts
  * handlingTime(["5011"]); // { df_ms: 5.011 }
  * handlingTime(["-3"]); // { df_bad: "-3" }
+ * handlingTime(["50000000"], 5.2); // { df_bad: "50000000 us: above the call's own 5.2 ms" }
  * handlingTime([]); // {}
  * ```
  */
-export function handlingTime(values: readonly unknown[] | undefined): {
+export function handlingTime(values: readonly unknown[] | undefined, withinMs?: number): {
   df_ms?: number;
   df_bad?: string;
 } {
   if (!values || values.length === 0) return {};
   const raw = values.map((v) => typeof v === "string" ? v : String(v)).join(",");
   if (values.length === 1 && /^\d{1,8}$/.test(raw) && Number(raw) <= MAX_HANDLING_US) {
-    return { df_ms: Number(raw) / 1000 };
+    const ms = Number(raw) / 1000;
+    if (withinMs !== undefined && ms > withinMs) {
+      return { df_bad: `${raw} us: above the call's own ${r3(withinMs)} ms` };
+    }
+    return { df_ms: ms };
   }
   return { df_bad: raw.slice(0, 40) };
 }
+
+/**
+ * The longest text a result line keeps of what the server said (a status message, ...): far
+ * under a reader's line limit (65,536 characters), so that a hostile message never makes a line
+ * that readers skip.
+ */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * `text` cut to {@link MAX_MESSAGE_CHARS}, saying how long it was.
+ *
+ * @example
+ * ```ts
+ * cutMessage("x".repeat(66000)).length; // 1000 + the note
+ * ```
+ */
+export function cutMessage(text: string): string;
+export function cutMessage(text: string | undefined): string | undefined;
+export function cutMessage(text: string | undefined): string | undefined {
+  if (text === undefined || text.length <= MAX_MESSAGE_CHARS) return text;
+  return `${text.slice(0, MAX_MESSAGE_CHARS)}... (cut, ${text.length} characters)`;
+}
+
+/** A unary call that ended OK without its one response message: a failure, never OK. */
+export const NO_MESSAGE = "no response message (the server ended the call OK without one)";
 
 /** gRPC status names by code, 0 to 16. */
 const STATUS_NAMES = [

@@ -28,7 +28,7 @@ import {
   type Target,
   targetString,
 } from "./channel.ts";
-import { handlingTime, r3, statusName } from "./results_format.ts";
+import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import type { ResultsWriter } from "./record.ts";
 import { encodeHistogram } from "./histogram.ts";
 import type { Shard } from "./options.ts";
@@ -68,6 +68,8 @@ export interface SteadyRun {
   startAt?: number;
   /** Aborting stops scheduling; calls in flight finish (bounded) and the file is completed. */
   signal?: AbortSignal;
+  /** Aborting (a second SIGINT) cancels the calls still in flight: written as `CANCELLED`. */
+  cancel?: AbortSignal;
   /** Called once a second. */
   onProgress?: (p: Progress) => void;
   /** Called when the warm-up is over and the first measured call goes out. */
@@ -191,9 +193,10 @@ export function unaryCalls(
   const active = new Set<grpc.ClientUnaryCall>();
   const metadata = callMetadata(o.metadata ?? []);
   const path = o.path ?? GET_SCORE_PATH;
-  const noop = () => {};
   const call = (_j: number, intended: number, issued: number): Promise<Done<SteadyLine>> =>
     new Promise((resolve) => {
+      // grpc-js calls back (before "status") with an error when an OK call brought no message.
+      let noMessage = false;
       const c = client.makeUnaryRequest(
         path,
         passBytes,
@@ -201,14 +204,14 @@ export function unaryCalls(
         o.payload,
         metadata,
         { deadline: Date.now() + o.deadlineMs },
-        noop,
+        (e) => noMessage = e !== null,
       );
       active.add(c);
       c.on("status", (st: grpc.StatusObject) => {
         const done = performance.now();
         active.delete(c);
         resolve({
-          line: steadyLine(st, intended, issued, done, o.measureStart),
+          line: steadyLine(st, intended, issued, done, o.measureStart, noMessage),
           valueMs: done - intended,
         });
       });
@@ -234,18 +237,25 @@ async function measure(
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
   const meta = steadyMeta(run, plan, startEpochMs, channel.trace, method);
-  return await runTest<SteadyLine>({
-    ...steadySpec(run, meta, plan),
-    total,
-    firstMeasured,
-    calls: unaryCalls(channel.client, timer, {
-      payload,
-      deadlineMs: run.deadlineMs,
-      measureStart: plan.t0 + plan.warmupMs,
-      path: method.path,
-      metadata: method.metadata,
-    }),
+  const calls = unaryCalls(channel.client, timer, {
+    payload,
+    deadlineMs: run.deadlineMs,
+    measureStart: plan.t0 + plan.warmupMs,
+    path: method.path,
+    metadata: method.metadata,
   });
+  const cancel = () => calls.abandon();
+  run.cancel?.addEventListener("abort", cancel);
+  try {
+    return await runTest<SteadyLine>({
+      ...steadySpec(run, meta, plan),
+      total,
+      firstMeasured,
+      calls,
+    });
+  } finally {
+    run.cancel?.removeEventListener("abort", cancel);
+  }
 }
 
 /** Steady's `#META`. */
@@ -298,18 +308,25 @@ export function steadySpec(
   };
 }
 
-/** The result line of one call (pure). */
+/**
+ * The result line of one call (pure). `noMessage`: the call ended OK without a response
+ * message, which is a failure (`INTERNAL`).
+ */
 export function steadyLine(
   st: Pick<grpc.StatusObject, "code" | "details" | "metadata">,
   intended: number,
   issued: number,
   done: number,
   measureStart: number,
+  noMessage = false,
 ): SteadyLine {
   // Everything here came from the server: a bad status or trailer is data, never a crash.
-  const status = statusName(st.code);
+  const status = st.code === 0 && noMessage
+    ? { ok: false, code: "INTERNAL", malformed: false, details: NO_MESSAGE }
+    : { ...statusName(st.code), details: st.details };
   const ok = status.ok;
-  const df = handlingTime(st.metadata?.get(HANDLING_METADATA_KEY));
+  // The server's own time cannot exceed the call's as seen here (it happens inside it).
+  const df = handlingTime(st.metadata?.get(HANDLING_METADATA_KEY), done - issued);
   // Undefined fields are left out of the JSON; the order is the seed's (ok, code, latency_ms).
   return {
     ok,
@@ -320,10 +337,11 @@ export function steadyLine(
     t_ms: r3(intended - measureStart),
     df_ms: df.df_ms,
     df_bad: df.df_bad,
-    error: ok
-      ? undefined
-      : status.malformed
-      ? `malformed status code ${String(st.code)} (${st.details})`
-      : st.details,
+    // The server's text, cut: a line stays far under a reader's line limit.
+    error: ok ? undefined : cutMessage(
+      status.malformed
+        ? `malformed status code ${String(st.code)} (${st.details})`
+        : status.details,
+    ),
   };
 }

@@ -253,17 +253,18 @@ export function verdictFromEnd(
 }
 
 /**
- * The achieved rate: what was issued over the measurement window, which ends one interval after
- * the last issue. A generator that keeps its plan gets exactly the target.
+ * The achieved rate: what was issued over the measurement window, from this host's first due
+ * call to one interval after the last issue. A generator that keeps its plan gets exactly the
+ * target, on any shard.
  */
 export function achievedRate(
   issued: number,
-  measureStart: number,
+  firstDue: number,
   lastIssued: number,
   hostRate: number,
 ): { rate: number; windowS: number } {
   if (issued === 0) return { rate: 0, windowS: 0 };
-  const windowS = (lastIssued - measureStart) / 1000 + 1 / hostRate;
+  const windowS = (lastIssued - firstDue) / 1000 + 1 / hostRate;
   return { rate: issued / windowS, windowS };
 }
 

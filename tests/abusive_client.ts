@@ -11,7 +11,8 @@
  *
  * Modes: `open` (HEADERS without END_STREAM, never finished), `unread` (full requests, answers
  * never read), `read` (full requests, answers read). `--conns 2` floods over two connections,
- * `--ping` adds a PING per batch. Every run is bounded by `--streams` per connection and by
+ * `--ping` adds a PING per batch, `--zero-window` advertises a stream window of 0 that it never
+ * opens (the server can send no answer), `--pings N` sends N PINGs at once after the streams. Every run is bounded by `--streams` per connection and by
  * `--seconds`; it prints one JSON line of what it saw and exits.
  *
  * @module
@@ -125,6 +126,10 @@ export interface AbuseOptions {
   ping?: boolean;
   /** Streams per write. @default 200 */
   batch?: number;
+  /** Advertise a stream window of 0 and never open it: the server can send no DATA. */
+  zeroWindow?: boolean;
+  /** PING frames sent at once after the streams (a PING flood). */
+  pings?: number;
 }
 
 /** Floods one connection as `o.mode` says; resolves with what it saw once done. */
@@ -190,15 +195,16 @@ export function abuse(o: AbuseOptions): Promise<AbuseReport> {
     });
     socket.once("secureConnect", async () => {
       r.secure = true;
-      // Windows as large as HTTP/2 allows: flow control never holds an answer back.
+      // Windows as large as HTTP/2 allows: flow control never holds an answer back (or, with
+      // zeroWindow, a stream window of 0 never opened: no answer can be sent).
       const settings = new Uint8Array(6);
       new DataView(settings.buffer).setUint16(0, 0x4);
-      new DataView(settings.buffer).setUint32(2, 0x7fffffff);
+      new DataView(settings.buffer).setUint32(2, o.zeroWindow ? 0 : 0x7fffffff);
       const wu = new Uint8Array(4);
       new DataView(wu.buffer).setUint32(0, 0x7fffffff - 65535);
       socket.write(PREFACE);
       socket.write(frame(SETTINGS, 0, 0, settings));
-      socket.write(frame(0x8, 0, 0, wu));
+      if (!o.zeroWindow) socket.write(frame(0x8, 0, 0, wu));
       if (o.mode === "unread") {
         // Let the server's SETTINGS in (to learn its limit), then never read again.
         await new Promise((res) => setTimeout(res, 100));
@@ -238,6 +244,12 @@ export function abuse(o: AbuseOptions): Promise<AbuseReport> {
           await new Promise((res) => setImmediate(res));
         }
       }
+      if (!done && o.pings) {
+        const ping = frame(PING, 0, 0, new Uint8Array(8));
+        const flood = new Uint8Array(ping.length * o.pings);
+        for (let i = 0; i < o.pings; i++) flood.set(ping, i * ping.length);
+        socket.write(flood);
+      }
       // Hold the connection (and every unfinished stream) until the time is up.
       const left = deadline - performance.now();
       if (!done && left > 0) await new Promise((res) => setTimeout(res, left));
@@ -256,6 +268,8 @@ if (import.meta.main) {
       seconds: { type: "string", default: "5" },
       conns: { type: "string", default: "1" },
       ping: { type: "boolean", default: false },
+      "zero-window": { type: "boolean", default: false },
+      pings: { type: "string", default: "0" },
       ca: { type: "string" },
       cert: { type: "string" },
       key: { type: "string" },
@@ -267,6 +281,8 @@ if (import.meta.main) {
     streams: Math.min(Number(values.streams), 1_000_000),
     seconds: Math.min(Number(values.seconds), 120),
     ping: values.ping,
+    zeroWindow: values["zero-window"],
+    pings: Math.min(Number(values.pings), 1_000_000),
     ca: readFileSync(values.ca!),
     cert: readFileSync(values.cert!),
     key: readFileSync(values.key!),

@@ -8,6 +8,7 @@
  */
 import { TOOL_COMMANDS as COMMANDS } from "./commands.ts";
 import { TOOL_VERSION } from "../smft/shared/version.ts";
+import { printable } from "../smft/shared/printable.ts";
 
 const USAGE = `smft: gRPC latency load generator for df (TLS 1.3 + mutual TLS), and its tools
 
@@ -53,8 +54,9 @@ async function main(): Promise<number> {
     return 1;
   }
   const r = await command(rest);
-  if (r.stdout) console.log(r.stdout);
-  if (r.stderr) console.error(r.stderr);
+  // What the commands print comes from files (and so from servers): never raw control codes.
+  if (r.stdout) console.log(printable(r.stdout));
+  if (r.stderr) console.error(printable(r.stderr));
   return r.code;
 }
 

@@ -421,6 +421,10 @@ async function openResults(path: string): Promise<Deno.FsFile> {
   try {
     const info = await Deno.stat(path);
     if (info.isDirectory) throw new ConfigError(`${path}: is a directory, not a results file`);
+    // A device or FIFO may never end (`/dev/zero`): only a regular file has an end to read to.
+    if (!info.isFile) {
+      throw new ConfigError(`${path}: not a regular file (a device, FIFO or socket)`);
+    }
     return await Deno.open(path);
   } catch (e) {
     if (e instanceof ConfigError) throw e;

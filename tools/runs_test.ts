@@ -196,7 +196,7 @@ Deno.test("compare warns when either run is INVALID", async () => {
     const r = await compareCommand([p("a.txt"), p("b.txt")]);
     equal(r.code, 0, r.stderr);
     ok(
-      r.stdout.split("\n")[3].startsWith(`WARNING: B (${p("b.txt")}) is an INVALID run`),
+      r.stdout.split("\n")[5].startsWith(`WARNING: B (${p("b.txt")}) is an INVALID run`),
       r.stdout,
     );
     const j = JSON.parse((await compareCommand([p("a.txt"), p("b.txt"), "--json"])).stdout);

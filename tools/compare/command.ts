@@ -7,7 +7,7 @@
  */
 import { ConfigError, formatOptions, int, resolveOptions } from "../../smft/shared/config.ts";
 import { PERCENTILE_DEFINITION } from "../../smft/histogram.ts";
-import { formatFileVerdict, verdictOf } from "../results.ts";
+import { formatFileVerdict, notesOf, verdictOf } from "../results.ts";
 import { readResultsMany, type ResultsSet } from "../runs.ts";
 import type { TestName } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "../command.ts";
@@ -42,6 +42,8 @@ export interface RunInfo {
   valid: boolean | null;
   /** Present (true) when the side's files were merged because `--merge` said they are one run. */
   mergeAsked?: true;
+  /** Each file's own verdict in words (`VALID: ...`, `INVALID: ...`, or why it is unknown). */
+  verdicts: string[];
 }
 
 /** One compared percentile. */
@@ -246,6 +248,7 @@ function compareSets(
     blocks,
     valid: setValid(set),
     ...(set.mergeAsked ? { mergeAsked: true as const } : {}),
+    verdicts: set.files.map((f) => formatFileVerdict(f)),
   });
   // A figure of an INVALID run includes the generator's own delay: a difference may be its.
   const warnings: string[] = [];
@@ -261,6 +264,13 @@ function compareSets(
     }
   }
   notes.unshift(...warnings);
+  // What the reader noticed in each file (truncated, malformed lines, values out of range, ...):
+  // summarize says it beside the figures, and so must a comparison built on them.
+  for (const [name, set] of [["A", a], ["B", b]] as const) {
+    for (const f of set.files) {
+      for (const n of notesOf(f)) notes.push(`${name} (${f.path}): ${n}`);
+    }
+  }
   return {
     test: a.test,
     a: info(a, blocksA),
@@ -296,7 +306,19 @@ export function formatComparison(c: Comparison): string {
       r.mergeAsked ? "merged as asked (--merge), " : ""
     }${r.total} ${what}, ${r.successPct.toFixed(1)}% ok${blocks(r)}${verdict(r)})`;
   const warnings = c.notes.filter((n) => n.startsWith("WARNING:"));
-  const out = [`compare ${c.test}`, run("A", c.a), run("B", c.b), ...warnings, ""];
+  const verdicts = (name: string, r: RunInfo) =>
+    r.verdicts.map((v, i) =>
+      `${name} verdict${r.verdicts.length > 1 ? ` (${r.paths[i]})` : ""}: ${v}`
+    );
+  const out = [
+    `compare ${c.test}`,
+    run("A", c.a),
+    run("B", c.b),
+    ...verdicts("A", c.a),
+    ...verdicts("B", c.b),
+    ...warnings,
+    "",
+  ];
   const titles: Record<string, string> = {
     latency: "latency of successful calls",
     total: "total time of successful attempts",

@@ -67,14 +67,16 @@ Deno.test("compareCommand() prints a table with B − A, its interval and a verd
     const r = await compareCommand([p("a.txt"), p("b.txt")]);
     equal(r.code, 0);
     const out = r.stdout.split("\n");
-    deepStrictEqual(out.slice(0, 4), [
+    deepStrictEqual(out.slice(0, 6), [
       "compare 01_steady",
       `A: ${p("a.txt")}  (6000 requests, 100.0% ok, 60 seconds)`,
       `B: ${p("b.txt")}  (6000 requests, 100.0% ok, 60 seconds)`,
+      "A verdict: unknown: #END has no valid field",
+      "B verdict: unknown: #END has no valid field",
       "",
     ]);
-    ok(out[4].startsWith("latency of successful calls"));
-    for (const [i, p] of [[5, 50], [6, 90], [7, 99]]) {
+    ok(out[6].startsWith("latency of successful calls"));
+    for (const [i, p] of [[7, 50], [8, 90], [9, 99]]) {
       ok(
         new RegExp(
           `^  p${p} +\\d+\\.\\d{3} +\\d+\\.\\d{3} +\\+2\\.\\d{3} +\\+\\d+\\.\\d% +\\[\\+\\d\\.\\d{3}, \\+\\d\\.\\d{3}\\] +B slower$`,
@@ -82,7 +84,7 @@ Deno.test("compareCommand() prints a table with B − A, its interval and a verd
         out[i],
       );
     }
-    equal(out[9], "Intervals: percentile bootstrap, 1000 resamples of whole seconds, seed 1.");
+    equal(out[11], "Intervals: percentile bootstrap, 1000 resamples of whole seconds, seed 1.");
   });
 });
 
@@ -153,6 +155,7 @@ Deno.test("compareCommand() merges comma-joined shards of one run", async () => 
       successPct: 100,
       blocks: 60,
       valid: null,
+      verdicts: ["unknown: #END has no valid field", "unknown: #END has no valid field"],
     });
     deepStrictEqual(j.rows.map((r) => r.verdict), ["B slower", "B slower", "B slower"]);
   });
@@ -175,5 +178,28 @@ Deno.test("compareCommand() answers exit 1 and one line for bad input", async ()
     for (const [args, stderr] of cases) {
       deepStrictEqual(await compareCommand(args), { code: 1, stdout: "", stderr });
     }
+  });
+});
+
+Deno.test("compare says what the reader noticed in each file, and each run's verdict, as summarize does", async () => {
+  // B: INVALID, a malformed line, a value out of range, and cut short (no #END).
+  const b = steadyRun(9, { valid: false }).split("\n").filter((l) => !l.startsWith("#END"));
+  b.splice(5, 0, "not json", JSON.stringify({ ok: true, latency_ms: -4, t_ms: 45 }));
+  await withFiles({ "a.txt": steadyRun(7, { valid: true }), "b.txt": b.join("\n") }, async (p) => {
+    const r = await compareCommand([p("a.txt"), p("b.txt")]);
+    equal(r.code, 0, r.stderr);
+    ok(r.stdout.includes("A verdict: VALID: the generator kept its schedule"), r.stdout);
+    ok(r.stdout.includes("B verdict: unknown: the file has no #END"), r.stdout);
+    for (
+      const note of [
+        `note: B (${p("b.txt")}): 1 malformed line skipped`,
+        `note: B (${p("b.txt")}): 1 time value out of range`,
+        `note: B (${
+          p("b.txt")
+        }): file has no #END: the run was interrupted or the file is truncated`,
+      ]
+    ) ok(r.stdout.includes(note), `${note}\n${r.stdout}`);
+    const j = JSON.parse((await compareCommand([p("a.txt"), p("b.txt"), "--json"])).stdout);
+    ok((j.notes as string[]).some((n) => n.includes("malformed line")));
   });
 });

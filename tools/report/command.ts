@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { basename } from "node:path";
 import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/config.ts";
 import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
@@ -16,6 +15,8 @@ import { type CommandResult, errorLine } from "../command.ts";
 import { shortNames } from "./_format.ts";
 import { type ReportRun, reportRunFromAccumulator, type ReportVerdict } from "./model.ts";
 import { renderReport, UPLOT_VERSION } from "./page.ts";
+import { checkOutputPath, OutputPathError, writeFileWhole } from "../write_file.ts";
+import { osReason } from "../../smft/record.ts";
 
 const DEFS = {
   out: {
@@ -62,6 +63,9 @@ different tests are refused.
 Options:
 ${formatOptions(DEFS).split("\n").filter((l) => !l.includes("--env-file")).join("\n")}
 
+The page never takes the place of one of its inputs or of a results file (refused, exit 1), and
+is written to a temporary file renamed into place, so a failure leaves an earlier page whole.
+
 Prints the path written. Exit status: 0 written (with --slo: every run VALID and every clause
 passed), 1 bad input or options (one line on stderr); written, with --slo, as the run itself
 exits: 2 an SLO clause failed, 3 a run is INVALID (its #END says so), 5 both.`;
@@ -90,15 +94,21 @@ export async function reportCommand(args: string[]): Promise<CommandResult> {
       );
     }
     const { out, slo, title, merge } = cfg.values;
+    // Before anything is read: the page never takes the place of an input or of any results.
+    checkOutputPath(out, cfg.positionals);
     const read = await readRuns(cfg.positionals, { keepSeries: true, merge });
     sets.push(...read.runs);
     const runs = runsOf(sets, slo);
     const html = renderReport(runs, { title, slo });
     try {
-      await mkdir(dirname(out), { recursive: true });
-      await writeFile(out, html);
+      // Checked again: a results file may have taken the name while the inputs were read.
+      checkOutputPath(out, cfg.positionals);
+      await writeFileWhole(out, html);
     } catch (e) {
-      throw new ConfigError(`${out}: cannot write (${(e as Error).message})`);
+      if (e instanceof OutputPathError) throw e;
+      throw new ConfigError(
+        `${out}: cannot write (${osReason(e)}); ${out} is left as it was`,
+      );
     }
     const failed = runs.some((r) => r.verdicts?.some((v) => !v.pass));
     return {
