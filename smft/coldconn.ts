@@ -14,6 +14,7 @@ import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
 import { defaultPayload, type Shard } from "./options.ts";
 import type { UnaryMethod } from "./method.ts";
 import { callMetadata, methodMeta, methodOf } from "./steady.ts";
+import { IoProbe } from "./io_probe.ts";
 import { Pacer, type PacingMode } from "./shared/pacer.ts";
 import type { Clock } from "./open_loop.ts";
 import { type Arrival, intendedAt, plannedRate, totalRequests } from "./schedule.ts";
@@ -141,14 +142,16 @@ function connect(
 /** Runs a cold-connection test and writes its results file. */
 export async function runColdconn(run: ColdRun): Promise<ColdResult> {
   const timer = new Pacer(run.pacing ?? "spin");
+  const probe = await IoProbe.start();
   try {
-    return await measure(run, timer);
+    return await measure(run, timer, probe);
   } finally {
+    probe?.close();
     timer.close();
   }
 }
 
-async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
+async function measure(run: ColdRun, timer: Clock, probe?: IoProbe): Promise<ColdResult> {
   const hostRate = run.rate / run.shard.count;
   const durationS = run.attempts !== undefined ? run.attempts / hostRate : run.durationS;
   const warmup = run.warmupAttempts ?? DEFAULT_WARMUP_ATTEMPTS;
@@ -342,6 +345,7 @@ async function measure(run: ColdRun, timer: Clock): Promise<ColdResult> {
       abandon,
       boundMs: inFlightBoundMs(run.deadlineMs),
       burst: Infinity,
+      probe,
     },
     warmupS,
     totalS: warmupS + durationS,

@@ -13,6 +13,7 @@ import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
 import { Pacer } from "./shared/pacer.ts";
+import { IoProbe } from "./io_probe.ts";
 import { type FromWorker, tlsFromClone, type ToWorker, type WorkerRun } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
@@ -21,6 +22,7 @@ const FLUSH_MS = 100;
 let job: WorkerRun | undefined;
 let channel: Channel | undefined;
 let timer: Pacer | undefined;
+let probe: IoProbe | undefined;
 const stop = new AbortController();
 /** Cancels this connection's calls in flight (set while its plan runs). */
 let cancelCalls: (() => void) | undefined;
@@ -37,6 +39,7 @@ async function connect(run: WorkerRun): Promise<void> {
     close();
     return post({ type: "unreachable", message: e.message });
   }
+  probe = await IoProbe.start();
   const t = channel.trace;
   post({
     type: "ready",
@@ -47,6 +50,7 @@ async function connect(run: WorkerRun): Promise<void> {
 
 /** Closes the timer (its thread) and the channel; safe to call twice. */
 function close(): void {
+  probe?.close();
   timer?.close();
   channel?.client.close();
 }
@@ -61,6 +65,7 @@ async function start(given: Plan, startInMs: number): Promise<void> {
     path: job.method.path,
     metadata: job.method.metadata,
   });
+  calls.probe = probe;
   cancelCalls = calls.abandon;
   let batch: SteadyLine[] = [];
   const flush = () => {

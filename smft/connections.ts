@@ -108,6 +108,7 @@ export function combineTotals(all: LoopTotals[]): LoopTotals {
     allocatedBytes: all.reduce((s, t) => s + t.allocatedBytes, 0),
     spins: all.reduce((s, t) => s + t.spins, 0),
     readGaps: all.flatMap((t) => t.readGaps),
+    ioProbes: all.flatMap((t) => t.ioProbes),
   };
 }
 

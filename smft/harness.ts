@@ -19,6 +19,7 @@ import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format
 import { r3 } from "./results_format.ts";
 import { decodeHistogram, encodeHistogram } from "./histogram.ts";
 import { pressurePct, readCpuPressure } from "./host_pressure.ts";
+import type { IoProbe } from "./io_probe.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
 import { achievedRate, judgeOutcome, judgeRun, type RunVerdict } from "./verdict.ts";
 import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
@@ -188,6 +189,8 @@ export interface LoopCalls<L> {
   boundMs: number;
   /** Largest number launched in one turn of the event loop while catching up. */
   burst: number;
+  /** This thread's I/O probe, if one could start. */
+  probe?: IoProbe;
   afterTick?: () => void;
   onScheduleEnd?: () => void;
 }
@@ -244,6 +247,9 @@ function ownDelayFields(acc: Accumulator, summary: Summary): Partial<End> {
       ...(d.readP99 !== undefined
         ? { read_p50_ms: r3(d.readP50 ?? 0), read_p99_ms: r3(d.readP99) }
         : {}),
+      ...(d.ioP99 !== undefined
+        ? { io_p50_ms: r3(d.ioP50 ?? 0), io_p99_ms: r3(d.ioP99), io_samples: d.ioSamples }
+        : {}),
     },
     ...(acc.readGaps ? { read_window_ms: r3(acc.readWindowMs) } : {}),
   };
@@ -289,6 +295,7 @@ export function openLoop<L extends SteadyLine | ColdLine>(
     abandon: calls.abandon,
     boundMs: calls.boundMs,
     burst: calls.burst,
+    probe: calls.probe,
     warmupS: spec.warmupS,
     totalS: spec.totalS,
     onProgress,
@@ -359,6 +366,11 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     acc.addReadGaps(h, g.windowMs);
     h.destroy();
   }
+  for (const p of totals.ioProbes) {
+    const h = decodeHistogram(p.hist);
+    acc.addIoProbe(h);
+    h.destroy();
+  }
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
   const pressure1 = readCpuPressure();
   const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
@@ -396,6 +408,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     ...spec.endFields(acc, totals),
   };
   if (acc.readGaps) end.histograms.read_gap_us = encodeHistogram(acc.readGaps);
+  if (acc.ioProbe) end.histograms.io_probe_us = encodeHistogram(acc.ioProbe);
   // This process's CPU per call over the whole run (warm-up included, and so its calls).
   end.cpu_us_per_call = totals.sent > 0 ? Math.round(end.cpu_s * 1e6 / totals.sent) : undefined;
   // What the loops' threads allocated per call, and how many turns their pacers spun for one

@@ -12,6 +12,7 @@ import { intendedAt, pace, type Plan } from "./schedule.ts";
 import { encodeHistogram, Series } from "./histogram.ts";
 import type { BusyLog } from "./shared/pacer.ts";
 import { ReadGaps } from "./own_delay.ts";
+import type { IoProbe } from "./io_probe.ts";
 
 /** Where the loop gets the time and its wake-ups: the pacer (`shared/pacer.ts`) in a run, a fake in tests. */
 export interface Clock {
@@ -23,6 +24,13 @@ export interface Clock {
   readonly stats?: { readonly spins: number };
   /** Sends the intervals in which this thread could not read to `log` (the pacer can). */
   listenBusy?(log: BusyLog | undefined): void;
+}
+
+/** One thread's I/O probe over the measurement: round trips over their floor (encoded µs). */
+export interface ProbeTotals {
+  hist: string;
+  samples: number;
+  floorUs: number;
 }
 
 /** The read side's raw figures of one thread: its busy intervals (encoded µs histogram) and window. */
@@ -82,6 +90,8 @@ export interface OpenLoopOptions {
   boundMs: number;
   /** Largest number launched in one turn of the event loop while catching up. */
   burst: number;
+  /** This thread's I/O probe (`io_probe.ts`), timed from the first measured call. */
+  probe?: IoProbe;
   warmupS: number;
   totalS: number;
   onProgress?: (p: Progress) => void;
@@ -105,6 +115,8 @@ export interface LoopTotals {
   spins: number;
   /** Each loop thread's busy intervals over the measurement (none when its clock cannot tell). */
   readGaps: ReadGapsRecord[];
+  /** Each loop thread's I/O probe over the measurement (none without a probe). */
+  ioProbes: ProbeTotals[];
 }
 
 /** How long abandoned work may take to report its end before the loop gives up on it. */
@@ -154,6 +166,7 @@ export class OpenLoop {
     if (measured) {
       if (j === o.firstMeasured) {
         this.#gaps?.start(issued);
+        o.probe?.start();
         o.onMeasureStart?.();
       }
       this.#lastIssuedMeasured = issued;
@@ -260,6 +273,11 @@ export class OpenLoop {
       this.#lag.destroy();
       clock.listenBusy?.(undefined);
     }
+    const probed = await o.probe?.stop();
+    const ioProbes: ProbeTotals[] = probed
+      ? [{ hist: encodeHistogram(probed.hist), samples: probed.samples, floorUs: probed.floorUs }]
+      : [];
+    probed?.hist.destroy();
     const gaps = this.#gaps;
     const readGaps: ReadGapsRecord[] = [];
     if (gaps) {
@@ -277,6 +295,7 @@ export class OpenLoop {
       allocatedBytes: getHeapStatistics().total_allocated_bytes - alloc0,
       spins: (clock.stats?.spins ?? 0) - spins0,
       readGaps,
+      ioProbes,
     };
   }
 }

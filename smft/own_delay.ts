@@ -100,14 +100,28 @@ export interface OwnDelay {
   readP99?: number;
   /** Seconds of thread time the read side covers (connections added). */
   readWindowS?: number;
+  /**
+   * The I/O probe (`io_probe.ts`): how late this thread wrote and read a socket at random
+   * instants, p50 and p99, ms; undefined without a probe.
+   */
+  ioP50?: number;
+  ioP99?: number;
+  /** Probes timed. */
+  ioSamples?: number;
 }
 
 /** The own delay from the lag figures and, when measured, the busy intervals (pure). */
 export function ownDelayOf(
   lag: Pick<Stat, "p50" | "p99">,
   read?: { hist: Histogram; windowMs: number },
+  io?: Histogram,
 ): OwnDelay {
   const d: OwnDelay = { sendP50: lag.p50, sendP99: lag.p99 };
+  if (io && io.totalCount > 0) {
+    d.ioP50 = io.getValueAtPercentile(50) / 1000;
+    d.ioP99 = io.getValueAtPercentile(99) / 1000;
+    d.ioSamples = io.totalCount;
+  }
   if (read && read.windowMs > 0) {
     const buckets = bucketsOf(read.hist);
     d.readP50 = readDelayPercentile(buckets, read.windowMs, 50);
@@ -117,9 +131,22 @@ export function ownDelayOf(
   return d;
 }
 
+/**
+ * The read side at p50 and p99, ms (pure): the larger of the turn gaps' figure and the I/O
+ * probe's, which sees the socket path too (a turn gap delays the probe as it delays a response).
+ */
+export function readAt(d: OwnDelay): { p50: number; p99: number } | undefined {
+  if (d.readP99 === undefined && d.ioP99 === undefined) return undefined;
+  return {
+    p50: Math.max(d.readP50 ?? 0, d.ioP50 ?? 0),
+    p99: Math.max(d.readP99 ?? 0, d.ioP99 ?? 0),
+  };
+}
+
 /** How much the own delay can add at p50 and at p99: both sides added, ms (pure). */
 export function ownAt(d: OwnDelay): { p50: number; p99: number } {
-  return { p50: d.sendP50 + (d.readP50 ?? 0), p99: d.sendP99 + (d.readP99 ?? 0) };
+  const read = readAt(d);
+  return { p50: d.sendP50 + (read?.p50 ?? 0), p99: d.sendP99 + (read?.p99 ?? 0) };
 }
 
 const f2 = (v: number) => v.toFixed(2);
@@ -136,9 +163,10 @@ const f2 = (v: number) => v.toFixed(2);
  * ```
  */
 export function formatOwnDelay(d: OwnDelay, latency?: Pick<Stat, "p50" | "p99">): string {
-  const read = d.readP99 === undefined
+  const r = readAt(d);
+  const read = r === undefined
     ? "read side not measured"
-    : `read p50 ${f2(d.readP50 ?? 0)} / p99 ${f2(d.readP99)} ms`;
+    : `read p50 ${f2(r.p50)} / p99 ${f2(r.p99)} ms`;
   const at = ownAt(d);
   const of = latency
     ? ` (at most ${f2(at.p50)} ms of the p50 ${f2(latency.p50)} ms, ${f2(at.p99)} ms of the p99 ${

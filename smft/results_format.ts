@@ -185,6 +185,10 @@ export interface End {
     send_p99_ms: number;
     read_p50_ms?: number;
     read_p99_ms?: number;
+    /** The I/O probe's excess round trip (`io_probe.ts`), p50 and p99, and how many were timed. */
+    io_p50_ms?: number;
+    io_p99_ms?: number;
+    io_samples?: number;
   };
   /**
    * Thread time the read side covers, ms (each connection's measurement window, added); with

@@ -16,6 +16,7 @@ import {
   passBytes,
 } from "../proto/score.ts";
 import { Pacer, type PacingMode } from "./shared/pacer.ts";
+import { IoProbe } from "./io_probe.ts";
 import { type Arrival, plannedRate, totalRequests, warmupRequests } from "./schedule.ts";
 import type { UnaryMethod } from "./method.ts";
 import {
@@ -138,10 +139,13 @@ const BURST = 256;
 export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const channel: Channel = openChannel(run.target);
   const timer = new Pacer(run.pacing ?? "spin");
+  let probe: IoProbe | undefined;
   try {
     await connectForRun(channel, run);
-    return await measure(run, channel, timer);
+    probe = await IoProbe.start();
+    return await measure(run, channel, timer, probe);
   } finally {
+    probe?.close();
     timer.close();
     channel.client.close();
   }
@@ -230,6 +234,7 @@ async function measure(
   run: SteadyRun,
   channel: Channel,
   timer: Clock,
+  probe?: IoProbe,
 ): Promise<SteadyResult> {
   const method = methodOf(run);
   const payload = Buffer.from(method.request);
@@ -244,6 +249,7 @@ async function measure(
     path: method.path,
     metadata: method.metadata,
   });
+  calls.probe = probe;
   const cancel = () => calls.abandon();
   run.cancel?.addEventListener("abort", cancel);
   try {

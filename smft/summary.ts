@@ -133,6 +133,8 @@ export class Accumulator {
    */
   readGaps: Histogram | undefined;
   readWindowMs = 0;
+  /** The I/O probes' round trips over their floors (µs), from the run or its `#END`. */
+  ioProbe: Histogram | undefined;
 
   static readonly MAX_REASONS = 100;
   /** Per-second series cost memory; tools that only need totals turn them off. */
@@ -224,6 +226,12 @@ export class Accumulator {
     this.readWindowMs += windowMs;
   }
 
+  /** Adds one thread's I/O probe: its round trips over their floor, µs (see `io_probe.ts`). */
+  addIoProbe(hist: Histogram): void {
+    this.ioProbe ??= newHistogram();
+    this.ioProbe.add(hist);
+  }
+
   /** Values recorded at the histograms' highest trackable value instead of their own. */
   clampedValues(): number {
     let n = this.latency.clamped + this.latencyAll.clamped + this.service.clamped +
@@ -245,6 +253,7 @@ export class Accumulator {
     addCounts(this.failedByPhase, other.failedByPhase);
     addCounts(this.tlsVersions, other.tlsVersions);
     if (other.readGaps) this.addReadGaps(other.readGaps, other.readWindowMs);
+    if (other.ioProbe) this.addIoProbe(other.ioProbe);
     this.latency.add(other.latency);
     this.latencyAll.add(other.latencyAll);
     this.service.add(other.service);
@@ -368,6 +377,7 @@ export class Accumulator {
     return ownDelayOf(
       lag,
       this.readGaps ? { hist: this.readGaps, windowMs: this.readWindowMs } : undefined,
+      this.ioProbe,
     );
   }
 
@@ -375,6 +385,7 @@ export class Accumulator {
   destroy(): void {
     for (const s of [this.latency, this.latencyAll, this.service, this.lag, this.df]) s.destroy();
     this.readGaps?.destroy();
+    this.ioProbe?.destroy();
     for (const s of this.phases.values()) s.destroy();
   }
 }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { ownAt, type OwnDelay } from "./own_delay.ts";
+import { ownAt, type OwnDelay, readAt } from "./own_delay.ts";
 
 /** The rules a run must meet to be `VALID`. */
 export const RUN_RULES = {
@@ -124,20 +124,21 @@ export function judgeRun(i: VerdictInput): RunVerdict {
   const lagJudged = i.calls === undefined || lagJudgeable(i.calls);
   if (lagJudged && i.own) {
     const at = ownAt(i.own);
+    const read = readAt(i.own);
     if (at.p50 > RUN_RULES.ownP50MaxMs) {
       reasons.push(
         `own delay at p50 ${f2(at.p50)} ms (send ${f2(i.own.sendP50)} + read ${
-          f2(i.own.readP50 ?? 0)
-        }) is over ${RUN_RULES.ownP50MaxMs} ms: ${side(i.own.sendP50, i.own.readP50)}`,
+          f2(read?.p50 ?? 0)
+        }) is over ${RUN_RULES.ownP50MaxMs} ms: ${side(i.own.sendP50, read?.p50)}`,
       );
     }
     const limit = i.latency ? ownP99Limit(i.latency.p99) : undefined;
     if (limit !== undefined && at.p99 > limit) {
       reasons.push(
         `own delay at p99 ${f2(at.p99)} ms (send ${f2(i.own.sendP99)} + read ${
-          f2(i.own.readP99 ?? 0)
+          f2(read?.p99 ?? 0)
         }) is over ${RUN_RULES.ownP99MaxShare * 100} % of the p99 ${f2(i.latency!.p99)} ms ` +
-          `(limit ${f2(limit)} ms): ${side(i.own.sendP99, i.own.readP99)}`,
+          `(limit ${f2(limit)} ms): ${side(i.own.sendP99, read?.p99)}`,
       );
     }
   }
@@ -235,6 +236,8 @@ export function verdictFromEnd(
       sendP99: num(o.send_p99_ms) ?? 0,
       readP50: num(o.read_p50_ms),
       readP99: num(o.read_p99_ms),
+      ioP50: num(o.io_p50_ms),
+      ioP99: num(o.io_p99_ms),
     }
     : undefined;
   const calls = num(end.verdict_calls);

@@ -46,7 +46,7 @@ export const SMFT: Program = {
     "--allow-sys=hostname",
   ],
   // `--connections N` starts this module as a worker: a URL, not an import.
-  includes: ["proto/score.proto", "smft/connection_worker.ts"],
+  includes: ["proto/score.proto", "smft/connection_worker.ts", "smft/io_probe_worker.ts"],
 };
 
 /** `deno run` arguments for a program, up to and including its entry point. */

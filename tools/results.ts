@@ -181,6 +181,7 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
   }
   if (acc === undefined || test === undefined) throw new ConfigError(`${path}: empty file`);
   addReadGaps(acc, end);
+  addIoProbe(acc, end);
 
   const endCount = end?.count;
   const truncated = (meta !== undefined && end === undefined) ||
@@ -249,6 +250,19 @@ function addReadGaps(acc: Accumulator, end: Record<string, unknown> | undefined)
     h.destroy();
   } catch {
     // Not a histogram: no read side for this file.
+  }
+}
+
+/** The I/O probe's histogram from `#END` (`histograms.io_probe_us`), likewise. */
+function addIoProbe(acc: Accumulator, end: Record<string, unknown> | undefined): void {
+  const enc = (end?.histograms as Record<string, unknown> | undefined)?.io_probe_us;
+  if (typeof enc !== "string") return;
+  try {
+    const h = decodeHistogram(enc);
+    acc.addIoProbe(h);
+    h.destroy();
+  } catch {
+    // Not a histogram: no probe for this file.
   }
 }
 

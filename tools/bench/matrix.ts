@@ -176,6 +176,8 @@ export interface CandidateRule {
   p99FloorMs: number;
   /** Judge the send side only (lag), as a generator that cannot see its reads would. */
   sendOnly?: boolean;
+  /** The read side from one measure only: the turn gaps, or the I/O probe. */
+  readBy?: "gaps" | "probe";
   /** Also INVALID when the host's CPU pressure was over this, %. */
   maxHostPressurePct?: number;
 }
@@ -198,6 +200,9 @@ export const CANDIDATE_RULES: CandidateRule[] = [
   { name: "p99 share 30 %", p50MaxMs: 0.2, p99MaxShare: 0.3, p99FloorMs: 0.15 },
   { name: "p50 0.1 ms", p50MaxMs: 0.1, p99MaxShare: 0.2, p99FloorMs: 0.15 },
   { name: "send side only", p50MaxMs: 0.2, p99MaxShare: 0.2, p99FloorMs: 0.15, sendOnly: true },
+  { name: "read by turn gaps only", ...OWN, readBy: "gaps" },
+  { name: "read by the I/O probe only", ...OWN, readBy: "probe" },
+  { name: "p50 0.3 ms", ...OWN, p50MaxMs: 0.3 },
   { name: "+ host CPU pressure <= 2 %", ...OWN, maxHostPressurePct: 2 },
   { name: "+ host CPU pressure <= 5 %", ...OWN, maxHostPressurePct: 5 },
   { name: "+ host CPU pressure <= 10 %", ...OWN, maxHostPressurePct: 10 },
@@ -215,7 +220,16 @@ export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
   ) return false;
   const own = r.smft.own;
   if (!own) return r.smft.valid;
-  const at = ownAt(rule.sendOnly ? { sendP50: own.sendP50, sendP99: own.sendP99 } : own);
+  const send = { sendP50: own.sendP50, sendP99: own.sendP99 };
+  const at = ownAt(
+    rule.sendOnly
+      ? send
+      : rule.readBy === "gaps"
+      ? { ...send, readP50: own.readP50, readP99: own.readP99 }
+      : rule.readBy === "probe"
+      ? { ...send, ioP50: own.ioP50, ioP99: own.ioP99 }
+      : own,
+  );
   return at.p50 <= rule.p50MaxMs &&
     at.p99 <= Math.max(rule.p99MaxShare * r.smft.p99, rule.p99FloorMs);
 }
@@ -246,7 +260,8 @@ export function formatMatrix(results: CellResult[]): string {
     "p50 -go",
     "p99 /go",
     "send p99",
-    "read p99",
+    "gaps p99",
+    "probe p99",
     "psi %",
     "server's?",
     "verdict",
@@ -271,6 +286,7 @@ export function formatMatrix(results: CellResult[]): string {
       `${f2(r.smft.p99 / r.ref.p99)}x`,
       f2(r.smft.own?.sendP99),
       f2(r.smft.own?.readP99),
+      f2(r.smft.own?.ioP99),
       r.smft.hostPressurePct === undefined ? "-" : r.smft.hostPressurePct.toFixed(1),
       truth ? "yes" : "no",
       r.smft.valid ? "VALID" : "INVALID",

@@ -73,11 +73,18 @@ Deno.test("confusion() counts both errors; a false VALID is a VALID run whose fi
 });
 
 Deno.test("candidateValid() applies a bound to the own delay; a run that missed its rate is never valid", () => {
-  const [verdicts, , , , sendOnly] = CANDIDATE_RULES;
+  const [verdicts, , , , sendOnly, gapsOnly, probeOnly] = CANDIDATE_RULES;
   const own = { sendP50: 0.01, sendP99: 0.1, readP50: 0.01, readP99: 1.5 };
   const r = result(figures(0.6, 4, { own }), figures(0.6, 2));
   assert.equal(candidateValid(verdicts, r), false, "read side 1.6 ms of a 4 ms p99");
   assert.equal(candidateValid(sendOnly, r), true, "blind to the read side");
+  const probeSees = result(
+    figures(0.6, 4, { own: { ...own, readP99: 0.1, ioP50: 0.05, ioP99: 1.5 } }),
+    figures(0.6, 2),
+  );
+  assert.equal(candidateValid(verdicts, probeSees), false, "the verdict takes the larger");
+  assert.equal(candidateValid(gapsOnly, probeSees), true, "turn gaps alone miss it");
+  assert.equal(candidateValid(probeOnly, probeSees), false);
   const late = result(
     figures(0.6, 4, { own: { sendP50: 0, sendP99: 0 }, reasons: ["rate: achieved 90/s"] }),
     figures(0.6, 2),

@@ -9,7 +9,7 @@
  */
 import type { Stat } from "../../smft/histogram.ts";
 import type { Summary } from "../../smft/summary.ts";
-import { formatOwnDelay, ownAt, type OwnDelay } from "../../smft/own_delay.ts";
+import { formatOwnDelay, ownAt, type OwnDelay, readAt } from "../../smft/own_delay.ts";
 import { finite, type Phase } from "../../smft/results_format.ts";
 import { esc, f1, f2, int, isoUtc, msCell, runColor, SEGMENTS, str } from "./_format.ts";
 import { phaseSegments, type ReportRun, targetRate } from "./model.ts";
@@ -173,7 +173,7 @@ const successPct = (s: Summary): string =>
  */
 function ownDelayCells(d: OwnDelay): string {
   const at = ownAt(d);
-  const read = d.readP99 === undefined ? "read side not measured" : "send + read";
+  const read = readAt(d) === undefined ? "read side not measured" : "send + read";
   return `<td title="${esc(formatOwnDelay(d))}">generator's own delay (${read})</td>` +
     STAT_COLS.map((c) =>
       c === "p50"
