@@ -293,7 +293,8 @@ Deno.test("smft coldconn --call: each attempt's one call is the method, with --d
     const r = await readResultsFile(out);
     assert.equal(r.lines.length, 6);
     assert.ok(r.lines.every((l) => l.ok === true), JSON.stringify(r.lines));
-    assert.equal(shop.got.length, 6);
+    // Six measured attempts and one unrecorded warm-up attempt (--warmup-attempts 1).
+    assert.equal(shop.got.length, 7);
     for (const g of shop.got) {
       assert.deepEqual(g.request, EXPECTED);
       assert.equal(g.auth, TOKEN);

@@ -51,7 +51,7 @@ Deno.test("coldconn makes 5 attempts at 5/s after one unrecorded warm-up attempt
   assert.match(sum.stdout, /^Warm-up: 1 attempt before these, not recorded/m);
   assert.match(
     sum.stdout,
-    /^Run verdict: (VALID|INVALID): .*too few calls to judge lag \(5 < 100; not judged\)/m,
+    /^Run verdict: (VALID|INVALID): .*too few calls to judge the own delay \(5 < 100; not judged\)/m,
   );
   assert.equal(r.lines.length, 5);
   assert.equal(r.end?.count, 5);
