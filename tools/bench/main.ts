@@ -22,7 +22,14 @@ import { stealMeter } from "./steal.ts";
 import { runArgs, SMFT, spawnDf, type SpawnedDf, spawnListening } from "../programs.ts";
 import { readResults } from "../results.ts";
 import type { Summary } from "../../smft/summary.ts";
-import { type Cell, confusion, formatMatrix, matrixCells, serversFigures } from "./matrix.ts";
+import {
+  type Cell,
+  cellTag,
+  confusion,
+  formatMatrix,
+  matrixCells,
+  serversFigures,
+} from "./matrix.ts";
 import { type ClientRun, runMatrix } from "./calibrate.ts";
 import { formatTargets, ratio, type Target } from "./targets.ts";
 import { SPIN_TURN_KIB } from "./matrix.ts";
@@ -37,6 +44,7 @@ const { values: flags } = parseArgs({
     "cpu-only": { type: "boolean" },
     "no-cpu": { type: "boolean" },
     "matrix-only": { type: "boolean" },
+    only: { type: "string" },
     keep: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -53,7 +61,7 @@ Measures, side by side in one run, each program as its own process (DELAY_MS=${D
     server with DELAY_MS 0 and 5, over rates, --connections, --pacing and a starved smft (a
     busy process on its core); whether smft's VALID/INVALID agrees with "p50 within +0.3 ms and
     p99 within 1.3x of the grpc-go client's", and the same for other bounds on its own delay
-    (--matrix-only runs only it);
+    (--matrix-only runs only it; --only TEXT only the cells whose tag has TEXT, e.g. relay);
   bytes allocated per call (smft, df, the floor); the demo's 1000/s run with df beside (5 tries);
   coldconn against grpc-go (20 attempts at 5/s); then every target with its figure.
 --quick: fewer cells and rounds. --long: adds 2000/s for 300 s (peak RSS). --keep DIR keeps
@@ -175,7 +183,7 @@ const seconds = quick ? 5 : 6;
 // 3 s, not 1: after only 1 s smft's code is still warming, and the first ~20-40 ms of the
 // measurement then stalls (p99 at 500/s 14.7 ms with 1 s, 7.8 ms without those first 200 ms).
 const warmupS = 3;
-const cells = matrixCells(quick);
+const cells = matrixCells(quick).filter((c) => !flags.only || cellTag(c).includes(flags.only));
 console.error(`bench: the matrix, ${cells.length} cells of ~${2 * (seconds + warmupS) + 2} s`);
 const { results, dfOutputs: dfCalls } = await runMatrix(cells, {
   dir,

@@ -30,14 +30,22 @@ interface Held {
   end?: true;
 }
 
+/**
+ * A chunk due this soon after a flush is waited for there, not with another timer: a timer ends
+ * ~1 ms late, which would hold the second of two chunks written 40 µs apart (grpc-js writes a
+ * request's HEADERS and DATA so) ~1 ms longer than the first.
+ */
+const WAIT_FOR_MS = 0.3;
+
 /** Moves `from`'s bytes to `to`, each held `delayMs`, in order. */
 function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number): void {
   const queue: Held[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     timer = undefined;
-    const now = performance.now();
-    while (queue.length > 0 && queue[0].due <= now + 0.05) {
+    let now = performance.now();
+    while (queue.length > 0 && queue[0].due <= now + WAIT_FOR_MS) {
+      while (now < queue[0].due) now = performance.now();
       const h = queue.shift()!;
       if (to.destroyed) return;
       if (h.end) to.end();
