@@ -36,6 +36,13 @@ export const RUN_RULES = {
   ownP99MaxShare: 0.2,
   /** ... or this many ms, whichever is larger (a sub-millisecond p99 on loopback). */
   ownP99FloorMs: 0.15,
+  /**
+   * The load host's CPU pressure (Linux PSI "some": the share of the measurement in which some
+   * thread waited for a CPU) at most this, %, where the kernel reports it. A host short of CPU
+   * delays what the generator's own measures cannot see: a server or a link on the same cores,
+   * the kernel's network path.
+   */
+  hostPressureMaxPct: 5,
 } as const;
 
 /** The run's own verdict. */
@@ -133,6 +140,13 @@ export function judgeRun(i: VerdictInput): RunVerdict {
       );
     }
     const limit = i.latency ? ownP99Limit(i.latency.p99) : undefined;
+    if (i.hostPressurePct !== undefined && i.hostPressurePct > RUN_RULES.hostPressureMaxPct) {
+      reasons.push(
+        `host: the load host was short of CPU (some thread waited for one ${
+          i.hostPressurePct.toFixed(1)
+        } % of the measurement, limit ${RUN_RULES.hostPressureMaxPct} %)`,
+      );
+    }
     if (limit !== undefined && at.p99 > limit) {
       reasons.push(
         `own delay at p99 ${f2(at.p99)} ms (send ${f2(i.own.sendP99)} + read ${
@@ -192,17 +206,17 @@ export function invalidCause(reasons: readonly string[]): string {
   }
   const read = reasons.some((r) => r.includes("mostly the read side"));
   const send = reasons.some((r) => r.includes("the send side"));
+  if (!read && !send && reasons.some((r) => r.startsWith("host:"))) {
+    return "the load host was short of CPU";
+  }
   const which = read && send ? "both sides" : read ? "read side" : "send side";
   return `the generator's own delay can move the figures (${which})`;
 }
 
-/** A load host this short of CPU (%, PSI "some") is named in the advice. */
-const SHORT_OF_CPU_PCT = 10;
-
 /** What to do about an INVALID run, by its reasons and the host's CPU pressure (pure). */
 export function advice(reasons: readonly string[], hostPressurePct?: number): string {
   if (reasons.includes("no measured calls")) return "";
-  if (hostPressurePct !== undefined && hostPressurePct >= SHORT_OF_CPU_PCT) {
+  if (hostPressurePct !== undefined && hostPressurePct > RUN_RULES.hostPressureMaxPct) {
     return `The load host was short of CPU (some thread waited for one ${
       hostPressurePct.toFixed(0)
     } % of the time): try a quieter load host, df on another host, or fewer --connections.`;

@@ -91,6 +91,33 @@ Deno.test("an INVALID verdict on a host short of CPU says so (Linux PSI), whiche
   );
 });
 
+Deno.test("judgeRun() is INVALID on a load host short of CPU (PSI over 5 %) even when its own delay looks small", () => {
+  const v = judgeRun({
+    targetRate: 200,
+    achievedRate: 200,
+    calls: 1200,
+    own: quiet,
+    latency: lat(0.6, 1.9),
+    hostPressurePct: 8.3,
+  });
+  assert.equal(v.valid, false);
+  assert.deepEqual(v.reasons, [
+    "host: the load host was short of CPU (some thread waited for one 8.3 % of the measurement, limit 5 %)",
+  ]);
+  assert.match(formatRunVerdict(v), /^INVALID: the load host was short of CPU \(host: /);
+  assert.equal(
+    judgeRun({
+      targetRate: 200,
+      achievedRate: 200,
+      calls: 1200,
+      own: quiet,
+      latency: lat(0.6, 1.9),
+      hostPressurePct: 4.9,
+    }).valid,
+    true,
+  );
+});
+
 Deno.test("judgeRun() names the send side, and judges the p50 by an absolute bound", () => {
   const own: OwnDelay = { sendP50: 0.35, sendP99: 0.5, readP50: 0.01, readP99: 0.05 };
   const v = judgeRun({
