@@ -97,6 +97,26 @@ Deno.test("coldconn --warmup-attempts 0 makes no warm-up attempt, and says so", 
   assert.equal(r.meta.warmup_attempts, 0);
 });
 
+Deno.test("coldconn at 2/s sleeps between attempts: its pacer spins only the last stretch before each, not the whole second", async () => {
+  const df = await startDfProcess({ DELAY_MS: "1" });
+  const out = join(await tempResults(), "cold.txt");
+  try {
+    const smft = await startSmft(
+      ["coldconn", "--rps", "2", "--attempts", "3", "--warmup-attempts", "0", "--out", out],
+      { DF_PORT: String(df.port) },
+    );
+    assertRanToEnd((await smft.wait()).code, smft.stdout, smft.stderr);
+  } finally {
+    await df.stop();
+  }
+  const r = await readResultsFile(out);
+  assert.equal(r.lines.length, 3);
+  // A thread that spun through the 500 ms between attempts would turn its loop some 250,000
+  // times per attempt (~1-2 µs a turn); spinning only ~10 ms before each, a few thousand.
+  const spins = r.end?.spins_per_call as number;
+  assert.ok(spins < 50_000, `${spins} turns per attempt`);
+});
+
 Deno.test("coldconn names grpc-js's channel start-up as its own phase: an IP target has no DNS time", async () => {
   const df = await startDfProcess({ DELAY_MS: "1" });
   const dir = await tempResults();
