@@ -272,26 +272,14 @@ export function unknownKeys(
   const out: { key: string; near?: string }[] = [];
   for (const key of keys) {
     if (known.has(key)) continue;
-    let near: string | undefined;
-    let best = 3;
-    for (const k of known) {
-      const d = editDistance(key, k, best);
-      if (d < best) {
-        best = d;
-        near = k;
-      }
-    }
+    const near = nearest(key, known);
     if (near !== undefined || OUR_PREFIXES.some((p) => key.startsWith(p))) out.push({ key, near });
   }
   return out;
 }
 
-/**
- * The known flag nearest to `flag` (within 2 edits, or one it begins), if any: `--rsp` gets
- * `--rps`, as a misspelt `.env` key gets its setting.
- */
-export function nearestFlag(flag: string, known: string[]): string | undefined {
-  const name = flag.replace(/^-+/, "").split("=")[0];
+/** The name in `known` within 2 edits of `name` with the fewest, if any. */
+function nearest(name: string, known: Iterable<string>): string | undefined {
   let near: string | undefined;
   let best = 3;
   for (const k of known) {
@@ -301,6 +289,16 @@ export function nearestFlag(flag: string, known: string[]): string | undefined {
       near = k;
     }
   }
+  return near;
+}
+
+/**
+ * The known flag nearest to `flag` (within 2 edits, or one it begins), if any: `--rsp` gets
+ * `--rps`, as a misspelt `.env` key gets its setting.
+ */
+export function nearestFlag(flag: string, known: string[]): string | undefined {
+  const name = flag.replace(/^-+/, "").split("=")[0];
+  let near = nearest(name, known);
   near ??= name.length >= 3 ? known.find((k) => k.startsWith(name)) : undefined;
   return near === undefined ? undefined : `--${near}`;
 }
