@@ -21,7 +21,7 @@ import { formatSummary } from "../smft/summary.ts";
 import { reportCommand } from "./report/command.ts";
 import { spawnDf } from "./programs.ts";
 
-const LADDER = [200, 500, 1000];
+const LADDER = [100, 200, 500, 1000];
 const STEADY = { durationS: 3, warmupS: 2 };
 const COLD = { rate: 5, attempts: 20 };
 
