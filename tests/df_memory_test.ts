@@ -41,8 +41,9 @@ Deno.test("connect-and-close connections do not pile up in df's memory: a second
     const second = await rssKiB(df.pid);
     const mb = (k: number) => (k / 1024).toFixed(0);
     console.log(`  df RSS ${mb(start)} -> ${mb(first)} -> ${mb(second)} MiB (5,000 + 5,000)`);
-    // Held connections cost ~20 KiB each: 5,000 more held would add ~100 MiB.
-    assert.ok(second - first < 40 * 1024, `the second 5,000 added ${mb(second - first)} MiB`);
+    // Held connections cost ~20 KiB each: 5,000 more held would add ~100 MiB. Freed ones add what
+    // the allocator keeps between two rounds: 10-46 MiB seen here, so the bound sits between.
+    assert.ok(second - first < 64 * 1024, `the second 5,000 added ${mb(second - first)} MiB`);
   } finally {
     await df.stop();
   }
