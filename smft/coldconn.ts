@@ -204,6 +204,8 @@ async function measure(run: ColdRun, timer: Clock, probe?: IoProbe): Promise<Col
     openChannel(run.target, { "grpc.max_reconnect_backoff_ms": run.deadlineMs });
   let prepared: ReturnType<typeof prepare> | undefined = prepare();
   let scheduling = true;
+  /** smft itself is ending what is in flight: an attempt that fails now was cancelled, not refused. */
+  let abandoning = false;
 
   /** One attempt: connect, one call, close. Its line is written whatever happens. */
   const attempt = async (
@@ -274,6 +276,12 @@ async function measure(run: ColdRun, timer: Clock, probe?: IoProbe): Promise<Col
           : connectFailure(`channel ${state}`, trace, run.target);
         // The server's text, cut: a line stays far under a reader's line limit.
         line.error = cutMessage(line.error);
+        if (abandoning) {
+          // Closed by smft mid-connect (second SIGINT, or past the in-flight bound): not df's doing.
+          line.code = "CANCELLED";
+          line.error =
+            `cancelled by smft during ${phase} (second SIGINT, or past the in-flight bound)`;
+        }
       }
       if (state === "ready") {
         line.t_connect_ms = r3(ready - start);
@@ -318,6 +326,7 @@ async function measure(run: ColdRun, timer: Clock, probe?: IoProbe): Promise<Col
   };
 
   const abandon = () => {
+    abandoning = true;
     callsRunning.forEach((c) => c.cancel());
     attemptsRunning.forEach((c) => c.close());
   };
