@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DF, runArgs, SMFT } from "../programs.ts";
+import { alignRows } from "./table.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HZ = 100; // USER_HZ: /proc times are in clock ticks
@@ -390,11 +391,7 @@ export function formatCpuTable(rows: CpuRow[]): string {
         r.futex === undefined ? "-" : r.futex.toFixed(2),
       ]);
     }
-    const w = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-    out.push(
-      table.map((row) => row.map((c, i) => i === 1 ? c.padEnd(w[i]) : c.padStart(w[i])).join("  "))
-        .join("\n"),
-    );
+    out.push(alignRows(table, [1]));
   }
   return out.join("\n\n");
 }

@@ -31,6 +31,7 @@ import {
   serversFigures,
 } from "./matrix.ts";
 import { type ClientRun, runMatrix } from "./calibrate.ts";
+import { alignRows } from "./table.ts";
 import { formatTargets, ratio, type Target } from "./targets.ts";
 import { SPIN_TURN_KIB } from "./matrix.ts";
 
@@ -265,7 +266,7 @@ log(`\n== Bytes allocated per call (V8's total_allocated_bytes; KiB per call)`);
   rows.push(["floor client (setTimeout), 1000/s", f2(fc.alloc_kb_per_call), "-", "-"]);
   rows.push(["df spin, all the bench's calls", dfLine ?? "-", "-", "-"]);
   rows.push(["floor server (setTimeout), 1000/s", f2(fs.alloc_kb_per_call), "-", "-"]);
-  log(table(rows));
+  log(alignRows(rows));
 }
 
 // 3. The demo's run, five times: df beside smft, 1000/s for 5 s after 3 s of warm-up.
@@ -327,7 +328,7 @@ const cold: { smft?: Summary; go?: Summary } = {};
     ]);
   }
   log(`\n== coldconn against df, 20 attempts at 5/s each`);
-  log(table(rows));
+  log(alignRows(rows));
   log(steal());
 }
 
@@ -454,9 +455,3 @@ log(formatTargets(targets));
 
 if (!flags.keep) await Deno.remove(dir, { recursive: true });
 else log(`\nbench: results files kept in ${dir}`);
-
-function table(rows: string[][]): string {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => i === 0 ? c.padEnd(w[i]) : c.padStart(w[i])).join("  "))
-    .join("\n");
-}

@@ -14,6 +14,7 @@
 import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
 import { RUN_RULES } from "../../smft/verdict.ts";
+import { alignRows } from "./table.ts";
 
 /** One cell of the matrix. */
 export interface Cell {
@@ -232,14 +233,6 @@ export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
 }
 
 const f2 = (v: number | undefined) => v !== undefined && Number.isFinite(v) ? v.toFixed(2) : "-";
-
-/** Rows of text, columns aligned: text left, numbers right (pure). */
-export function alignRows(rows: string[][], leftColumns: number[] = [0]): string {
-  const w = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) =>
-    row.map((c, i) => leftColumns.includes(i) ? c.padEnd(w[i]) : c.padStart(w[i])).join("  ")
-  ).join("\n");
-}
 
 /** The matrix as a table, one line per cell, then the counts for each candidate rule (pure). */
 export function formatMatrix(results: CellResult[]): string {
