@@ -39,7 +39,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest; each 
       allocatedBytes: 1000,
       spins: 40,
       readGaps: [{ hist: "a", windowMs: 5000 }],
-      ioProbes: [{ hist: "pa", samples: 900, floorUs: 60 }],
+      ioProbes: ["pa"],
     },
     {
       interrupted: true,
@@ -64,7 +64,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest; each 
     allocatedBytes: 1500,
     spins: 42,
     readGaps: [{ hist: "a", windowMs: 5000 }, { hist: "b", windowMs: 4000 }],
-    ioProbes: [{ hist: "pa", samples: 900, floorUs: 60 }],
+    ioProbes: ["pa"],
   });
 });
 

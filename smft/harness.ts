@@ -17,7 +17,7 @@ import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
 import type { PacingMode } from "./shared/pacer.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
-import { decodeHistogram, encodeHistogram } from "./histogram.ts";
+import { encodeHistogram, withDecoded } from "./histogram.ts";
 import { pressurePct, readCpuPressure } from "./host_pressure.ts";
 import type { IoProbe } from "./io_probe.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
@@ -361,16 +361,8 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     totals.lastIssuedMeasured,
     spec.hostRate,
   );
-  for (const g of totals.readGaps) {
-    const h = decodeHistogram(g.hist);
-    acc.addReadGaps(h, g.windowMs);
-    h.destroy();
-  }
-  for (const p of totals.ioProbes) {
-    const h = decodeHistogram(p.hist);
-    acc.addIoProbe(h);
-    h.destroy();
-  }
+  for (const g of totals.readGaps) withDecoded(g.hist, (h) => acc.addReadGaps(h, g.windowMs));
+  for (const p of totals.ioProbes) withDecoded(p, (h) => acc.addIoProbe(h));
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
   const pressure1 = readCpuPressure();
   const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;

@@ -48,6 +48,16 @@ export function encodeHistogram(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
+/** Decodes `s` (as `decodeHistogram`), hands it to `use`, then frees it. Throws on malformed input. */
+export function withDecoded(s: string, use: (h: Histogram) => void): void {
+  const h = decodeHistogram(s);
+  try {
+    use(h);
+  } finally {
+    h.destroy();
+  }
+}
+
 /** Reads a histogram written by `encodeHistogram`. Throws on malformed input. */
 export function decodeHistogram(s: string): Histogram {
   initHistograms();

@@ -26,13 +26,6 @@ export interface Clock {
   listenBusy?(log: BusyLog | undefined): void;
 }
 
-/** One thread's I/O probe over the measurement: round trips over their floor (encoded µs). */
-export interface ProbeTotals {
-  hist: string;
-  samples: number;
-  floorUs: number;
-}
-
 /** The read side's raw figures of one thread: its busy intervals (encoded µs histogram) and window. */
 export interface ReadGapsRecord {
   hist: string;
@@ -115,8 +108,11 @@ export interface LoopTotals {
   spins: number;
   /** Each loop thread's busy intervals over the measurement (none when its clock cannot tell). */
   readGaps: ReadGapsRecord[];
-  /** Each loop thread's I/O probe over the measurement (none without a probe). */
-  ioProbes: ProbeTotals[];
+  /**
+   * Each loop thread's I/O probe over the measurement: its round trips over their floor, an
+   * encoded µs histogram (none without a probe).
+   */
+  ioProbes: string[];
 }
 
 /** How long abandoned work may take to report its end before the loop gives up on it. */
@@ -274,9 +270,7 @@ export class OpenLoop {
       clock.listenBusy?.(undefined);
     }
     const probed = await o.probe?.stop();
-    const ioProbes: ProbeTotals[] = probed
-      ? [{ hist: encodeHistogram(probed.hist), samples: probed.samples, floorUs: probed.floorUs }]
-      : [];
+    const ioProbes = probed ? [encodeHistogram(probed.hist)] : [];
     probed?.hist.destroy();
     const gaps = this.#gaps;
     const readGaps: ReadGapsRecord[] = [];

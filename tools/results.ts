@@ -10,7 +10,7 @@ import { Accumulator } from "../smft/summary.ts";
 import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
 import { formatRunVerdict, verdictFromEnd } from "../smft/verdict.ts";
-import { decodeHistogram } from "../smft/histogram.ts";
+import { withDecoded } from "../smft/histogram.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -180,8 +180,7 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
     throw e;
   }
   if (acc === undefined || test === undefined) throw new ConfigError(`${path}: empty file`);
-  addReadGaps(acc, end);
-  addIoProbe(acc, end);
+  addOwnDelay(acc, end);
 
   const endCount = end?.count;
   const truncated = (meta !== undefined && end === undefined) ||
@@ -235,35 +234,22 @@ function checkTimes(
 }
 
 /**
- * The read side of the generator's own delay, from `#END` (`histograms.read_gap_us` over
- * `read_window_ms`), into the accumulator, so that merged files merge it too. A malformed one is
- * left out: the figure is then not shown, never made up.
+ * The generator's own delay from `#END`, into the accumulator, so that merged files merge it too:
+ * the read side's busy intervals (`histograms.read_gap_us` over `read_window_ms`) and the I/O
+ * probe's round trips (`histograms.io_probe_us`). A malformed one is left out: the figure is then
+ * not shown, never made up.
  */
-function addReadGaps(acc: Accumulator, end: Record<string, unknown> | undefined): void {
+function addOwnDelay(acc: Accumulator, end: Record<string, unknown> | undefined): void {
   const hists = end?.histograms as Record<string, unknown> | undefined;
-  const enc = hists?.read_gap_us;
-  const windowMs = end?.read_window_ms;
-  if (typeof enc !== "string" || typeof windowMs !== "number" || !(windowMs > 0)) return;
+  const gaps = hists?.read_gap_us, windowMs = end?.read_window_ms, probe = hists?.io_probe_us;
   try {
-    const h = decodeHistogram(enc);
-    acc.addReadGaps(h, windowMs);
-    h.destroy();
-  } catch {
-    // Not a histogram: no read side for this file.
-  }
-}
-
-/** The I/O probe's histogram from `#END` (`histograms.io_probe_us`), likewise. */
-function addIoProbe(acc: Accumulator, end: Record<string, unknown> | undefined): void {
-  const enc = (end?.histograms as Record<string, unknown> | undefined)?.io_probe_us;
-  if (typeof enc !== "string") return;
+    if (typeof gaps === "string" && typeof windowMs === "number" && windowMs > 0) {
+      withDecoded(gaps, (h) => acc.addReadGaps(h, windowMs));
+    }
+  } catch { /* Not a histogram: no read side for this file. */ }
   try {
-    const h = decodeHistogram(enc);
-    acc.addIoProbe(h);
-    h.destroy();
-  } catch {
-    // Not a histogram: no probe for this file.
-  }
+    if (typeof probe === "string") withDecoded(probe, (h) => acc.addIoProbe(h));
+  } catch { /* Not a histogram: no probe for this file. */ }
 }
 
 /** The run's own verdict, from its `#END` (`valid`, `verdict_reasons`, `interrupted`). */
