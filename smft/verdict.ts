@@ -18,6 +18,7 @@
  * @module
  */
 import { ownAt, type OwnDelay, readAt } from "./own_delay.ts";
+import { finite } from "./results_format.ts";
 
 /** The rules a run must meet to be `VALID`. */
 export const RUN_RULES = {
@@ -237,35 +238,34 @@ export function verdictFromEnd(
   latency?: { p50: number; p99: number },
 ): RunVerdict | undefined {
   if (!end || typeof end.valid !== "boolean") return undefined;
-  const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : undefined;
   const reasons = Array.isArray(end.verdict_reasons)
     ? end.verdict_reasons.filter((x): x is string => typeof x === "string").map((x) =>
       x.slice(0, 300)
     )
     : [];
   const o = end.own_delay as Record<string, unknown> | undefined;
-  const own: OwnDelay | undefined = o && num(o.send_p50_ms) !== undefined
+  const own: OwnDelay | undefined = o && finite(o.send_p50_ms) !== undefined
     ? {
-      sendP50: num(o.send_p50_ms)!,
-      sendP99: num(o.send_p99_ms) ?? 0,
-      readP50: num(o.read_p50_ms),
-      readP99: num(o.read_p99_ms),
-      ioP50: num(o.io_p50_ms),
-      ioP99: num(o.io_p99_ms),
+      sendP50: finite(o.send_p50_ms)!,
+      sendP99: finite(o.send_p99_ms) ?? 0,
+      readP50: finite(o.read_p50_ms),
+      readP99: finite(o.read_p99_ms),
+      ioP50: finite(o.io_p50_ms),
+      ioP99: finite(o.io_p99_ms),
     }
     : undefined;
-  const calls = num(end.verdict_calls);
+  const calls = finite(end.verdict_calls);
   return {
     valid: end.valid,
-    targetRate: num(meta?.host_rate) ?? num(meta?.rate) ?? 0,
-    achievedRate: num(end.achieved_rps) ?? 0,
+    targetRate: finite(meta?.host_rate) ?? finite(meta?.rate) ?? 0,
+    achievedRate: finite(end.achieved_rps) ?? 0,
     reasons,
     calls,
     lagJudged: end.lag_judged !== false,
     own,
     latency,
     interrupted: end.interrupted === true,
-    hostPressurePct: num(end.host_cpu_pressure_pct),
+    hostPressurePct: finite(end.host_cpu_pressure_pct),
   };
 }
 
