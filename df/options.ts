@@ -14,7 +14,7 @@ import {
   text,
   TLS_MODE_OPTION,
 } from "../smft/shared/config.ts";
-import { PACING_MODES, type PacingMode } from "../smft/shared/pacer.ts";
+import { DEFAULT_PACING, PACING_MODES, type PacingMode } from "../smft/shared/pacer.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 
 /** df's option table; `--help` is generated from it. */
@@ -46,11 +46,13 @@ export const DF_OPTIONS = {
   pacing: {
     flag: "pacing",
     env: "DF_PACING",
-    default: "spin" as PacingMode,
+    default: DEFAULT_PACING,
     parse: oneOf<PacingMode>(...PACING_MODES),
     meta: "<mode>",
-    help: "how the hold waits: spin (never sleeps, a core, most precise) | timer (sleeps on " +
-      "Deno's timer when the next release is over ~3 ms away, spins the rest)",
+    help: "how the hold waits: wake (a sleeping alarm thread wakes df at each release, " +
+      "~0.1 ms late, no core spent) | spin (never sleeps while a release is near: a core, " +
+      "for a dedicated host that wants the last 0.1 ms) | timer (sleeps on Deno's timer when " +
+      "the next release is over ~3.5 ms away, spins the rest)",
   },
   tlsMode: TLS_MODE_OPTION,
   ca: {

@@ -21,7 +21,7 @@ import {
 } from "../proto/score.ts";
 import { serverCredentials, type TlsMaterial, type TlsMode } from "../certs/tls.ts";
 import { createHold } from "./hold.ts";
-import type { PacingMode } from "../smft/shared/pacer.ts";
+import { DEFAULT_PACING, type PacingMode } from "../smft/shared/pacer.ts";
 import { refusalReason } from "./causes.ts";
 import { addStandardServices } from "./standard.ts";
 import {
@@ -40,7 +40,7 @@ export interface DfOptions {
   port: number;
   /** Hold per call, in ms (fractional allowed). @default 5 */
   delayMs: number;
-  /** How the hold waits. @default "spin" */
+  /** How the hold waits. @default DEFAULT_PACING */
   pacing?: PacingMode;
   tlsMode: TlsMode;
   tls: TlsMaterial;
@@ -146,7 +146,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     stats.calls++;
     stats.byCode[code] = (stats.byCode[code] ?? 0) + 1;
   };
-  const hold = createHold(o.delayMs, o.pacing ?? "spin");
+  const hold = createHold(o.delayMs, o.pacing ?? DEFAULT_PACING);
   let inflight = 0;
   let draining = false;
   let onIdle: (() => void) | undefined;

@@ -15,7 +15,7 @@ import { defaultPayload, type Shard } from "./options.ts";
 import type { UnaryMethod } from "./method.ts";
 import { callMetadata, methodMeta, methodOf } from "./steady.ts";
 import { IoProbe } from "./io_probe.ts";
-import { Pacer, type PacingMode } from "./shared/pacer.ts";
+import { DEFAULT_PACING, Pacer, type PacingMode } from "./shared/pacer.ts";
 import type { Clock } from "./open_loop.ts";
 import { type Arrival, intendedAt, plannedRate, totalRequests } from "./schedule.ts";
 import { connectFailure, explainTlsError, openChannel, type Target } from "./channel.ts";
@@ -65,7 +65,7 @@ export interface ColdRun {
   cancel?: AbortSignal;
   onProgress?: (p: Progress) => void;
   onMeasureStart?: () => void;
-  /** How this thread waits for the next attempt. @default "spin" */
+  /** How this thread waits for the next attempt. @default DEFAULT_PACING */
   pacing?: PacingMode;
   /** The method each attempt calls; default: df's GetScore with `payload`. */
   method?: UnaryMethod;
@@ -141,7 +141,7 @@ function connect(
 
 /** Runs a cold-connection test and writes its results file. */
 export async function runColdconn(run: ColdRun): Promise<ColdResult> {
-  const timer = new Pacer(run.pacing ?? "spin");
+  const timer = new Pacer(run.pacing ?? DEFAULT_PACING);
   const probe = await IoProbe.start();
   try {
     return await measure(run, timer, probe);

@@ -26,7 +26,7 @@ import {
 } from "./steady.ts";
 import type { Target } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import type { PacingMode } from "./shared/pacer.ts";
+import { DEFAULT_PACING, type PacingMode } from "./shared/pacer.ts";
 import type { UnaryMethod } from "./method.ts";
 
 /** Runs one steady test: on this thread with one connection, on N worker threads with N. */
@@ -227,7 +227,7 @@ export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
       method: methodOf(run),
       warmupS: run.warmupS,
       totalS: run.warmupS + run.durationS,
-      pacing: run.pacing ?? "spin",
+      pacing: run.pacing ?? DEFAULT_PACING,
     };
     const traces = await Promise.all(workers.map((w) => w.connect(job)));
     const { plan, startEpochMs } = makePlan(run);

@@ -14,7 +14,7 @@ import type { Shard } from "./options.ts";
 import { type Target, targetString } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
-import type { PacingMode } from "./shared/pacer.ts";
+import { DEFAULT_PACING, type PacingMode } from "./shared/pacer.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
 import { encodeHistogram, withDecoded } from "./histogram.ts";
@@ -145,7 +145,7 @@ export function runMeta(o: {
     grpc_js: grpcJsVersion(),
     host: hostname(),
     shard: `${o.shard.index}/${o.shard.count}`,
-    pacing: o.pacing ?? "spin",
+    pacing: o.pacing ?? DEFAULT_PACING,
   };
 }
 

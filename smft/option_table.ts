@@ -14,7 +14,7 @@ import {
   text,
   TLS_MODE_OPTION,
 } from "./shared/config.ts";
-import { PACING_MODES, type PacingMode } from "./shared/pacer.ts";
+import { DEFAULT_PACING, PACING_MODES, type PacingMode } from "./shared/pacer.ts";
 import { type Arrival, ARRIVALS } from "./schedule.ts";
 
 /** Which test. */
@@ -219,11 +219,13 @@ export function commonOptions(cmd: Command) {
     pacing: opt<PacingMode>({
       flag: "pacing",
       env: "PACING",
-      default: "spin",
+      default: DEFAULT_PACING,
       parse: oneOf<PacingMode>(...PACING_MODES),
       meta: "<mode>",
-      help: "spin: the connection's thread never sleeps (a core each, most precise) | " +
-        "timer: sleeps on Deno's timer when the next call is over ~3 ms away, spins the rest",
+      help: "wake: the connection's thread waits in its poll and a sleeping alarm thread wakes " +
+        "it at each send (~0.1 ms late p99 on a quiet host, ~40 µs of CPU a send) | spin: never " +
+        "sleeps while a send is due within ~10 ms (a core each; for a dedicated load host) | " +
+        "timer: sleeps on Deno's timer when the next send is over ~3.5 ms away, spins the rest",
     }),
     arrival: opt<Arrival>({
       flag: "arrival",

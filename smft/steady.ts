@@ -15,7 +15,7 @@ import {
   HANDLING_METADATA_KEY,
   passBytes,
 } from "../proto/score.ts";
-import { Pacer, type PacingMode } from "./shared/pacer.ts";
+import { DEFAULT_PACING, Pacer, type PacingMode } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
 import { type Arrival, plannedRate, totalRequests, warmupRequests } from "./schedule.ts";
 import type { UnaryMethod } from "./method.ts";
@@ -75,7 +75,7 @@ export interface SteadyRun {
   onProgress?: (p: Progress) => void;
   /** Called when the warm-up is over and the first measured call goes out. */
   onMeasureStart?: () => void;
-  /** How the thread that owns a channel waits for the next send. @default "spin" */
+  /** How the thread that owns a channel waits for the next send. @default DEFAULT_PACING */
   pacing?: PacingMode;
   /**
    * Channels, each driven by its own worker thread with shard k of n of this host's schedule
@@ -138,7 +138,7 @@ const BURST = 256;
  */
 export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const channel: Channel = openChannel(run.target);
-  const timer = new Pacer(run.pacing ?? "spin");
+  const timer = new Pacer(run.pacing ?? DEFAULT_PACING);
   let probe: IoProbe | undefined;
   try {
     await connectForRun(channel, run);

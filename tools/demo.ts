@@ -67,10 +67,6 @@ const df = await spawnDf({
   cert: f.serverCrt,
   key: f.serverKey,
   delayMs: 5,
-  // df shares these cores with smft: its hold sleeps between releases (--pacing timer) rather
-  // than spin a core the generator needs (with both spinning, the host is short of CPU and no
-  // rate is VALID on 2 cores; measured in the README).
-  pacing: "timer",
   stderr: "inherit",
 }).catch((e) => {
   console.error(`demo: ${(e as Error).message}`);

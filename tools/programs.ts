@@ -6,6 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { DEFAULT_PACING } from "../smft/shared/pacer.ts";
 
 /**
  * A young generation of 2 MB instead of V8's default 16 MB. Finished calls stay reachable from
@@ -31,7 +32,7 @@ export const DF: Program = {
   entry: "df/main.ts",
   // sys=uid: Deno's fs.accessSync asks for it, and grpc-health-check looks its .proto up so.
   permissions: ["--allow-net", "--allow-read", "--allow-env", "--allow-sys=uid"],
-  includes: ["proto/score.proto"],
+  includes: ["proto/score.proto", "smft/shared/alarm_worker.ts"],
 };
 
 export const SMFT: Program = {
@@ -46,7 +47,12 @@ export const SMFT: Program = {
     "--allow-sys=hostname",
   ],
   // `--connections N` starts this module as a worker: a URL, not an import.
-  includes: ["proto/score.proto", "smft/connection_worker.ts", "smft/io_probe_worker.ts"],
+  includes: [
+    "proto/score.proto",
+    "smft/connection_worker.ts",
+    "smft/io_probe_worker.ts",
+    "smft/shared/alarm_worker.ts",
+  ],
 };
 
 /** `deno run` arguments for a program, up to and including its entry point. */
@@ -71,14 +77,19 @@ export function spawnDf(o: {
   key: string;
   delayMs: number;
   stderr: "inherit" | "null";
-  /** df's `--pacing` (`DF_PACING`). @default "spin" */
+  /** df's `--pacing` (`DF_PACING`). @default DEFAULT_PACING */
   pacing?: string;
+  /** Pins df to this CPU (`taskset -c`): a server host of one core. */
+  core?: number;
 }): Promise<SpawnedDf> {
-  return spawnListening(Deno.execPath(), runArgs(DF), {
+  const [cmd, args] = o.core === undefined
+    ? [Deno.execPath(), runArgs(DF)]
+    : ["taskset", ["-c", String(o.core), Deno.execPath(), ...runArgs(DF)]];
+  return spawnListening(cmd, args, {
     DF_HOST: "127.0.0.1",
     DF_PORT: "0",
     DELAY_MS: String(o.delayMs),
-    DF_PACING: o.pacing ?? "spin",
+    DF_PACING: o.pacing ?? DEFAULT_PACING,
     TLS_CA: o.ca,
     TLS_CERT: o.cert,
     TLS_KEY: o.key,

@@ -8,6 +8,7 @@ import {
   SleepLateness,
   SPIN_AHEAD_MS,
 } from "./pacer.ts";
+import type { Alarm } from "./alarm.ts";
 
 /**
  * A fake thread: a turn costs `turnMs`; a sleep of n ms ends `overshootMs` after n ms, like
@@ -35,6 +36,21 @@ class FakeHost implements PacerHost {
   }
   turn(cb: () => void): void {
     this.turns.push(cb);
+  }
+  /** `wake`'s alarm: fires `alarmLateMs` after its instant, as one sleep of the fake thread. */
+  alarmLateMs = 0.01;
+  alarmsSet = 0;
+  alarm(): Alarm {
+    let id: number | undefined;
+    return {
+      set: (due, cb) => {
+        this.alarmsSet++;
+        if (id !== undefined) this.sleeps.delete(id);
+        this.sleeps.set(id = ++this.#id, { at: due + this.alarmLateMs, cb });
+      },
+      clear: () => void (id !== undefined && this.sleeps.delete(id)),
+      close: () => void (id !== undefined && this.sleeps.delete(id)),
+    };
   }
   /** Runs turns and sleeps until nothing is armed or `until` is reached. */
   run(until = Infinity): void {
@@ -189,11 +205,45 @@ Deno.test("a throwing callback does not strand the later ones; close() drops wha
   assert.throws(() => pacer.at(20, () => {}), /closed/);
 });
 
-Deno.test("Pacer on Deno's own timers runs a schedule in order and never early, in both modes", async () => {
-  for (const mode of ["spin", "timer"] as const) {
+Deno.test("wake: the thread never spins; each callback runs when the alarm wakes it, none early; what is due by then runs in that one wake-up", () => {
+  const host = new FakeHost(0.002);
+  host.alarmLateMs = 0.05;
+  const pacer = new Pacer("wake", host);
+  const ran = schedule(pacer, 1, 20, 0.5);
+  // Two due at the same instant share a wake-up.
+  let twin = NaN;
+  pacer.at(3, () => twin = pacer.now());
+  host.run();
+  assert.equal(pacer.stats.spins, 0);
+  ran.forEach((at, i) =>
+    assert.ok(at >= 1 + i * 0.5 && at <= 1 + i * 0.5 + 0.06, `callback ${i} at ${at}`)
+  );
+  assert.equal(twin, ran[4]);
+  assert.equal(pacer.stats.sleeps, 20);
+});
+
+Deno.test("wake: an earlier callback added while waiting sets the alarm again; close() stops it", () => {
+  const host = new FakeHost(0.002);
+  const pacer = new Pacer("wake", host);
+  const ran: number[] = [];
+  pacer.at(10, () => ran.push(pacer.now()));
+  // An event of the thread's own (a response read) at ~2 ms adds an entry due at 4.
+  host.sleep(1, () => pacer.at(4, () => ran.push(pacer.now())));
+  host.run();
+  assert.equal(ran.length, 2);
+  assert.ok(ran[0] >= 4 && ran[0] < 4.1, String(ran[0]));
+  assert.ok(ran[1] >= 10 && ran[1] < 10.1, String(ran[1]));
+  pacer.at(20, () => ran.push(pacer.now()));
+  pacer.close();
+  host.run();
+  assert.equal(ran.length, 2, "nothing runs after close()");
+});
+
+Deno.test("Pacer on Deno's own timers runs a schedule in order and never early, in every mode", async () => {
+  for (const mode of ["wake", "spin", "timer"] as const) {
     const pacer = new Pacer(mode);
     const t0 = performance.now() + 2;
-    const dues = Array.from({ length: 40 }, (_, i) => t0 + i * (mode === "spin" ? 0.3 : 4));
+    const dues = Array.from({ length: 40 }, (_, i) => t0 + i * (mode === "timer" ? 4 : 0.3));
     const ran: { i: number; at: number }[] = [];
     await new Promise<void>((resolve) => {
       dues.forEach((due, i) =>
@@ -264,4 +314,5 @@ Deno.test("describePacing() says what the mode costs", () => {
   assert.match(describePacing("spin"), /^Pacing: spin .*a core/);
   assert.match(describePacing("spin", 3), /3 cores/);
   assert.match(describePacing("timer"), /^Pacing: timer .*sleeps/);
+  assert.match(describePacing("wake"), /^Pacing: wake .*reading at once/);
 });

@@ -4,7 +4,7 @@
  * grpc-go client, all driving the grpc-go server; df against the floor server and the grpc-go
  * server, all driven by the grpc-go client. Cases run interleaved, several rounds; each figure
  * is the median. Per call: user+sys CPU from `/proc/PID/task/*` over a fixed window (by thread:
- * main, V8 GC helpers, timer worker, other), context switches, and, where `perf` can count
+ * main, V8 GC helpers, workers (alarm, I/O probe, connections), other), context switches, and, where `perf` can count
  * syscall tracepoints, futex calls. Calls are counted by the grpc-go peer (SIGUSR1), so a
  * program that falls behind is not flattered.
  *
@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DF, runArgs, SMFT } from "../programs.ts";
 import { alignRows } from "./table.ts";
+import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const HZ = 100; // USER_HZ: /proc times are in clock ticks
@@ -60,7 +61,7 @@ type Snap = Map<string, { group: string; cpu: number; switches: number }>;
 function group(comm: string, tid: number, pid: number): string {
   if (tid === pid) return "main";
   if (comm.startsWith("V8 ")) return "gc";
-  // Deno names every Worker thread worker-<n>: precise timers, and connections.
+  // Deno names every Worker thread worker-<n>: the alarm, the I/O probe, and connections.
   if (/^worker-\d+/.test(comm)) return "workers";
   return "other";
 }
@@ -120,14 +121,17 @@ function spawn(p: Proc): { child: Deno.ChildProcess; out: { text: string; err: s
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The row name of smft's or df's case (`smft`, `smft timer`, `smft 2 conns`): the targets look rows up by it. */
+/**
+ * The row name of smft's or df's case (`smft`, `smft spin`, `smft 2 conns`; the default pacing
+ * unnamed): the targets look rows up by it.
+ */
 export function caseName(
   program: "smft" | "df",
-  pacing: "spin" | "timer",
+  pacing: PacingMode,
   connections = 1,
 ): string {
   return `${program}${connections > 1 ? ` ${connections} conns` : ""}${
-    pacing === "timer" ? " timer" : ""
+    pacing === DEFAULT_PACING ? "" : ` ${pacing}`
   }`;
 }
 
@@ -180,7 +184,9 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey]),
       }),
     },
-    ...([[1, "spin"], [1, "timer"], [2, "spin"]] as const).map(([n, pacing]): Case => ({
+    ...([[1, DEFAULT_PACING], [1, "spin"], [2, DEFAULT_PACING]] as const).map((
+      [n, pacing],
+    ): Case => ({
       side: "client",
       program: caseName("smft", pacing, n),
       server: goServer,
@@ -227,7 +233,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
           .concat(["--ca", c.ca, "--cert", c.serverCrt, "--key", c.serverKey]),
       }),
     },
-    ...(["spin", "timer"] as const).map((pacing): Case => ({
+    ...([DEFAULT_PACING, "spin"] as const).map((pacing): Case => ({
       side: "server",
       program: caseName("df", pacing),
       client: goClient,
@@ -355,7 +361,7 @@ export async function cpuPerCall(
 export function formatCpuTable(rows: CpuRow[]): string {
   const out: string[] = [];
   for (const side of ["client", "server"] as const) {
-    // "workers": every Worker thread (the timers, and with --connections the connections).
+    // "workers": every Worker thread (the alarm, the I/O probe, and with --connections the connections).
     const head = [
       "rate/s",
       side,

@@ -14,6 +14,7 @@
 import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
 import { RUN_RULES } from "../../smft/verdict.ts";
+import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
 import { alignRows } from "./table.ts";
 
 /** One cell of the matrix. */
@@ -24,7 +25,7 @@ export interface Cell {
   link: "loopback" | "relay";
   rate: number;
   connections: number;
-  pacing: "spin" | "timer";
+  pacing: PacingMode;
   /** smft pinned to one core with a busy process on it (the reference is never starved). */
   starved: boolean;
 }
@@ -73,7 +74,7 @@ export const CALIBRATION = { p50PlusMs: 0.3, p99Ratio: 1.3 } as const;
 
 /**
  * The cells (pure). The full matrix: both servers × `DELAY_MS` 0 and 5 × loopback and the relay
- * at 200 and 1000/s (spin, one connection); then timer pacing, two connections, 100 and 2000/s,
+ * at 200 and 1000/s (the default pacing, one connection); then spin pacing, two connections, 100 and 2000/s,
  * and a starved generator at 200 and 1000/s. `quick`: a third of it.
  */
 export function matrixCells(quick: boolean): Cell[] {
@@ -81,7 +82,7 @@ export function matrixCells(quick: boolean): Cell[] {
     delayMs: 5,
     link: "loopback",
     connections: 1,
-    pacing: "spin",
+    pacing: DEFAULT_PACING,
     starved: false,
     ...o,
   });
@@ -104,8 +105,8 @@ export function matrixCells(quick: boolean): Cell[] {
   }
   cells.push(c({ server: "grpc-go", rate: 100, delayMs: 0 }));
   for (const rate of quick ? [500] : [100, 500]) {
-    cells.push(c({ server: "grpc-go", rate, pacing: "timer" }));
-    if (!quick) cells.push(c({ server: "grpc-go", rate, pacing: "timer", link: "relay" }));
+    cells.push(c({ server: "grpc-go", rate, pacing: "spin" }));
+    if (!quick) cells.push(c({ server: "grpc-go", rate, pacing: "spin", link: "relay" }));
   }
   if (!quick) {
     for (const rate of [1000, 2000]) cells.push(c({ server: "grpc-go", rate, connections: 2 }));

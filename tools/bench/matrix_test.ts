@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DEFAULT_PACING } from "../../smft/shared/pacer.ts";
 import {
   CANDIDATE_RULES,
   candidateValid,
@@ -30,13 +31,14 @@ function result(smft: RunFigures, ref: RunFigures, c: Partial<Cell> = {}): CellR
   return { cell: { ...cell, ...c }, smft, ref };
 }
 
-Deno.test("matrixCells() covers both servers, DELAY_MS 0 and 5, the relay, timer, two connections and a starved smft", () => {
+Deno.test("matrixCells() covers both servers, DELAY_MS 0 and 5, the relay, both pacings, two connections and a starved smft", () => {
   const cells = matrixCells(false);
   for (
     const want of [
       (c: Cell) => c.server === "df" && c.delayMs === 0 && c.link === "relay",
       (c: Cell) => c.server === "grpc-go" && c.delayMs === 5 && c.link === "loopback",
-      (c: Cell) => c.pacing === "timer",
+      (c: Cell) => c.pacing === "spin",
+      (c: Cell) => c.pacing === DEFAULT_PACING,
       (c: Cell) => c.connections === 2,
       (c: Cell) => c.starved,
       (c: Cell) => c.rate === 100,

@@ -229,6 +229,8 @@ export interface NativeArgs {
   payloadFile?: string;
   /** How the schedule waits: `nanosleep` (precise) or Go's ~1 ms timers. @default {"nanosleep"} */
   pacer?: "nanosleep" | "timer";
+  /** Pins the client to this CPU (`taskset -c`): one host of one core. */
+  cpu?: number;
   /** Aborting sends SIGTERM: the schedule stops, and the file is written, marked interrupted. */
   signal?: AbortSignal;
 }
@@ -281,8 +283,9 @@ export interface NativeRun {
  * `args` are resolved against the current working directory.
  */
 export async function runNative(bin: string, args: NativeArgs): Promise<NativeRun> {
-  const r = await new Deno.Command(bin, {
-    args: nativeArgv(args),
+  const pin = args.cpu === undefined ? [] : ["-c", String(args.cpu), bin];
+  const r = await new Deno.Command(pin.length ? "taskset" : bin, {
+    args: [...pin, ...nativeArgv(args)],
     stdout: "piped",
     stderr: "piped",
     signal: args.signal,
