@@ -8,6 +8,8 @@ import { Pacer, type PacingMode } from "../smft/shared/pacer.ts";
 
 /** Holds callbacks for a fixed delay. */
 export interface Hold {
+  /** Settles when the hold keeps its instants (`wake`: its alarm thread has started). */
+  ready(): Promise<void>;
   /** Runs `release` at `receivedAt + delayMs` (`performance.now()` clock), never before. */
   hold(receivedAt: number, release: () => void): void;
   close(): void;
@@ -15,9 +17,12 @@ export interface Hold {
 
 /** A hold of `delayMs` (fractional allowed; 0 releases at once), paced by `mode`. */
 export function createHold(delayMs: number, mode: PacingMode): Hold {
-  if (delayMs === 0) return { hold: (_at, release) => release(), close() {} };
+  if (delayMs === 0) {
+    return { ready: () => Promise.resolve(), hold: (_at, release) => release(), close() {} };
+  }
   const pacer = new Pacer(mode);
   return {
+    ready: () => pacer.ready(),
     hold: (at, release) => pacer.at(at + delayMs, release),
     close: () => pacer.close(),
   };

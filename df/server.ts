@@ -449,6 +449,8 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
     injector.injectConnection(socket);
   });
 
+  // Listening says df is ready: its hold must keep time from the first call.
+  await hold.ready();
   await new Promise<void>((resolve, reject) => {
     listener.once("error", (e: NodeJS.ErrnoException) => {
       hold.close();

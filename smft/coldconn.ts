@@ -144,6 +144,7 @@ export async function runColdconn(run: ColdRun): Promise<ColdResult> {
   const timer = new Pacer(run.pacing ?? DEFAULT_PACING);
   const probe = await IoProbe.start();
   try {
+    await timer.ready();
     return await measure(run, timer, probe);
   } finally {
     probe?.close();

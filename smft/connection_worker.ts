@@ -34,6 +34,7 @@ async function connect(run: WorkerRun): Promise<void> {
   channel = openChannel(job.target);
   try {
     await connectForRun(channel, job);
+    await timer.ready();
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
     close();

@@ -143,6 +143,7 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   try {
     await connectForRun(channel, run);
     probe = await IoProbe.start();
+    await timer.ready();
     return await measure(run, channel, timer, probe);
   } finally {
     probe?.close();

@@ -13,6 +13,8 @@
 
 /** One pending instant at a time; setting another replaces it. */
 export interface Alarm {
+  /** Settles when the alarm's thread runs (a worker takes ~0.1–1 s to start under load). */
+  readonly ready: Promise<void>;
   /** Runs `cb` at `due` (`performance.now()` clock), never before, once. */
   set(due: number, cb: () => void): void;
   /** Forgets the pending instant. */
@@ -37,6 +39,8 @@ export class WorkerAlarm implements Alarm {
   #lead = 0;
   #deliveries = new Float64Array(WINDOW);
   #n = 0;
+  #ready = Promise.withResolvers<void>();
+  readonly ready: Promise<void> = this.#ready.promise;
 
   constructor() {
     const sab = new SharedArrayBuffer(24);
@@ -45,7 +49,8 @@ export class WorkerAlarm implements Alarm {
     this.#f64[0] = Infinity;
     this.#worker = new Worker(new URL("./alarm_worker.ts", import.meta.url), { type: "module" });
     this.#worker.postMessage({ sab, origin: performance.timeOrigin });
-    this.#worker.onmessage = this.#fired;
+    this.#worker.onmessage = (e: MessageEvent<number | "ready">) =>
+      e.data === "ready" ? this.#ready.resolve() : this.#fired();
   }
 
   set(due: number, cb: () => void): void {

@@ -14,6 +14,7 @@ const { sab, origin } = await new Promise<{ sab: SharedArrayBuffer; origin: numb
   self.onmessage = (e) => r(e.data)
 );
 self.onmessage = null;
+self.postMessage("ready");
 const f64 = new Float64Array(sab, 0, 2), i32 = new Int32Array(sab, 16, 2);
 // The owner's clock: its time origin may differ from this thread's by milliseconds.
 const offset = performance.timeOrigin - origin;

@@ -300,6 +300,15 @@ export class Pacer {
     this.#busyLog = log;
   }
 
+  /**
+   * Settles when the pacer can keep its instants: `wake`'s alarm thread has started (await it
+   * before a schedule's first instant; the other modes are ready at once).
+   */
+  ready(): Promise<void> {
+    if (this.mode !== "wake") return Promise.resolve();
+    return (this.#alarm ??= this.#host.alarm()).ready;
+  }
+
   /** Now, on the clock due instants are written in. */
   now(): number {
     return this.#host.now();

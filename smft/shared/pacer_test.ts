@@ -43,6 +43,7 @@ class FakeHost implements PacerHost {
   alarm(): Alarm {
     let id: number | undefined;
     return {
+      ready: Promise.resolve(),
       set: (due, cb) => {
         this.alarmsSet++;
         if (id !== undefined) this.sleeps.delete(id);

@@ -19,7 +19,7 @@ import {
 } from "./native.ts";
 import { caseName, cpuPerCall, type CpuRow, formatCpuTable } from "./cpu.ts";
 import { stealMeter } from "./steal.ts";
-import { runArgs, SMFT, spawnDf, type SpawnedDf, spawnListening } from "../programs.ts";
+import { runArgs, SMFT, spawnDf, type SpawnedDf, spawnListening, V8_FLAGS } from "../programs.ts";
 import { readResults } from "../results.ts";
 import type { Summary } from "../../smft/summary.ts";
 import {
@@ -32,6 +32,13 @@ import {
 } from "./matrix.ts";
 import { type ClientRun, runMatrix } from "./calibrate.ts";
 import { alignRows } from "./table.ts";
+import {
+  CLIENT_CORE,
+  formatOneCore,
+  type OneCoreResults,
+  runOneCore,
+  SERVER_CORE,
+} from "./one_core.ts";
 import { formatTargets, ratio, type Target } from "./targets.ts";
 import { SPIN_TURN_KIB } from "./matrix.ts";
 import { DEFAULT_PACING } from "../../smft/shared/pacer.ts";
@@ -177,6 +184,26 @@ async function smft(
   return { summary: f.acc.summary(Number(f.end?.elapsed_s) || undefined), end: f.end ?? {} };
 }
 
+/** The floor client's figures (`floor/client.ts`'s JSON line); `core` pins it. */
+async function floorClient(
+  port: number,
+  rate: number,
+  warmup: number,
+  core?: number,
+): Promise<{ p50_ms: number; p99_ms: number; alloc_kb_per_call: number }> {
+  const argv = ["run", "-A", V8_FLAGS, "tools/bench/floor/client.ts", "--port", String(port)]
+    .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", String(warmup)])
+    .concat(["--ca", certs.caCrt, "--cert", certs.clientCrt, "--key", certs.clientKey]);
+  const pin = core === undefined ? [] : ["-c", String(core), Deno.execPath()];
+  const r = await new Deno.Command(pin.length ? "taskset" : Deno.execPath(), {
+    args: [...pin, ...argv],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").at(-1)!);
+}
+
 /** Runs the grpc-go client and reads its results file. */
 async function native(port: number, a: Omit<NativeArgs, "addr" | "ca" | "cert" | "key">) {
   const r = await runNative(GO, { ...a, addr: `127.0.0.1:${port}`, ...clientTls });
@@ -191,116 +218,35 @@ const seconds = quick ? 5 : 6;
 const warmupS = 3;
 
 // 1. One host of one core each: the server pinned to core 1, the client to core 0.
-const SERVER_CORE = 1, CLIENT_CORE = 0;
-const ladder = quick ? [1000, 2000] : [500, 1000, 1500, 2000, 3000];
-/** smft and the grpc-go client on one core, by rate, against the grpc-go server on the other. */
-const oneCoreClients = new Map<number, { smft: ClientRun; go: ClientRun }>();
-/** df and the grpc-go server on one core, by rate, driven by the grpc-go client on the other. */
-const oneCoreServers = new Map<number, { df: ClientRun; go: ClientRun }>();
+let oneCore: OneCoreResults = { clients: new Map(), servers: new Map() };
 if (!flags["matrix-only"]) {
   log(
     `\n== One host of one core each (server on core ${SERVER_CORE}, client on core ${CLIENT_CORE}; ` +
       `${seconds} s after ${warmupS} s of warm-up, DELAY_MS=${DELAY_MS})`,
   );
   const steal = stealMeter();
-  const pinned = (kind: Cell["server"]) => startServer(kind, DELAY_MS, SERVER_CORE);
-  const goRun = (port: number, rate: number, out: string) =>
-    native(port, { mode: "steady", rate, durationS: seconds, warmupS, out, cpu: CLIENT_CORE });
-  {
-    const s = await pinned("grpc-go");
-    try {
-      for (const rate of ladder) {
-        const go = await goRun(s.port, rate, join(dir, `core_go_${rate}.txt`));
-        const args = ["steady", "--rps", String(rate), "--duration", String(seconds)]
-          .concat(["--warmup", String(warmupS)]);
-        const run = await smft(s.port, args, join(dir, `core_smft_${rate}.txt`), true);
-        oneCoreClients.set(rate, { smft: run, go });
-        console.error(`  client ${rate}/s done`);
-      }
-    } finally {
-      await s.stop();
-    }
-  }
-  for (const rate of [1000, 2000]) {
-    const runs: Partial<Record<"df" | "go", ClientRun>> = {};
-    for (const kind of ["grpc-go", "df"] as const) {
-      const s = await pinned(kind);
-      try {
-        runs[kind === "df" ? "df" : "go"] = await goRun(
-          s.port,
-          rate,
-          join(dir, `core_server_${kind}_${rate}.txt`),
-        );
-      } finally {
-        await s.stop();
-      }
-    }
-    oneCoreServers.set(rate, runs as { df: ClientRun; go: ClientRun });
-  }
-  const rows = [[
-    "rate/s",
-    "smft verdict",
-    "smft p50 / p99",
-    "grpc-go client p50 / p99",
-    "p99 ratio",
-    "smft own delay p99 (send / read)",
-    "host pressure",
-  ]];
-  for (const [rate, r] of oneCoreClients) {
-    const s = r.smft.summary, g = r.go.summary;
-    rows.push([
-      String(rate),
-      r.smft.end.valid ? "VALID" : "INVALID",
-      `${f2(s.latency?.p50)} / ${f2(s.latency?.p99)}`,
-      `${f2(g.latency?.p50)} / ${f2(g.latency?.p99)}`,
-      ratio(s.latency?.p99, g.latency?.p99),
-      `${f2(s.ownDelay?.sendP99)} / ${f2(s.ownDelay?.readP99)}`,
-      `${f2(Number(r.smft.end.host_cpu_pressure_pct))} %`,
-    ]);
-  }
-  log(alignRows(rows));
-  const best = highestValid(oneCoreClients);
-  log(
-    `highest rate on one core: smft VALID up to ${best.smft ?? "none"}/s; the grpc-go client ` +
-      `kept its schedule (rate within 1 %, lag p99 <= 1 ms) up to ${best.go ?? "none"}/s ` +
-      `(of ${ladder.join(", ")}/s)`,
-  );
-  const srows = [["rate/s", "df p50 / p99", "grpc-go server p50 / p99", "p50 +", "p99 ratio"]];
-  for (const [rate, r] of oneCoreServers) {
-    const d = r.df.summary.latency, g = r.go.summary.latency;
-    srows.push([
-      String(rate),
-      `${f2(d?.p50)} / ${f2(d?.p99)}`,
-      `${f2(g?.p50)} / ${f2(g?.p99)}`,
-      d && g ? `${(d.p50 - g.p50).toFixed(2)} ms` : "-",
-      ratio(d?.p99, g?.p99),
-    ]);
-  }
-  log(`the server on one core, driven by the grpc-go client on the other:`);
-  log(alignRows(srows));
+  oneCore = await runOneCore({
+    ladder: quick ? [1000, 2000] : [500, 1000, 1500, 2000, 3000],
+    startServer: (kind) => startServer(kind, DELAY_MS, SERVER_CORE),
+    goClient: (port, rate, out) =>
+      native(port, { mode: "steady", rate, durationS: seconds, warmupS, out, cpu: CLIENT_CORE }),
+    smft: (port, rate, out) =>
+      smft(
+        port,
+        ["steady", "--rps", String(rate), "--duration", String(seconds)]
+          .concat(["--warmup", String(warmupS)]),
+        out,
+        true,
+      ),
+    floorP99: async (port, rate) => (await floorClient(port, rate, warmupS, CLIENT_CORE)).p99_ms,
+    dir,
+    progress: (line) => console.error(line),
+  });
+  log(formatOneCore(oneCore));
   log(steal());
   if (flags["one-core-only"]) Deno.exit(0);
 }
-
-/**
- * The highest rate of the ladder at which smft was VALID, and at which the grpc-go client kept
- * its schedule (pure; each counts only while every lower rate also passed).
- */
-function highestValid(
-  runs: Map<number, { smft: ClientRun; go: ClientRun }>,
-): { smft?: number; go?: number } {
-  const out: { smft?: number; go?: number } = {};
-  let smftOk = true, goOk = true;
-  for (const [rate, r] of [...runs].sort((a, b) => a[0] - b[0])) {
-    smftOk &&= r.smft.end.valid === true;
-    const achieved = Number(r.go.end.achieved_rps);
-    goOk &&= (!Number.isFinite(achieved) || achieved >= 0.99 * rate) &&
-      (r.go.summary.lag?.p99 ?? Infinity) <= 1;
-    if (smftOk) out.smft = rate;
-    if (goOk) out.go = rate;
-  }
-  return out;
-}
+const oneCoreClients = oneCore.clients, oneCoreServers = oneCore.servers;
 
 // 2. The matrix.
 const cells = matrixCells(quick).filter((c) => !flags.only || cellTag(c).includes(flags.only));
@@ -345,16 +291,8 @@ log(`\n== Bytes allocated per call (V8's total_allocated_bytes; KiB per call)`);
 let smftKib: number | undefined, floorKib: number | undefined;
 {
   const s = await startServer("grpc-go");
-  const floorClient = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tools/bench/floor/client.ts", "--port", String(s.port), "--rate", "1000"]
-      .concat(["--duration", String(seconds), "--warmup", "1", "--ca", certs.caCrt])
-      .concat(["--cert", certs.clientCrt, "--key", certs.clientKey]),
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "null",
-  }).output();
+  const fc = await floorClient(s.port, 1000, 1);
   await s.stop();
-  const fc = JSON.parse(new TextDecoder().decode(floorClient.stdout).trim().split("\n").at(-1)!);
   const floorServer = await spawnListening(
     Deno.execPath(),
     ["run", "-A", "tools/bench/floor/server.ts", "--port", "0", "--delay-ms", String(DELAY_MS)]
@@ -525,7 +463,8 @@ for (const rate of [1000, 2000]) {
   targets.push({
     target: `one core each: smft VALID at ${rate}/s, p99 <= 1.3x the grpc-go client's`,
     figure: r
-      ? `${r.smft.end.valid ? "VALID" : "INVALID"}, ${f2(s)} vs ${f2(g)} ms = ${ratio(s, g)}`
+      ? `${r.smft.end.valid ? "VALID" : "INVALID"}, ${f2(s)} vs ${f2(g)} ms = ${ratio(s, g)} ` +
+        `(the grpc-js floor: ${f2(r.floorP99)} ms = ${ratio(r.floorP99, g)})`
       : "-",
     met: r && s !== undefined && g !== undefined
       ? r.smft.end.valid === true && s <= 1.3 * g
