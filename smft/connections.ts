@@ -109,7 +109,6 @@ export function combineTotals(all: LoopTotals[]): LoopTotals {
     spins: all.reduce((s, t) => s + t.spins, 0),
     readGaps: all.flatMap((t) => t.readGaps),
     ioProbes: all.flatMap((t) => t.ioProbes),
-    cpuWaits: all.flatMap((t) => t.cpuWaits),
   };
 }
 

@@ -19,7 +19,6 @@ import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format
 import { r3 } from "./results_format.ts";
 import { encodeHistogram, withDecoded } from "./histogram.ts";
 import { pressurePct, readCpuPressure } from "./host_pressure.ts";
-import { meanWaitUs } from "./cpu_wait.ts";
 import type { IoProbe } from "./io_probe.ts";
 import { type Placement, ResultsWriter } from "./record.ts";
 import { achievedRate, judgeOutcome, judgeRun, type RunVerdict } from "./verdict.ts";
@@ -367,7 +366,6 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
   const pressure1 = readCpuPressure();
   const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
-  const cpuWait = meanWaitUs(totals.cpuWaits);
   // Judged against the figures users read: steady's latency, coldconn's total attempt time.
   const judged = spec.test === "01_steady" ? summary.latency : summary.phases?.total;
   const judgedRun = judgeRun({
@@ -377,7 +375,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     interrupted,
     own: summary.ownDelay,
     latency: judged ? { p50: judged.p50, p99: judged.p99 } : undefined,
-    cpuWaitUs: cpuWait,
+    hostPressurePct: hostPressure,
   });
   const verdict = judgeOutcome(judgedRun, acc.ok, acc.total - acc.ok);
   const clamped = acc.clampedValues();
@@ -397,7 +395,6 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     bad_trailers: acc.badTrailers,
     ...ownDelayFields(acc, summary),
     ...(hostPressure !== undefined ? { host_cpu_pressure_pct: r3(hostPressure) } : {}),
-    ...(cpuWait !== undefined ? { cpu_wait_us: r3(cpuWait) } : {}),
     ...(clamped > 0 ? { clamped_values: clamped } : {}),
     ...meter.figures(),
     ...spec.endFields(acc, totals),

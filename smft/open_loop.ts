@@ -12,7 +12,6 @@ import { intendedAt, pace, type Plan } from "./schedule.ts";
 import { encodeHistogram, Series } from "./histogram.ts";
 import type { BusyLog } from "./shared/pacer.ts";
 import { ReadGaps } from "./own_delay.ts";
-import { type CpuWait, readSched, type SchedReading, waitBetween } from "./cpu_wait.ts";
 import type { IoProbe } from "./io_probe.ts";
 
 /** Where the loop gets the time and its wake-ups: the pacer (`shared/pacer.ts`) in a run, a fake in tests. */
@@ -114,8 +113,6 @@ export interface LoopTotals {
    * encoded µs histogram (none without a probe).
    */
   ioProbes: string[];
-  /** Each loop thread's waits for a CPU over the measurement (none where Linux cannot tell). */
-  cpuWaits: CpuWait[];
 }
 
 /** How long abandoned work may take to report its end before the loop gives up on it. */
@@ -146,8 +143,6 @@ export class OpenLoop {
   #value = new Series(false);
   #lag = new Series(false);
   #gaps: ReadGaps | undefined;
-  /** This thread's schedstat when the measurement began. */
-  #sched0: SchedReading | undefined;
 
   constructor(o: OpenLoopOptions) {
     this.#o = o;
@@ -167,7 +162,6 @@ export class OpenLoop {
     if (measured) {
       if (j === o.firstMeasured) {
         this.#gaps?.start(issued);
-        this.#sched0 = readSched();
         o.probe?.start();
         o.onMeasureStart?.();
       }
@@ -275,8 +269,6 @@ export class OpenLoop {
       this.#lag.destroy();
       clock.listenBusy?.(undefined);
     }
-    const sched1 = readSched();
-    const cpuWaits = this.#sched0 && sched1 ? [waitBetween(this.#sched0, sched1)] : [];
     const probed = await o.probe?.stop();
     const ioProbes = probed ? [encodeHistogram(probed.hist)] : [];
     probed?.hist.destroy();
@@ -298,7 +290,6 @@ export class OpenLoop {
       spins: (clock.stats?.spins ?? 0) - spins0,
       readGaps,
       ioProbes,
-      cpuWaits,
     };
   }
 }

@@ -377,9 +377,8 @@ export function verdictHelp(): string {
     `generator's own delay (sending late: lag; reading late: responses waiting for its thread) ` +
     `can move the p50 by over ${r.ownP50MaxMs} ms or the p99 by over ${
       r.ownP99MaxShare * 100
-    } % of it (${r.ownP99FloorMs} ms at least), or when the load host was short of CPU (the ` +
-    `connection's thread waiting over ${r.cpuWaitMaxUs} µs on average for a CPU each time it ` +
-    `woke); the own delay ` +
+    } % of it (${r.ownP99FloorMs} ms at least), or when the load host was short of CPU (Linux ` +
+    `PSI: some thread waiting for one over ${r.hostPressureMaxPct} % of the time); the own delay ` +
     `is judged on ${r.minCallsForLag} ` +
     `measured calls or more. The summary's "Generator's own delay" line gives both sides. A run ` +
     `none of whose calls got through exits 1.`;

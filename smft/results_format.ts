@@ -200,12 +200,6 @@ export interface End {
    * PSI, `/proc/pressure/cpu` "some"), %; absent without PSI.
    */
   host_cpu_pressure_pct?: number;
-  /**
-   * The threads that own the connections: their mean wait for a CPU each time they became
-   * runnable over the measurement, µs (`/proc/thread-self/schedstat`); absent where Linux does not
-   * report it. The verdict's host rule.
-   */
-  cpu_wait_us?: number;
   /** Values recorded at the histograms' highest trackable value (60 s) instead of their own. */
   clamped_values?: number;
   cpu_s: number;

@@ -75,7 +75,7 @@ Deno.test("judgeRun() names the read side when responses wait for the thread, an
   );
 });
 
-Deno.test("an INVALID verdict on a host short of CPU says so, whichever side", () => {
+Deno.test("an INVALID verdict on a host short of CPU says so (Linux PSI), whichever side", () => {
   const own: OwnDelay = { sendP50: 0.01, sendP99: 3, readP50: 0.02, readP99: 3 };
   const v = judgeRun({
     targetRate: 200,
@@ -83,24 +83,26 @@ Deno.test("an INVALID verdict on a host short of CPU says so, whichever side", (
     calls: 1200,
     own,
     latency: lat(1, 9),
-    cpuWaitUs: 480,
+    hostPressurePct: 63.4,
   });
-  assert.match(formatRunVerdict(v), /waited 480 µs on average for a CPU/);
-  assert.match(formatRunVerdict(v), /The load host was short of CPU: try a quieter load host/);
+  assert.match(
+    formatRunVerdict(v),
+    /The load host was short of CPU \(some thread waited for one 63 % of the time\)/,
+  );
 });
 
-Deno.test("judgeRun() is INVALID when the connection's thread waits over 60 µs a wake-up for a CPU, even when its own delay looks small", () => {
+Deno.test("judgeRun() is INVALID on a load host short of CPU (PSI over 15 %) even when its own delay looks small", () => {
   const v = judgeRun({
     targetRate: 200,
     achievedRate: 200,
     calls: 1200,
     own: quiet,
     latency: lat(0.6, 1.9),
-    cpuWaitUs: 104.4,
+    hostPressurePct: 19.3,
   });
   assert.equal(v.valid, false);
   assert.deepEqual(v.reasons, [
-    "host: the load host was short of CPU (the connection's thread waited 104 µs on average for a CPU each time it woke, limit 60 µs)",
+    "host: the load host was short of CPU (some thread waited for one 19.3 % of the measurement, limit 15 %)",
   ]);
   assert.match(formatRunVerdict(v), /^INVALID: the load host was short of CPU \(host: /);
   assert.equal(
@@ -110,7 +112,7 @@ Deno.test("judgeRun() is INVALID when the connection's thread waits over 60 µs 
       calls: 1200,
       own: quiet,
       latency: lat(0.6, 1.9),
-      cpuWaitUs: 45,
+      hostPressurePct: 14.9,
     }).valid,
     true,
   );

@@ -47,8 +47,6 @@ export interface RunFigures {
   own?: OwnDelay;
   /** The load host's CPU pressure over the measurement (`#END.host_cpu_pressure_pct`), %. */
   hostPressurePct?: number;
-  /** The connection threads' mean wait for a CPU per wake-up (`#END.cpu_wait_us`), µs. */
-  cpuWaitUs?: number;
 }
 
 /** One measured cell: smft and the reference client against the same server. */
@@ -137,7 +135,6 @@ export function figuresOf(s: Summary, end: Record<string, unknown>): RunFigures 
     hostPressurePct: typeof end.host_cpu_pressure_pct === "number"
       ? end.host_cpu_pressure_pct
       : undefined,
-    cpuWaitUs: typeof end.cpu_wait_us === "number" ? end.cpu_wait_us : undefined,
   };
 }
 
@@ -185,8 +182,6 @@ export interface CandidateRule {
   readBy?: "gaps" | "probe";
   /** Also INVALID when the host's CPU pressure was over this, %. */
   maxHostPressurePct?: number;
-  /** Also INVALID when the connection threads waited over this for a CPU per wake-up, µs. */
-  maxCpuWaitUs?: number;
 }
 
 const OWN = {
@@ -200,18 +195,17 @@ const OWN = {
  * the first judges the own delay alone, as the verdict would without its host rule.
  */
 export const CANDIDATE_RULES: CandidateRule[] = [
-  { name: "the verdict's", ...OWN, maxCpuWaitUs: RUN_RULES.cpuWaitMaxUs },
+  { name: "the verdict's", ...OWN, maxHostPressurePct: RUN_RULES.hostPressureMaxPct },
   { name: "p99 share 10 %", ...OWN, p99MaxShare: 0.1 },
   { name: "p99 share 30 %", ...OWN, p99MaxShare: 0.3 },
   { name: "p50 0.1 ms", ...OWN, p50MaxMs: 0.1 },
   { name: "send side only", ...OWN, sendOnly: true },
   { name: "read by turn gaps only", ...OWN, readBy: "gaps" },
   { name: "read by the I/O probe only", ...OWN, readBy: "probe" },
-  { name: "no host rule", ...OWN },
-  { name: "CPU wait <= 40 µs", ...OWN, maxCpuWaitUs: 40 },
-  { name: "CPU wait <= 100 µs", ...OWN, maxCpuWaitUs: 100 },
-  { name: "host PSI <= 5 % (the rule before)", ...OWN, maxHostPressurePct: 5 },
-  { name: "host PSI <= 15 %", ...OWN, maxHostPressurePct: 15 },
+  { name: "no host CPU pressure rule", ...OWN },
+  { name: "host CPU pressure <= 5 % (the rule before wake)", ...OWN, maxHostPressurePct: 5 },
+  { name: "host CPU pressure <= 10 %", ...OWN, maxHostPressurePct: 10 },
+  { name: "host CPU pressure <= 20 %", ...OWN, maxHostPressurePct: 20 },
 ];
 
 /**
@@ -224,7 +218,6 @@ export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
     rule.maxHostPressurePct !== undefined &&
     (r.smft.hostPressurePct ?? 0) > rule.maxHostPressurePct
   ) return false;
-  if (rule.maxCpuWaitUs !== undefined && (r.smft.cpuWaitUs ?? 0) > rule.maxCpuWaitUs) return false;
   const own = r.smft.own;
   if (!own) return r.smft.valid;
   const send = { sendP50: own.sendP50, sendP99: own.sendP99 };
@@ -262,7 +255,6 @@ export function formatMatrix(results: CellResult[]): string {
     "gaps p99",
     "probe p99",
     "psi %",
-    "wait µs",
     "server's?",
     "verdict",
     "agrees",
@@ -288,7 +280,6 @@ export function formatMatrix(results: CellResult[]): string {
       f2(r.smft.own?.readP99),
       f2(r.smft.own?.ioP99),
       r.smft.hostPressurePct === undefined ? "-" : r.smft.hostPressurePct.toFixed(1),
-      r.smft.cpuWaitUs === undefined ? "-" : r.smft.cpuWaitUs.toFixed(0),
       truth ? "yes" : "no",
       r.smft.valid ? "VALID" : "INVALID",
       r.smft.valid === truth ? "yes" : r.smft.valid ? "FALSE VALID" : "false INVALID",
