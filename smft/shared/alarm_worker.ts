@@ -1,18 +1,20 @@
 /**
  * The alarm's thread (see `alarm.ts`): sleeps in `Atomics.wait` until the due instant in shared
- * memory, to a few microseconds, then posts one message to the thread that set it. It never
- * spins and never touches a socket.
+ * memory, to a few microseconds, then counts one wake-up and notifies the thread that set it,
+ * which awaits it with `Atomics.waitAsync`. It never spins and never touches a socket.
  *
  * Shared memory: `f64[0]` when to wake, on the owner's `performance.now()` clock (Infinity:
- * never); `i32[0]` a generation the owner bumps on every change; `i32[1]` 1 when closed.
+ * never); `i32[0]` a generation the owner bumps on every change; `i32[1]` 1 when closed;
+ * `woken[0]`, in a buffer of its own, the wake-ups so far.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 
-const { sab, origin } = await new Promise<{ sab: SharedArrayBuffer; origin: number }>((r) =>
-  self.onmessage = (e) => r(e.data)
-);
+const { sab, woken: wokenBuffer, origin } = await new Promise<
+  { sab: SharedArrayBuffer; woken: SharedArrayBuffer; origin: number }
+>((r) => self.onmessage = (e) => r(e.data));
+const woken = new Int32Array(wokenBuffer);
 self.onmessage = null;
 self.postMessage("ready");
 const f64 = new Float64Array(sab, 0, 2), i32 = new Int32Array(sab, 16, 2);
@@ -31,9 +33,10 @@ while (Atomics.load(i32, 1) === 0) {
     Atomics.wait(i32, 0, gen, left);
     continue;
   }
-  // Once per setting: the owner checks the instant itself, so a message that crosses a new
+  // Once per setting: the owner checks the instant itself, so a wake-up that crosses a new
   // setting is harmless.
   fired = gen;
-  self.postMessage(0);
+  Atomics.add(woken, 0, 1);
+  Atomics.notify(woken, 0);
 }
 self.close();
