@@ -141,18 +141,18 @@ function connect(
 
 /** Runs a cold-connection test and writes its results file. */
 export async function runColdconn(run: ColdRun): Promise<ColdResult> {
-  const timer = new Pacer(run.pacing ?? DEFAULT_PACING);
+  const pacer = new Pacer(run.pacing ?? DEFAULT_PACING);
   const probe = await IoProbe.start();
   try {
-    await timer.ready();
-    return await measure(run, timer, probe);
+    await pacer.ready();
+    return await measure(run, pacer, probe);
   } finally {
     probe?.close();
-    timer.close();
+    pacer.close();
   }
 }
 
-async function measure(run: ColdRun, timer: Clock, probe?: IoProbe): Promise<ColdResult> {
+async function measure(run: ColdRun, pacer: Clock, probe?: IoProbe): Promise<ColdResult> {
   const hostRate = run.rate / run.shard.count;
   const durationS = run.attempts !== undefined ? run.attempts / hostRate : run.durationS;
   const warmup = run.warmupAttempts ?? DEFAULT_WARMUP_ATTEMPTS;
@@ -344,7 +344,7 @@ async function measure(run: ColdRun, timer: Clock, probe?: IoProbe): Promise<Col
     hostRate: plannedRate(plan, total),
     signal: run.signal,
     calls: {
-      clock: timer,
+      clock: pacer,
       launch: attempt,
       onScheduleEnd: () => {
         scheduling = false;

@@ -1,6 +1,6 @@
 /**
  * One connection of `--connections N`, on its own thread: connects, then runs its share of the
- * plan with its own open loop and precise timer, and posts its measured lines back in batches
+ * plan with its own open loop and pacer, and posts its measured lines back in batches
  * (`connections.ts` has the protocol). It prints nothing.
  *
  * @module
@@ -21,7 +21,7 @@ const FLUSH_MS = 100;
 
 let job: WorkerRun | undefined;
 let channel: Channel | undefined;
-let timer: Pacer | undefined;
+let pacer: Pacer | undefined;
 let probe: IoProbe | undefined;
 const stop = new AbortController();
 /** Cancels this connection's calls in flight (set while its plan runs). */
@@ -30,11 +30,11 @@ const post = (m: FromWorker) => self.postMessage(m);
 
 async function connect(run: WorkerRun): Promise<void> {
   job = { ...run, target: { ...run.target, tls: tlsFromClone(run.target.tls) } };
-  timer = new Pacer(run.pacing);
+  pacer = new Pacer(run.pacing);
   channel = openChannel(job.target);
   try {
     await connectForRun(channel, job);
-    await timer.ready();
+    await pacer.ready();
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
     close();
@@ -49,17 +49,17 @@ async function connect(run: WorkerRun): Promise<void> {
   });
 }
 
-/** Closes the timer (its thread) and the channel; safe to call twice. */
+/** Closes the pacer (and its alarm thread) and the channel; safe to call twice. */
 function close(): void {
   probe?.close();
-  timer?.close();
+  pacer?.close();
   channel?.client.close();
 }
 
 async function start(given: Plan, startInMs: number): Promise<void> {
-  if (!job || !channel || !timer) throw new Error("start before connect");
+  if (!job || !channel || !pacer) throw new Error("start before connect");
   const plan = { ...given, t0: performance.now() + startInMs };
-  const calls = unaryCalls(channel.client, timer, {
+  const calls = unaryCalls(channel.client, pacer, {
     payload: Buffer.from(job.method.request),
     deadlineMs: job.deadlineMs,
     measureStart: plan.t0 + plan.warmupMs,

@@ -1,6 +1,6 @@
 /**
  * `--connections N`: N channels in one smft process, each driven by its own worker thread (its
- * own event loop, precise timer and grpc-js channel) sending shard k of N of this host's
+ * own event loop, pacer and grpc-js channel) sending shard k of N of this host's
  * schedule. One channel on one thread is capped by that thread; N threads use N cores. The
  * workers hand their result lines back to this thread, which writes the one results file, keeps
  * the one summary and judges the run as a whole.
@@ -70,7 +70,7 @@ export type ToWorker =
   | { type: "stop" }
   /** Cancel the calls in flight now (a second SIGINT): they are written as CANCELLED. */
   | { type: "cancel" }
-  /** Close the timer and the channel, then say `closed`. */
+  /** Close the pacer and the channel, then say `closed`. */
   | { type: "close" };
 
 /** TLS facts of a worker's connection, for `#META`. */
@@ -202,7 +202,7 @@ class ConnectionWorker {
     this.#w.postMessage(m);
   }
 
-  /** Closes the worker's timer and channel (at most `waitMs`), then ends the thread. */
+  /** Closes the worker's pacer and channel (at most `waitMs`), then ends the thread. */
   async close(waitMs = 1000): Promise<void> {
     this.post({ type: "close" });
     let timer: ReturnType<typeof setTimeout> | undefined;

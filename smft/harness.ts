@@ -403,11 +403,13 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   if (acc.ioProbe) end.histograms.io_probe_us = encodeHistogram(acc.ioProbe);
   // This process's CPU per call over the whole run (warm-up included, and so its calls).
   end.cpu_us_per_call = totals.sent > 0 ? Math.round(end.cpu_s * 1e6 / totals.sent) : undefined;
-  // What the loops' threads allocated per call, and how many turns their pacers spun for one
-  // (a spinning turn allocates ~0.7 KB of its own: Deno's setImmediate).
-  if (totals.sent > 0) {
-    end.alloc_kb_per_call = r3(totals.allocatedBytes / 1024 / totals.sent);
-    end.spins_per_call = Math.round(totals.spins / totals.sent);
+  // What the loops' threads allocated per measured call, and how many turns their pacers spun
+  // for one (a spinning turn allocates ~0.7 KB of its own: Deno's setImmediate). From the first
+  // measured call on, as the floor counts it: start-up and warm-up allocate ~130 MB of their own
+  // (modules, the compiler's first passes), which per call would say more about a run's length.
+  if (totals.measuredSent > 0) {
+    end.alloc_kb_per_call = r3(totals.allocatedBytes / 1024 / totals.measuredSent);
+    end.spins_per_call = Math.round(totals.spins / totals.measuredSent);
   }
   const placement = writer.finish(end, { overwrite: spec.overwrite });
   return {

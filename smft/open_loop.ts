@@ -143,6 +143,9 @@ export class OpenLoop {
   #value = new Series(false);
   #lag = new Series(false);
   #gaps: ReadGaps | undefined;
+  /** V8's allocated bytes and the pacer's turns when the measurement began (the first measured call). */
+  #alloc0: number | undefined;
+  #spins0 = 0;
 
   constructor(o: OpenLoopOptions) {
     this.#o = o;
@@ -162,6 +165,8 @@ export class OpenLoop {
     if (measured) {
       if (j === o.firstMeasured) {
         this.#gaps?.start(issued);
+        this.#alloc0 = getHeapStatistics().total_allocated_bytes;
+        this.#spins0 = o.clock.stats?.spins ?? 0;
         o.probe?.start();
         o.onMeasureStart?.();
       }
@@ -230,8 +235,6 @@ export class OpenLoop {
   async run(): Promise<LoopTotals> {
     const o = this.#o;
     const clock = o.clock;
-    const alloc0 = getHeapStatistics().total_allocated_bytes;
-    const spins0 = clock.stats?.spins ?? 0;
     if (clock.listenBusy) {
       this.#gaps = new ReadGaps();
       clock.listenBusy(this.#gaps);
@@ -286,8 +289,10 @@ export class OpenLoop {
       lastIssuedMeasured: this.#lastIssuedMeasured,
       maxInflight: this.#maxInflight,
       abandoned,
-      allocatedBytes: getHeapStatistics().total_allocated_bytes - alloc0,
-      spins: (clock.stats?.spins ?? 0) - spins0,
+      allocatedBytes: this.#alloc0 === undefined
+        ? 0
+        : getHeapStatistics().total_allocated_bytes - this.#alloc0,
+      spins: this.#alloc0 === undefined ? 0 : (clock.stats?.spins ?? 0) - this.#spins0,
       readGaps,
       ioProbes,
     };

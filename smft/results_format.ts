@@ -205,9 +205,9 @@ export interface End {
   cpu_s: number;
   /** `cpu_s` over every call sent (warm-up included), µs: the generator's own cost per call. */
   cpu_us_per_call?: number;
-  /** KiB the loops' V8 heaps allocated over the run per call sent (warm-up included). */
+  /** KiB the loops' V8 heaps allocated per measured call, from the first measured call on. */
   alloc_kb_per_call?: number;
-  /** Event-loop turns the pacers spun per call sent. */
+  /** Event-loop turns the pacers spun per measured call. */
   spins_per_call?: number;
   rss_max_mb: number;
   /** Compressed base64 HdrHistograms in µs, keyed `latency_us`, `t_connect_us`, .... */

@@ -138,16 +138,16 @@ const BURST = 256;
  */
 export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   const channel: Channel = openChannel(run.target);
-  const timer = new Pacer(run.pacing ?? DEFAULT_PACING);
+  const pacer = new Pacer(run.pacing ?? DEFAULT_PACING);
   let probe: IoProbe | undefined;
   try {
     await connectForRun(channel, run);
     probe = await IoProbe.start();
-    await timer.ready();
-    return await measure(run, channel, timer, probe);
+    await pacer.ready();
+    return await measure(run, channel, pacer, probe);
   } finally {
     probe?.close();
-    timer.close();
+    pacer.close();
     channel.client.close();
   }
 }
@@ -234,7 +234,7 @@ export function unaryCalls(
 async function measure(
   run: SteadyRun,
   channel: Channel,
-  timer: Clock,
+  pacer: Clock,
   probe?: IoProbe,
 ): Promise<SteadyResult> {
   const method = methodOf(run);
@@ -243,7 +243,7 @@ async function measure(
   const total = totalRequests(plan);
   const firstMeasured = warmupRequests(plan);
   const meta = steadyMeta(run, plan, startEpochMs, channel.trace, method);
-  const calls = unaryCalls(channel.client, timer, {
+  const calls = unaryCalls(channel.client, pacer, {
     payload,
     deadlineMs: run.deadlineMs,
     measureStart: plan.t0 + plan.warmupMs,

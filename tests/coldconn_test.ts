@@ -97,12 +97,13 @@ Deno.test("coldconn --warmup-attempts 0 makes no warm-up attempt, and says so", 
   assert.equal(r.meta.warmup_attempts, 0);
 });
 
-Deno.test("coldconn at 2/s sleeps between attempts: its pacer spins only the last stretch before each, not the whole second", async () => {
+Deno.test("coldconn --pacing spin at 2/s sleeps between attempts: its pacer spins only the last stretch before each, not the whole second", async () => {
   const df = await startDfProcess({ DELAY_MS: "1" });
   const out = join(await tempResults(), "cold.txt");
   try {
     const smft = await startSmft(
-      ["coldconn", "--rps", "2", "--attempts", "3", "--warmup-attempts", "0", "--out", out],
+      ["coldconn", "--rps", "2", "--attempts", "3", "--warmup-attempts", "0", "--out", out]
+        .concat(["--pacing", "spin"]),
       { DF_PORT: String(df.port) },
     );
     assertRanToEnd((await smft.wait()).code, smft.stdout, smft.stderr);

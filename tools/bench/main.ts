@@ -313,7 +313,8 @@ let smftKib: number | undefined, floorKib: number | undefined;
   for (const c of results) {
     const k = c.cell;
     if (k.server !== "grpc-go" || k.delayMs !== DELAY_MS || k.link !== "loopback") continue;
-    if (k.connections !== 1 || k.starved || !c.allocKbPerCall) continue;
+    if (k.connections !== 1 || k.starved || k.pacing !== DEFAULT_PACING) continue;
+    if (!c.allocKbPerCall) continue;
     const turns = (c.spinsPerCall ?? 0) * SPIN_TURN_KIB;
     if (k.rate === 1000 && k.pacing === DEFAULT_PACING) smftKib = c.allocKbPerCall;
     rows.push([
