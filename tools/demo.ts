@@ -14,7 +14,8 @@ import { runSteady, type SteadyResult } from "../smft/steady.ts";
 import { ladderTable } from "../smft/cli.ts";
 import { runColdconn } from "../smft/coldconn.ts";
 import { defaultPayload, resultsPath } from "../smft/options.ts";
-import { formatRunVerdict, invalidCause } from "../smft/verdict.ts";
+import { formatRunVerdict } from "../smft/verdict.ts";
+import { fairUpTo } from "./fair_rate.ts";
 import { formatProgress, stderrProgress } from "../smft/progress.ts";
 import type { Target } from "../smft/channel.ts";
 import { formatSummary } from "../smft/summary.ts";
@@ -112,7 +113,13 @@ try {
     console.log(formatRunVerdict(steady.verdict));
   }
   console.log(`\n${ladderTable(ladder)}`);
-  console.log(`demo: ${fairUpTo(ladder)}`);
+  console.log(`demo: ${
+    fairUpTo(ladder.map((r) => ({
+      rate: r.meta.rate,
+      valid: r.verdict.valid,
+      reasons: r.verdict.reasons,
+    })))
+  }`);
 
   console.log(
     `\ndemo: coldconn ${COLD.attempts} attempts at ${COLD.rate}/s, a new TLS channel each`,
@@ -147,18 +154,3 @@ try {
   if (totals) console.log(`demo: ${totals}`);
 }
 Deno.exit(code);
-
-/** Where this host stops being a fair load generator, in words (pure). */
-function fairUpTo(runs: SteadyResult[]): string {
-  const valid = runs.filter((r) => r.verdict.valid).map((r) => r.meta.rate);
-  const first = runs.find((r) => !r.verdict.valid);
-  const top = valid.length
-    ? `VALID up to ${Math.max(...valid)}/s on this machine`
-    : "no rate VALID";
-  return first
-    ? `${top}; at ${first.meta.rate}/s ${
-      invalidCause(first.verdict.reasons)
-    }: with df on the same ` +
-      "cores, this host stops being a fair load generator there (df on another host moves it up)"
-    : `${top}: every rate's figures are df's and the loopback's`;
-}
