@@ -173,17 +173,19 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
       client: goClient,
       measured: "client",
     },
-    {
+    ...(["timeout", "wake"] as const).map((pacing): Case => ({
       side: "client",
-      program: "floor (grpc-js)",
+      // The floor paced by smft's `wake` shows what precise sends cost on their own.
+      program: pacing === "wake" ? "floor, wake pacing" : "floor (grpc-js)",
       server: goServer,
       measured: "client",
       client: (port, rate, seconds) => ({
         argv: [deno, "run", "-A", "tools/bench/floor/client.ts", "--port", String(port)]
           .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", "0"])
-          .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey]),
+          .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey])
+          .concat(["--pacing", pacing]),
       }),
-    },
+    })),
     ...([[1, DEFAULT_PACING], [1, "spin"], [2, DEFAULT_PACING]] as const).map((
       [n, pacing],
     ): Case => ({

@@ -3,7 +3,9 @@
  * be, kept apart from smft and never used by it; `deno task bench` measures smft against it.
  * One channel, open loop (request i intended at t0 + i/rate, catch-up, never skip),
  * `makeUnaryRequest` with a pre-encoded request, mTLS over TLS 1.3, `setTimeout` pacing (~1 ms
- * late on Deno: the floor is cheap partly because it is imprecise). Prints one JSON line.
+ * late on Deno: the floor is cheap partly because it is imprecise). `--pacing wake` paces it with
+ * smft's precise pacer instead (`smft/shared/pacer.ts`), so the bench can show what precise sends
+ * cost by themselves. Prints one JSON line.
  *
  *   deno run -A tools/bench/floor/client.ts --port 50071 --rate 1000 --duration 10 --warmup 3 \
  *     --ca certs/ca.crt --cert certs/client.crt --key certs/client.key
@@ -15,6 +17,7 @@ import * as tls from "node:tls";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
+import { Pacer } from "../../../smft/shared/pacer.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -26,12 +29,17 @@ const { values: a } = parseArgs({
     ca: { type: "string", default: "certs/ca.crt" },
     cert: { type: "string", default: "certs/client.crt" },
     key: { type: "string", default: "certs/client.key" },
+    // `wake`: smft's precise pacer instead of `setTimeout`, to show what the precision costs.
+    pacing: { type: "string", default: "timeout" },
   },
 });
 const rate = Number(a.rate), warmupS = Number(a.warmup), durS = Number(a.duration);
 const total = Math.round((warmupS + durS) * rate), first = Math.round(warmupS * rate);
 
-const at = (due: number, cb: () => void) => setTimeout(cb, Math.max(0, due - performance.now()));
+const pacer = a.pacing === "wake" ? new Pacer("wake") : undefined;
+await pacer?.ready();
+const at = (due: number, cb: () => void) =>
+  pacer ? pacer.at(due, cb) : setTimeout(cb, Math.max(0, due - performance.now()));
 
 // score.JsonVector{json}: field 1, wire type 2, varint length, bytes.
 const features = Array.from({ length: 64 }, (_, i) => +Math.abs(Math.sin(i + 1) * 10).toFixed(6));
@@ -92,6 +100,7 @@ at(t0, tick);
 await finished.promise;
 const allocKb = (getHeapStatistics().total_allocated_bytes - alloc0) / 1024 / (total - first);
 client.close();
+pacer?.close();
 
 const pct = (v: Float64Array, p: number) => {
   const s = v.slice().sort();
