@@ -55,6 +55,14 @@ export const SMFT: Program = {
   ],
 };
 
+/**
+ * `cmd args`, pinned to one CPU with `taskset -c` when `core` is given (one host of one core, as
+ * the bench emulates it): the command and arguments to run.
+ */
+export function onCore(core: number | undefined, cmd: string, args: string[]): [string, string[]] {
+  return core === undefined ? [cmd, args] : ["taskset", ["-c", String(core), cmd, ...args]];
+}
+
 /** `deno run` arguments for a program, up to and including its entry point. */
 export function runArgs(p: Program): string[] {
   return ["run", ...p.permissions, V8_FLAGS, p.entry];
@@ -82,9 +90,7 @@ export function spawnDf(o: {
   /** Pins df to this CPU (`taskset -c`): a server host of one core. */
   core?: number;
 }): Promise<SpawnedDf> {
-  const [cmd, args] = o.core === undefined
-    ? [Deno.execPath(), runArgs(DF)]
-    : ["taskset", ["-c", String(o.core), Deno.execPath(), ...runArgs(DF)]];
+  const [cmd, args] = onCore(o.core, Deno.execPath(), runArgs(DF));
   return spawnListening(cmd, args, {
     DF_HOST: "127.0.0.1",
     DF_PORT: "0",

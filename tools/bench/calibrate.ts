@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { SpawnedDf } from "../programs.ts";
+import { onCore, type SpawnedDf } from "../programs.ts";
 import type { Summary } from "../../smft/summary.ts";
 import type { NativeArgs } from "./native.ts";
 import { type Cell, type CellResult, cellTag, figuresOf, RELAY_DELAY_MS } from "./matrix.ts";
@@ -34,8 +34,9 @@ export interface MatrixEnv {
 
 /** A process spinning on core 0, so that a pinned smft gets the core only in turns. */
 function busyOnCore0(): Deno.ChildProcess {
-  return new Deno.Command("taskset", {
-    args: ["-c", "0", Deno.execPath(), "eval", "for (;;) {}"],
+  const [cmd, args] = onCore(0, Deno.execPath(), ["eval", "for (;;) {}"]);
+  return new Deno.Command(cmd, {
+    args,
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -19,7 +19,15 @@ import {
 } from "./native.ts";
 import { caseName, cpuPerCall, type CpuRow, formatCpuTable } from "./cpu.ts";
 import { stealMeter } from "./steal.ts";
-import { runArgs, SMFT, spawnDf, type SpawnedDf, spawnListening, V8_FLAGS } from "../programs.ts";
+import {
+  onCore,
+  runArgs,
+  SMFT,
+  spawnDf,
+  type SpawnedDf,
+  spawnListening,
+  V8_FLAGS,
+} from "../programs.ts";
 import { readResults } from "../results.ts";
 import type { Summary } from "../../smft/summary.ts";
 import {
@@ -31,7 +39,7 @@ import {
   serversFigures,
 } from "./matrix.ts";
 import { type ClientRun, runMatrix } from "./calibrate.ts";
-import { alignRows } from "./table.ts";
+import { alignRows, f2 } from "./table.ts";
 import {
   CLIENT_CORE,
   formatOneCore,
@@ -84,7 +92,6 @@ every results file. Needs Go and grpc-go (apt-get install golang-go golang-googl
 }
 const quick = flags.quick ?? false;
 const log = (s = "") => console.log(s);
-const f2 = (v: number | undefined) => v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(2);
 
 const dir = flags.keep ?? await Deno.makeTempDir({ prefix: "smft-bench-" });
 await Deno.mkdir(dir, { recursive: true });
@@ -146,9 +153,7 @@ function startServer(kind: Cell["server"], delayMs = DELAY_MS, core?: number): P
   const bin = goServer.path ?? NATIVE_SERVER_BIN;
   const args = ["-port", "0", "-ca", certs.caCrt, "-cert", certs.serverCrt, "-key"]
     .concat([certs.serverKey, "-delay-ms", String(delayMs)]);
-  return core === undefined
-    ? spawnListening(bin, args, {}, "null")
-    : spawnListening("taskset", ["-c", String(core), bin, ...args], {}, "null");
+  return spawnListening(...onCore(core, bin, args), {}, "null");
 }
 
 /**
@@ -162,9 +167,13 @@ async function smft(
   out: string,
   pinned = false,
 ): Promise<ClientRun> {
-  const argv = [...runArgs(SMFT), ...args, "--quiet", "--overwrite", "--out", out];
-  const r = await new Deno.Command(pinned ? "taskset" : Deno.execPath(), {
-    args: pinned ? ["-c", "0", Deno.execPath(), ...argv] : argv,
+  const [cmd, argv] = onCore(
+    pinned ? CLIENT_CORE : undefined,
+    Deno.execPath(),
+    [...runArgs(SMFT), ...args, "--quiet", "--overwrite", "--out", out],
+  );
+  const r = await new Deno.Command(cmd, {
+    args: argv,
     cwd: ROOT,
     env: {
       TLS_CA: certs.caCrt,
@@ -194,9 +203,9 @@ async function floorClient(
   const argv = ["run", "-A", V8_FLAGS, "tools/bench/floor/client.ts", "--port", String(port)]
     .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", String(warmup)])
     .concat(["--ca", certs.caCrt, "--cert", certs.clientCrt, "--key", certs.clientKey]);
-  const pin = core === undefined ? [] : ["-c", String(core), Deno.execPath()];
-  const r = await new Deno.Command(pin.length ? "taskset" : Deno.execPath(), {
-    args: [...pin, ...argv],
+  const [cmd, args] = onCore(core, Deno.execPath(), argv);
+  const r = await new Deno.Command(cmd, {
+    args,
     cwd: ROOT,
     stdout: "piped",
     stderr: "null",
@@ -316,7 +325,7 @@ let smftKib: number | undefined, floorKib: number | undefined;
     if (k.connections !== 1 || k.starved || k.pacing !== DEFAULT_PACING) continue;
     if (!c.allocKbPerCall) continue;
     const turns = (c.spinsPerCall ?? 0) * SPIN_TURN_KIB;
-    if (k.rate === 1000 && k.pacing === DEFAULT_PACING) smftKib = c.allocKbPerCall;
+    if (k.rate === 1000) smftKib = c.allocKbPerCall;
     rows.push([
       `smft ${k.pacing}, ${k.rate}/s`,
       c.allocKbPerCall.toFixed(1),

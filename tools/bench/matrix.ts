@@ -15,7 +15,7 @@ import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
 import { RUN_RULES } from "../../smft/verdict.ts";
 import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
-import { alignRows } from "./table.ts";
+import { alignRows, f2 } from "./table.ts";
 
 /** One cell of the matrix. */
 export interface Cell {
@@ -233,8 +233,6 @@ export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
   return at.p50 <= rule.p50MaxMs &&
     at.p99 <= Math.max(rule.p99MaxShare * r.smft.p99, rule.p99FloorMs);
 }
-
-const f2 = (v: number | undefined) => v !== undefined && Number.isFinite(v) ? v.toFixed(2) : "-";
 
 /** The matrix as a table, one line per cell, then the counts for each candidate rule (pure). */
 export function formatMatrix(results: CellResult[]): string {

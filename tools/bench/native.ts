@@ -15,6 +15,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
+import { onCore } from "../programs.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -283,9 +284,9 @@ export interface NativeRun {
  * `args` are resolved against the current working directory.
  */
 export async function runNative(bin: string, args: NativeArgs): Promise<NativeRun> {
-  const pin = args.cpu === undefined ? [] : ["-c", String(args.cpu), bin];
-  const r = await new Deno.Command(pin.length ? "taskset" : bin, {
-    args: [...pin, ...nativeArgv(args)],
+  const [cmd, argv] = onCore(args.cpu, bin, nativeArgv(args));
+  const r = await new Deno.Command(cmd, {
+    args: argv,
     stdout: "piped",
     stderr: "piped",
     signal: args.signal,

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import type { ClientRun } from "./calibrate.ts";
-import { alignRows } from "./table.ts";
+import { alignRows, f2 } from "./table.ts";
 import { ratio } from "./targets.ts";
 
 /** The cores: the server's and the client's. */
@@ -86,8 +86,6 @@ export function highestValid(
   }
   return out;
 }
-
-const f2 = (v: number | undefined) => v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(2);
 
 /** The section's tables and its highest-rate line (pure). */
 export function formatOneCore(r: OneCoreResults): string {
