@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { encodeJsonVector, passBytes } from "../proto/score.ts";
 import {
   type CallResult,
-  ROOT,
+  run,
   type ScoreClient,
   scoreClient,
   startDfProcess,
@@ -18,23 +18,8 @@ import {
 } from "./helpers.ts";
 
 /** Runs `deno run -A tools/main.ts <args>` (the compiled `./smft` binary's entry), ended (SIGKILL) if it takes over 60 s. */
-async function smftTool(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), 60_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "tools/main.ts", ...args],
-      env: { NO_COLOR: "1" },
-      cwd: ROOT,
-      stdin: "null",
-      signal: ctl.signal,
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const smftTool = (args: string[]) =>
+  run(["run", "-A", "tools/main.ts", ...args], {}, { timeoutMs: 60_000 });
 
 /** A unary call to any method, over the client's channel; bytes in, status out. */
 function callMethod(client: ScoreClient, path: string, body: Buffer): Promise<CallResult> {

@@ -5,29 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DF_PERMISSIONS, dfEnv, ROOT, SMFT_PERMISSIONS, smftEnv } from "./helpers.ts";
+import { DF_PERMISSIONS, dfEnv, run, SMFT_PERMISSIONS, smftEnv } from "./helpers.ts";
 
 /** Runs Deno with `args`, killed after 20 s (a read that never ends fails, never hangs). */
-async function runBounded(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), 20_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args,
-      env: { NO_COLOR: "1", ...env },
-      cwd: ROOT,
-      stdin: "null",
-      signal: ctl.signal,
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const runBounded = (args: string[], env: Record<string, string>) =>
+  run(args, env, { timeoutMs: 20_000 });
 
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split("\n");

@@ -211,16 +211,26 @@ export async function startDfProcess(
 export async function run(
   args: string[],
   env: Record<string, string> = {},
-  opts: { cwd?: string; command?: string } = {},
+  opts: { cwd?: string; command?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(opts.command ?? Deno.execPath(), {
-    args,
-    env: { NO_COLOR: "1", ...env },
-    cwd: opts.cwd ?? ROOT,
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  // A program that never ends is killed (SIGKILL) and fails its test instead of hanging it.
+  const ctl = new AbortController();
+  const timer = opts.timeoutMs === undefined
+    ? undefined
+    : setTimeout(() => ctl.abort(), opts.timeoutMs);
+  try {
+    const out = await new Deno.Command(opts.command ?? Deno.execPath(), {
+      args,
+      env: { NO_COLOR: "1", ...env },
+      cwd: opts.cwd ?? ROOT,
+      stdin: "null",
+      signal: ctl.signal,
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Client identity for a test call. */
