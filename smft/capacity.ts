@@ -15,6 +15,7 @@
  */
 import { allPass, judgeSlo, type SloClause } from "./slo.ts";
 import type { Summary } from "./summary.ts";
+import { textTable } from "./shared/text_table.ts";
 
 /** Settings of a capacity search; every field has a default a user would choose. */
 export interface CapacityOptions {
@@ -347,8 +348,5 @@ export function formatCapacitySteps(a: CapacityAnswer): string {
       s.file ?? "",
     ]);
   });
-  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) =>
-    r.map((c, i) => i === r.length - 1 ? c : c.padStart(w[i])).join("  ").trimEnd()
-  ).join("\n");
+  return textTable(rows, { left: [-1] });
 }

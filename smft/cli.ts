@@ -41,6 +41,7 @@ import { TOOL_VERSION, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
 import { printable } from "./shared/printable.ts";
+import { textTable } from "./shared/text_table.ts";
 
 // Summaries and errors carry what df sent (status messages, certificate subjects): printed
 // with control characters escaped.
@@ -520,8 +521,7 @@ export function ladderTable(results: SteadyResult[]): string {
       r.verdict.valid ? "VALID" : "INVALID",
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join("  ")).join("\n");
+  return textTable(rows);
 }
 
 /**

@@ -31,6 +31,7 @@ import { invalidCause } from "../smft/verdict.ts";
 import type { TestName } from "../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "./command.ts";
 import { formatLadder, type Ladder, laddersOf } from "./report/ladder.ts";
+import { textTable } from "../smft/shared/text_table.ts";
 
 /** One file of a summary. */
 export interface FileReport {
@@ -320,10 +321,7 @@ function runsTable(runs: SummaryReport[]): string {
       r.files.map((x) => x.path).join(" + "),
     ];
   });
-  const width = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    "  " + cells.map((c, i) => i === cells.length - 1 ? c : c.padStart(width[i])).join("  ");
-  return [line(head), ...rows.map(line)].join("\n");
+  return textTable([head, ...rows], { left: [-1], indent: "  " });
 }
 
 /** `a.txt: 500 requests, 100.0% ok, p50 5.83ms, p99 8.23ms, rate 500.0/s`. */

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DF, runArgs, SMFT } from "../programs.ts";
-import { alignRows } from "./table.ts";
+import { textTable } from "../../smft/shared/text_table.ts";
 import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -399,7 +399,7 @@ export function formatCpuTable(rows: CpuRow[]): string {
         r.futex === undefined ? "-" : r.futex.toFixed(2),
       ]);
     }
-    out.push(alignRows(table, [1]));
+    out.push(textTable(table, { left: [1] }));
   }
   return out.join("\n\n");
 }

@@ -39,7 +39,8 @@ import {
   serversFigures,
 } from "./matrix.ts";
 import { type ClientRun, runMatrix } from "./calibrate.ts";
-import { alignRows, f2 } from "./table.ts";
+import { f2 } from "./table.ts";
+import { textTable } from "../../smft/shared/text_table.ts";
 import {
   CLIENT_CORE,
   formatOneCore,
@@ -337,7 +338,7 @@ let smftKib: number | undefined, floorKib: number | undefined;
   rows.push(["floor client (setTimeout), 1000/s", f2(fc.alloc_kb_per_call), "-", "-"]);
   rows.push([`df ${DEFAULT_PACING}, all the bench's calls`, dfLine ?? "-", "-", "-"]);
   rows.push(["floor server (setTimeout), 1000/s", f2(fs.alloc_kb_per_call), "-", "-"]);
-  log(alignRows(rows));
+  log(textTable(rows, { left: [0] }));
 }
 
 // 4. The demo's run, five times: df beside smft, 1000/s for 5 s after 3 s of warm-up.
@@ -399,7 +400,7 @@ const cold: { smft?: Summary; go?: Summary } = {};
     ]);
   }
   log(`\n== coldconn against df, 20 attempts at 5/s each`);
-  log(alignRows(rows));
+  log(textTable(rows, { left: [0] }));
   log(steal());
 }
 

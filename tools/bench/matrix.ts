@@ -15,7 +15,8 @@ import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
 import { RUN_RULES } from "../../smft/verdict.ts";
 import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
-import { alignRows, f2 } from "./table.ts";
+import { f2 } from "./table.ts";
+import { textTable } from "../../smft/shared/text_table.ts";
 
 /** One cell of the matrix. */
 export interface Cell {
@@ -298,10 +299,12 @@ export function formatMatrix(results: CellResult[]): string {
       String(k.falseInvalid),
     ]);
   }
-  return `${alignRows(rows, [0, 2, 5])}\n\nsmft's verdict over ${results.length} cells: ` +
+  return `${
+    textTable(rows, { left: [0, 2, 5] })
+  }\n\nsmft's verdict over ${results.length} cells: ` +
     `${c.validRight} VALID and the server's, ${c.invalidRight} INVALID and not; errors: ` +
     `${c.falseValid} false VALID, ${c.falseInvalid} false INVALID (targets: 0 false VALID, ` +
     `at most 10 % false INVALID)\n\nThe same cells under other bounds on the own delay:\n${
-      alignRows(rules)
+      textTable(rules, { left: [0] })
     }`;
 }

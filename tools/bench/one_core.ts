@@ -9,7 +9,8 @@
  */
 import { join } from "node:path";
 import type { ClientRun } from "./calibrate.ts";
-import { alignRows, f2 } from "./table.ts";
+import { f2 } from "./table.ts";
+import { textTable } from "../../smft/shared/text_table.ts";
 import { ratio } from "./targets.ts";
 
 /** The cores: the server's and the client's. */
@@ -125,11 +126,11 @@ export function formatOneCore(r: OneCoreResults): string {
     ]);
   }
   return [
-    alignRows(rows),
+    textTable(rows, { left: [0] }),
     `highest rate on one core: smft VALID up to ${best.smft ?? "none"}/s; the grpc-go client ` +
     `kept its schedule (rate within 1 %, lag p99 <= 1 ms) up to ${best.go ?? "none"}/s ` +
     `(of ${[...r.clients.keys()].join(", ")}/s)`,
     `the server on one core, driven by the grpc-go client on the other:`,
-    alignRows(srows),
+    textTable(srows, { left: [0] }),
   ].join("\n");
 }

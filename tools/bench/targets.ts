@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { textTable } from "../../smft/shared/text_table.ts";
 
 /** One target and what was measured. */
 export interface Target {
@@ -20,8 +21,7 @@ export function formatTargets(targets: Target[]): string {
   const rows = [["target", "measured", "met"]].concat(
     targets.map((t) => [t.target, t.figure, t.met === undefined ? "-" : t.met ? "yes" : "no"]),
   );
-  const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`).join("\n");
+  return textTable(rows, { left: [0, 1, 2] });
 }
 
 /** `a / b` as a ratio in words (`2.81x`), `-` when either is unknown (pure). */

@@ -19,6 +19,7 @@
 import { invalidCause } from "../../smft/verdict.ts";
 import type { Summary } from "../../smft/summary.ts";
 import { finite } from "../../smft/results_format.ts";
+import { textTable } from "../../smft/shared/text_table.ts";
 
 /** Without an SLO, p99 "departs" above this many times the lowest rate's p99… */
 export const KNEE_P99_FACTOR = 1.5;
@@ -221,20 +222,9 @@ export function formatLadder(l: Ladder): string {
     i === l.knee ? "<- knee" : i === l.stop ? "<- stop" : "",
     p.files.join(" + "),
   ]);
-  const width = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    ("  " +
-      cells.map((c, i) =>
-        i === cells.length - 1
-          ? c
-          : i >= cells.length - 2
-          ? c.padEnd(width[i])
-          : c.padStart(width[i])
-      ).join("  ")).trimEnd();
   return [
     `Ladder: ${l.points.length} runs of 01_steady against ${l.target}, by offered rate`,
-    line(head),
-    ...rows.map(line),
+    textTable([head, ...rows], { left: [-2, -1], indent: "  " }),
     `Knee: ${l.text}`,
   ].join("\n");
 }
