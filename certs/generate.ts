@@ -4,13 +4,20 @@
  * {@link createCa} for negative-case certificates (expired, not yet valid, wrong usage, foreign CA).
  *
  * Intermediates (requests, configs, serials) live in a private temp dir that is always removed,
- * and the output files are installed only after every openssl step succeeded.
+ * and the output files are installed only after every openssl step succeeded. The steps are
+ * `openssl.ts`, the files `install.ts`; this module decides what is made.
  *
  * @module
  */
 
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
+import { CertsError } from "./errors.ts";
+import { type CertKind, type CertPair, makeCa, makeLeaf } from "./openssl.ts";
+import { ensureDir, exists, installCert, installKey, withTempDir } from "./install.ts";
+
+export { CertsError };
+export type { CertKind, CertPair };
 
 /** Common name of the CA made by {@link generateCerts}. */
 export const CA_CN = "smft-latency-test-ca";
@@ -48,11 +55,6 @@ export const FILE_NAMES = {
 
 /** Absolute paths of the six files, keyed like {@link FILE_NAMES}. */
 export type CertFiles = { [K in keyof typeof FILE_NAMES]: string };
-
-/** A problem worth one line to the user; its message never needs a stack trace. */
-export class CertsError extends Error {
-  override name = "CertsError";
-}
 
 /** Options of {@link generateCerts}. */
 export interface GenerateOptions {
@@ -143,12 +145,6 @@ export async function generateCerts(opts: GenerateOptions): Promise<GenerateResu
   return { ...base, written: true };
 }
 
-/**
- * Usage a leaf certificate is made for. `"none"` has no extendedKeyUsage, which TLS stacks treat
- * as "any usage"; for a client certificate that must be refused, use `"server"`.
- */
-export type CertKind = "server" | "client" | "none";
-
 /** Options of {@link issueCert}. */
 export interface IssueOptions {
   /** Issuer certificate (PEM path). */
@@ -171,12 +167,6 @@ export interface IssueOptions {
   days?: number;
   /** RSA key size; without it the key is ECDSA P-256. */
   rsaBits?: number;
-}
-
-/** Paths of a certificate and its key. */
-export interface CertPair {
-  crt: string;
-  key: string;
 }
 
 /**
@@ -304,300 +294,4 @@ function checkCn(cn: string): string {
     throw new CertsError(`bad common name "${cn}": use letters, digits, space, . _ * -`);
   }
   return cn;
-}
-
-// --- openssl steps -----------------------------------------------------------------------------
-
-interface Window {
-  start: Date;
-  end: Date;
-}
-
-interface LeafSpec {
-  cn: string;
-  kind: CertKind;
-  sans: string[];
-  days: number;
-  rsaBits: number | undefined;
-  window?: Window;
-}
-
-async function makeCa(
-  tmp: string,
-  name: string,
-  cn: string,
-  days: number,
-  rsaBits: number | undefined,
-): Promise<CertPair> {
-  const key = join(tmp, `${name}.key`);
-  const crt = join(tmp, `${name}.crt`);
-  const cnf = join(tmp, `${name}.cnf`);
-  await genKey(`${name} key`, key, rsaBits);
-  await Deno.writeTextFile(
-    cnf,
-    [
-      "[req]",
-      "distinguished_name = dn",
-      "x509_extensions = ext",
-      "prompt = no",
-      "[dn]",
-      `CN = ${cn}`,
-      "[ext]",
-      "basicConstraints = critical, CA:TRUE, pathlen:0",
-      "keyUsage = critical, keyCertSign, cRLSign",
-      "subjectKeyIdentifier = hash",
-      "authorityKeyIdentifier = keyid:always",
-      "",
-    ].join("\n"),
-  );
-  await openssl(`${name} certificate`, [
-    "req",
-    "-x509",
-    "-new",
-    "-config",
-    cnf,
-    "-key",
-    key,
-    "-sha256",
-    "-days",
-    String(days),
-    "-set_serial",
-    randomSerial(),
-    "-out",
-    crt,
-  ]);
-  return { crt, key };
-}
-
-async function makeLeaf(
-  tmp: string,
-  name: string,
-  ca: CertPair,
-  spec: LeafSpec,
-): Promise<CertPair> {
-  const key = join(tmp, `${name}.key`);
-  const csr = join(tmp, `${name}.csr`);
-  const crt = join(tmp, `${name}.crt`);
-  const reqCnf = join(tmp, `${name}-req.cnf`);
-  const extCnf = join(tmp, `${name}-ext.cnf`);
-  await genKey(`${name} key`, key, spec.rsaBits);
-  await Deno.writeTextFile(reqCnf, "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\n");
-  await openssl(`${name} request`, [
-    "req",
-    "-new",
-    "-config",
-    reqCnf,
-    "-key",
-    key,
-    "-subj",
-    `/CN=${spec.cn}`,
-    "-out",
-    csr,
-  ]);
-
-  const usage = spec.rsaBits ? "digitalSignature, keyEncipherment" : "digitalSignature";
-  const ext = [
-    "[ext]",
-    "basicConstraints = critical, CA:FALSE",
-    `keyUsage = critical, ${usage}`,
-    "subjectKeyIdentifier = hash",
-    "authorityKeyIdentifier = keyid, issuer",
-  ];
-  if (spec.kind === "server") ext.push("extendedKeyUsage = serverAuth");
-  if (spec.kind === "client") ext.push("extendedKeyUsage = clientAuth");
-  if (spec.sans.length > 0) ext.push(`subjectAltName = ${spec.sans.join(", ")}`);
-  await Deno.writeTextFile(extCnf, ext.join("\n") + "\n");
-
-  if (!spec.window) {
-    await openssl(`${name} certificate`, [
-      "x509",
-      "-req",
-      "-in",
-      csr,
-      "-CA",
-      ca.crt,
-      "-CAkey",
-      ca.key,
-      "-set_serial",
-      randomSerial(),
-      "-sha256",
-      "-days",
-      String(spec.days),
-      "-extfile",
-      extCnf,
-      "-extensions",
-      "ext",
-      "-out",
-      crt,
-    ]);
-    return { crt, key };
-  }
-
-  // openssl 3.0 `x509` cannot set notBefore (`-not_before` is 3.4+); `ca` can, with a throwaway db.
-  const db = join(tmp, `${name}-db`);
-  await Deno.mkdir(db);
-  await Deno.writeTextFile(join(db, "index.txt"), "");
-  const caCnf = join(tmp, `${name}-ca.cnf`);
-  await Deno.writeTextFile(
-    caCnf,
-    [
-      "[ca]",
-      "default_ca = tmp_ca",
-      "[tmp_ca]",
-      `dir = ${db}`,
-      "database = $dir/index.txt",
-      "new_certs_dir = $dir",
-      "serial = $dir/serial",
-      "default_md = sha256",
-      "policy = any",
-      "unique_subject = no",
-      "copy_extensions = none",
-      "[any]",
-      "commonName = supplied",
-      "",
-    ].join("\n"),
-  );
-  await openssl(`${name} certificate`, [
-    "ca",
-    "-batch",
-    "-config",
-    caCnf,
-    "-cert",
-    ca.crt,
-    "-keyfile",
-    ca.key,
-    "-in",
-    csr,
-    "-rand_serial",
-    "-preserveDN",
-    "-notext",
-    "-startdate",
-    asn1Time(spec.window.start),
-    "-enddate",
-    asn1Time(spec.window.end),
-    "-extfile",
-    extCnf,
-    "-extensions",
-    "ext",
-    "-out",
-    crt,
-  ]);
-  return { crt, key };
-}
-
-// genpkey writes PKCS#8 PEM ("BEGIN PRIVATE KEY") for both key types.
-function genKey(step: string, path: string, rsaBits: number | undefined): Promise<void> {
-  const algo = rsaBits ? ["-algorithm", "RSA", "-pkeyopt", `rsa_keygen_bits:${rsaBits}`] : [
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-pkeyopt",
-    "ec_param_enc:named_curve",
-  ];
-  return openssl(step, ["genpkey", ...algo, "-out", path]);
-}
-
-/** Run openssl; a spawn ENOENT or a non-zero exit becomes one {@link CertsError} line. */
-async function openssl(step: string, args: string[]): Promise<void> {
-  let result: Deno.CommandOutput;
-  try {
-    result = await new Deno.Command("openssl", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new CertsError(
-        "openssl not found on PATH; install it (Debian: apt-get install openssl)",
-      );
-    }
-    throw new CertsError(`cannot run openssl (${step}): ${oneLine(err)}`);
-  }
-  if (!result.success) {
-    const lines = new TextDecoder().decode(result.stderr).split("\n").map((l) => l.trim())
-      .filter((l) => l !== "");
-    const last = lines.at(-1) ?? `exit code ${result.code}`;
-    throw new CertsError(`openssl step "${step}" failed: ${last}`);
-  }
-}
-
-// --- files -------------------------------------------------------------------------------------
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  // Deno creates it 0700, so intermediate keys are private too.
-  const dir = await Deno.makeTempDir({ prefix: "smft-certs-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
-async function ensureDir(dir: string): Promise<void> {
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw new CertsError(`cannot create folder ${dir}: ${oneLine(err)}`);
-  }
-  const info = await Deno.stat(dir);
-  if (!info.isDirectory) throw new CertsError(`cannot use folder ${dir}: not a directory`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw new CertsError(`cannot check ${path}: ${oneLine(err)}`);
-  }
-}
-
-function installKey(from: string, to: string): Promise<void> {
-  return install(from, to, 0o600);
-}
-
-function installCert(from: string, to: string): Promise<void> {
-  return install(from, to, 0o644);
-}
-
-/**
- * Write a new file with its final mode from the first byte (no chmod afterwards), then rename
- * it over the target so a replaced key never passes through a wider mode.
- */
-async function install(from: string, to: string, mode: number): Promise<void> {
-  const data = await Deno.readFile(from);
-  const part = `${to}.part-${crypto.randomUUID().slice(0, 8)}`;
-  try {
-    await Deno.writeFile(part, data, { mode, createNew: true });
-    // A strict umask may narrow a certificate; widening public data afterwards is harmless.
-    if (mode !== 0o600) await Deno.chmod(part, mode);
-    await Deno.rename(part, to);
-  } catch (err) {
-    await Deno.remove(part).catch(() => {});
-    throw new CertsError(`cannot write ${to}: ${oneLine(err)}`);
-  }
-}
-
-// --- small helpers -----------------------------------------------------------------------------
-
-// 127 random bits, top bit clear: a positive serial that never repeats in practice.
-function randomSerial(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0] &= 0x7f;
-  return "0x" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function asn1Time(d: Date): string {
-  const p = (n: number, w = 2) => String(n).padStart(w, "0");
-  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}` +
-    `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-}
-
-function oneLine(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.split("\n")[0];
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { getHeapStatistics } from "node:v8";
-import { ConfigError } from "../smft/shared/config.ts";
+import { ConfigError } from "../smft/shared/layered_config.ts";
 import { loadTls, TlsFileError } from "../certs/tls.ts";
 import { HTTP2_ABORT_VERSIONS, TOOL_VERSION, versionLine } from "../smft/shared/version.ts";
 import { dfHelp, resolveDfOptions } from "./options.ts";

@@ -13,7 +13,7 @@ import {
   resolveOptions,
   text,
   TLS_MODE_OPTION,
-} from "../smft/shared/config.ts";
+} from "../smft/shared/layered_config.ts";
 import { DEFAULT_PACING, PACING_MODES, type PacingMode } from "../smft/shared/pacer.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 

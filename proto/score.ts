@@ -44,14 +44,8 @@ export function encodeJsonVector(json: string): Buffer {
   return getScore.requestSerialize({ json });
 }
 
-/** Decodes a request (used by df). */
-export const decodeJsonVector: (buf: Buffer) => JsonVector = getScore.requestDeserialize;
-
 /** Encodes a response (used by df). */
 export const encodeScoreResponse: (msg: ScoreResponse) => Buffer = getScore.responseSerialize;
-
-/** Decodes a response. */
-export const decodeScoreResponse: (buf: Buffer) => ScoreResponse = getScore.responseDeserialize;
 
 /** Passes pre-encoded bytes through grpc-js untouched. */
 export function passBytes(buf: Buffer): Buffer {

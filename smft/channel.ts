@@ -33,7 +33,7 @@ export interface Channel {
   trace?: ConnectionTrace;
 }
 
-/** Opens a new channel; it connects when asked (`waitReady`) or on the first call. */
+/** Opens a new channel; it connects when asked (`waitForReady`) or on the first call. */
 export function openChannel(t: Target, extra: grpc.ChannelOptions = {}): Channel {
   const options: grpc.ChannelOptions = {
     "grpc.use_local_subchannel_pool": 1,
@@ -55,13 +55,6 @@ export function openChannel(t: Target, extra: grpc.ChannelOptions = {}): Channel
   const trace = watchContext(ctx);
   const creds = grpc.credentials.createFromSecureContext(ctx);
   return { client: new grpc.Client(targetString(t), creds, options), trace };
-}
-
-/** Resolves when the channel is ready; rejects with grpc-js's reason after `timeoutMs`. */
-export function waitReady(client: grpc.Client, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    client.waitForReady(Date.now() + timeoutMs, (e) => e ? reject(e) : resolve());
-  });
 }
 
 /** Why a connection failed, from its trace, and whether trying again could help. */

@@ -9,7 +9,7 @@ import {
   serverCertificateProblems,
   targetString,
 } from "./channel.ts";
-import { failedPhase, lookupBefore } from "./coldconn.ts";
+import { failedPhase, lookupBefore } from "./cold_attempt.ts";
 import type { ConnectionTrace } from "./tap.ts";
 
 Deno.test("targetString() brackets an IPv6 literal and nothing else", () => {

@@ -1,25 +1,26 @@
 /**
- * One connection of `--connections N`, on its own thread: connects, then runs its share of the
- * plan with its own open loop and pacer, and posts its measured lines back in batches
- * (`connections.ts` has the protocol). It prints nothing.
+ * One connection of `--connections N`, on its own thread: connects as the run's settings say,
+ * then runs its share of the plan with its own open loop, paced by its own `Pacer` (the thread
+ * that owns the channel waits for each send itself), and posts its measured lines back in
+ * batches (`connections.ts` has the protocol). It prints nothing.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { Buffer } from "node:buffer";
 import { type Channel, openChannel } from "./channel.ts";
-import { openLoop } from "./harness.ts";
+import { runOpenLoop } from "./harness.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
-import { connectForRun, unaryCalls, UnreachableError } from "./steady.ts";
-import { Pacer } from "./shared/pacer.ts";
+import { unaryCalls } from "./steady.ts";
+import { type ClonedRun, connectForRun, UnreachableError } from "./steady_run.ts";
+import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
-import { type FromWorker, tlsFromClone, type ToWorker, type WorkerRun } from "./connections.ts";
+import { type FromWorker, tlsFromClone, type ToWorker } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
 const FLUSH_MS = 100;
 
-let job: WorkerRun | undefined;
+let job: ClonedRun | undefined;
 let channel: Channel | undefined;
 let pacer: Pacer | undefined;
 let probe: IoProbe | undefined;
@@ -28,9 +29,9 @@ const stop = new AbortController();
 let cancelCalls: (() => void) | undefined;
 const post = (m: FromWorker) => self.postMessage(m);
 
-async function connect(run: WorkerRun): Promise<void> {
+async function connect(run: ClonedRun): Promise<void> {
   job = { ...run, target: { ...run.target, tls: tlsFromClone(run.target.tls) } };
-  pacer = new Pacer(run.pacing);
+  pacer = new Pacer(run.pacing ?? DEFAULT_PACING);
   channel = openChannel(job.target);
   try {
     await connectForRun(channel, job);
@@ -49,7 +50,7 @@ async function connect(run: WorkerRun): Promise<void> {
   });
 }
 
-/** Closes the pacer (and its alarm thread) and the channel; safe to call twice. */
+/** Closes the pacer (and, under `wake`, its alarm thread) and the channel; safe to call twice. */
 function close(): void {
   probe?.close();
   pacer?.close();
@@ -60,13 +61,11 @@ async function start(given: Plan, startInMs: number): Promise<void> {
   if (!job || !channel || !pacer) throw new Error("start before connect");
   const plan = { ...given, t0: performance.now() + startInMs };
   const calls = unaryCalls(channel.client, pacer, {
-    payload: Buffer.from(job.method.request),
+    method: job.method,
     deadlineMs: job.deadlineMs,
     measureStart: plan.t0 + plan.warmupMs,
-    path: job.method.path,
-    metadata: job.method.metadata,
+    probe,
   });
-  calls.probe = probe;
   cancelCalls = calls.abandon;
   let batch: SteadyLine[] = [];
   const flush = () => {
@@ -76,20 +75,18 @@ async function start(given: Plan, startInMs: number): Promise<void> {
   };
   const flusher = setInterval(flush, FLUSH_MS);
   try {
-    const totals = await openLoop(
-      {
-        plan,
-        total: totalRequests(plan),
-        firstMeasured: warmupRequests(plan),
-        warmupS: job.warmupS,
-        totalS: job.totalS,
-        onMeasureStart: () => post({ type: "measureStart" }),
-      },
+    const totals = await runOpenLoop({
+      plan,
+      total: totalRequests(plan),
+      firstMeasured: warmupRequests(plan),
+      warmupS: job.warmupS,
+      totalS: job.warmupS + job.durationS,
       calls,
-      stop.signal,
-      (line) => batch.push(line),
-      (progress) => post({ type: "progress", progress }),
-    ).run();
+      signal: stop.signal,
+      onMeasureStart: () => post({ type: "measureStart" }),
+      onProgress: (progress) => post({ type: "progress", progress }),
+      record: (line) => batch.push(line),
+    });
     flush();
     // Times go back as durations from this thread's own start of measurement.
     const measureStart = plan.t0 + plan.warmupMs;

@@ -1,38 +1,31 @@
 /**
- * `--connections N`: N channels in one smft process, each driven by its own worker thread (its
- * own event loop, pacer and grpc-js channel) sending shard k of N of this host's
- * schedule. One channel on one thread is capped by that thread; N threads use N cores. The
- * workers hand their result lines back to this thread, which writes the one results file, keeps
- * the one summary and judges the run as a whole.
+ * `--connections N`: N channels in one smft process, each owned by its own worker thread, which
+ * paces its own sends (its own `Pacer`, `shared/pacer.ts`, in the run's `--pacing` mode) and
+ * sends shard k of N of this host's schedule. One channel on one thread is capped by that
+ * thread; N threads use N cores. The workers hand their result lines back to this thread,
+ * which writes the one results file, keeps the one summary and judges the run as a whole.
+ * `runSteady` (`steady.ts`) opens these channels when N > 1 and runs its plan over them.
  *
- * The messages between this thread and a worker (`connection_worker.ts`) are typed here.
+ * The messages between this thread and a worker (`connection_worker.ts`) are typed here; a
+ * worker gets the run's settings as a structured clone ({@link ClonedRun}).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import type { TlsMaterial } from "../certs/tls.ts";
-import { makePlan, runTest } from "./harness.ts";
+import type { DrivenCalls } from "./harness.ts";
 import type { LoopTotals, Progress } from "./open_loop.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import {
-  methodOf,
-  runSteady,
-  steadyMeta,
-  type SteadyResult,
+  cloneableRun,
+  type ClonedRun,
+  type RunChannels,
   type SteadyRun,
-  steadySpec,
   UnreachableError,
-} from "./steady.ts";
-import type { Target } from "./channel.ts";
+} from "./steady_run.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import { DEFAULT_PACING, type PacingMode } from "./shared/pacer.ts";
 import type { UnaryMethod } from "./method.ts";
-
-/** Runs one steady test: on this thread with one connection, on N worker threads with N. */
-export function runSteadyTest(run: SteadyRun): Promise<SteadyResult> {
-  return (run.connections ?? 1) > 1 ? runConnections(run) : runSteady(run);
-}
 
 /**
  * The plan of connection `k` (0-based) of `n`: every n-th request of this host's own sequence,
@@ -46,25 +39,14 @@ export function connectionPlan(plan: Plan, k: number, n: number): Plan {
   return { ...plan, shardIndex: i + k * m, shardCount: m * n };
 }
 
-/** What a worker needs to make its connection and run its share. */
-export interface WorkerRun {
-  target: Target;
-  connectTimeoutMs: number;
-  deadlineMs: number;
-  /** The method, its request (encoded once, here) and metadata. */
-  method: UnaryMethod;
-  warmupS: number;
-  totalS: number;
-  pacing: PacingMode;
-}
-
 /**
  * Sent to a worker. Times cross threads as durations, never as instants: each thread's
  * `performance.timeOrigin` is a wall-clock reading, and a clock step between two of them would
  * shift one thread's plan against the others'.
  */
 export type ToWorker =
-  | { type: "connect"; run: WorkerRun }
+  /** The run's settings: the worker connects as the run says, then waits for its plan. */
+  | { type: "connect"; run: ClonedRun }
   /** `plan.t0` is ignored: the plan starts `startInMs` after the message was posted. */
   | { type: "start"; plan: Plan; startInMs: number }
   | { type: "stop" }
@@ -158,7 +140,7 @@ class ConnectionWorker {
   }
 
   /** Connects; resolves with its TLS facts, rejects with {@link UnreachableError}. */
-  connect(run: WorkerRun): Promise<TraceFacts | undefined> {
+  connect(run: ClonedRun): Promise<TraceFacts | undefined> {
     const { promise, resolve, reject } = Promise.withResolvers<TraceFacts | undefined>();
     this.#fail = reject;
     this.#on = (m) => {
@@ -215,72 +197,80 @@ class ConnectionWorker {
   }
 }
 
-/** Runs one steady test over `run.connections` channels, one worker thread each. */
-export async function runConnections(run: SteadyRun): Promise<SteadyResult> {
+/**
+ * `run.connections` channels, one worker thread each, connected (or all closed again and
+ * {@link UnreachableError} thrown); `runSteady` in `steady.ts` runs its plan over them.
+ */
+export async function openConnections(run: SteadyRun, method: UnaryMethod): Promise<RunChannels> {
   const n = run.connections ?? 1;
   const workers = Array.from({ length: n }, () => new ConnectionWorker());
-  try {
-    const job: WorkerRun = {
-      target: run.target,
-      connectTimeoutMs: run.connectTimeoutMs,
-      deadlineMs: run.deadlineMs,
-      method: methodOf(run),
-      warmupS: run.warmupS,
-      totalS: run.warmupS + run.durationS,
-      pacing: run.pacing ?? DEFAULT_PACING,
-    };
-    const traces = await Promise.all(workers.map((w) => w.connect(job)));
-    const { plan, startEpochMs } = makePlan(run);
-    const meta = steadyMeta(run, plan, startEpochMs, traces[0], job.method);
-    const plans = workers.map((_, k) => connectionPlan(plan, k, n));
-    const cancel = () => workers.forEach((w) => w.post({ type: "cancel" }));
-    run.cancel?.addEventListener("abort", cancel, { once: true });
-    return await runTest<SteadyLine>({
-      ...steadySpec(run, meta, plan),
-      total: plans.reduce((s, p) => s + totalRequests(p), 0),
-      firstMeasured: plans.reduce((s, p) => s + warmupRequests(p), 0),
-      calls: {
-        drive: async (sink, signal) => {
-          // A connection that fails stops the others, which drain: their lines are kept.
-          const all = new AbortController();
-          const stopAll = () => all.abort();
-          signal.addEventListener("abort", stopAll, { once: true });
-          if (signal.aborted) stopAll();
-          const latest: (Progress | undefined)[] = [];
-          // Once a second on this thread, whichever connections have reported (some may be done).
-          const progress = setInterval(() => {
-            const got = latest.filter((p): p is Progress => p !== undefined);
-            if (got.length) sink.progress(combineProgress(got));
-          }, 1000);
-          let measuring = false;
-          const runs = await Promise.allSettled(workers.map((w, k) =>
-            w.run(plans[k], {
-              lines: (lines) => lines.forEach((l) => sink.line(l)),
-              progress: (p) => latest[k] = p,
-              measureStart: () => {
-                if (!measuring) sink.measureStart();
-                measuring = true;
-              },
-            }, all.signal).catch((e) => {
-              stopAll();
-              throw e;
-            })
-          ));
-          clearInterval(progress);
-          signal.removeEventListener("abort", stopAll);
-          const failed = runs.findIndex((r) => r.status === "rejected");
-          if (failed >= 0) {
-            const why = (runs[failed] as PromiseRejectedResult).reason as Error;
-            throw new ConnectionFailedError(
-              `connection ${failed + 1} of ${n} failed (${why.message}); the others were stopped ` +
-                `and their lines kept`,
-            );
-          }
-          return combineTotals(runs.map((r) => (r as PromiseFulfilledResult<LoopTotals>).value));
-        },
-      },
-    });
-  } finally {
+  const close = async () => {
     await Promise.all(workers.map((w) => w.close()));
+  };
+  let traces: (TraceFacts | undefined)[];
+  try {
+    const cloned = cloneableRun(run, method);
+    traces = await Promise.all(workers.map((w) => w.connect(cloned)));
+  } catch (e) {
+    await close();
+    throw e;
   }
+  return {
+    trace: traces[0],
+    callsOf: (plan) => {
+      const plans = workers.map((_, k) => connectionPlan(plan, k, n));
+      return {
+        total: plans.reduce((s, p) => s + totalRequests(p), 0),
+        firstMeasured: plans.reduce((s, p) => s + warmupRequests(p), 0),
+        calls: driveConnections(workers, plans),
+      };
+    },
+    cancel: () => workers.forEach((w) => w.post({ type: "cancel" })),
+    close,
+  };
+}
+
+/** Worker `k` runs `plans[k]`; their lines, progress and totals come back as one host's. */
+function driveConnections(workers: ConnectionWorker[], plans: Plan[]): DrivenCalls<SteadyLine> {
+  const n = workers.length;
+  return {
+    drive: async (sink, signal) => {
+      // A connection that fails stops the others, which drain: their lines are kept.
+      const all = new AbortController();
+      const stopAll = () => all.abort();
+      signal.addEventListener("abort", stopAll, { once: true });
+      if (signal.aborted) stopAll();
+      const latest: (Progress | undefined)[] = [];
+      // Once a second on this thread, whichever connections have reported (some may be done).
+      const progress = setInterval(() => {
+        const got = latest.filter((p): p is Progress => p !== undefined);
+        if (got.length) sink.progress(combineProgress(got));
+      }, 1000);
+      let measuring = false;
+      const runs = await Promise.allSettled(workers.map((w, k) =>
+        w.run(plans[k], {
+          lines: (lines) => lines.forEach((l) => sink.line(l)),
+          progress: (p) => latest[k] = p,
+          measureStart: () => {
+            if (!measuring) sink.measureStart();
+            measuring = true;
+          },
+        }, all.signal).catch((e) => {
+          stopAll();
+          throw e;
+        })
+      ));
+      clearInterval(progress);
+      signal.removeEventListener("abort", stopAll);
+      const failed = runs.findIndex((r) => r.status === "rejected");
+      if (failed >= 0) {
+        const why = (runs[failed] as PromiseRejectedResult).reason as Error;
+        throw new ConnectionFailedError(
+          `connection ${failed + 1} of ${n} failed (${why.message}); the others were stopped ` +
+            `and their lines kept`,
+        );
+      }
+      return combineTotals(runs.map((r) => (r as PromiseFulfilledResult<LoopTotals>).value));
+    },
+  };
 }

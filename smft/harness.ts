@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
 import { type Arrival, intendedAt, type Plan, warmupRequests } from "./schedule.ts";
 import { Accumulator, type Summary } from "./summary.ts";
-import type { Shard } from "./options.ts";
+import type { Shard } from "./option_parsers.ts";
 import { type Target, targetString } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
@@ -19,10 +19,17 @@ import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format
 import { r3 } from "./results_format.ts";
 import { encodeHistogram, withDecoded } from "./histogram.ts";
 import { pressurePct, readCpuPressure } from "./host_pressure.ts";
-import type { IoProbe } from "./io_probe.ts";
-import { type Placement, ResultsWriter } from "./record.ts";
+import { ResultsWriter } from "./record.ts";
+import type { Placement } from "./results_path.ts";
 import { achievedRate, judgeOutcome, judgeRun, type RunVerdict } from "./verdict.ts";
-import { type Clock, type LoopTotals, OpenLoop, type Progress } from "./open_loop.ts";
+import {
+  type LoopCalls,
+  type LoopPlan,
+  type LoopTotals,
+  OpenLoop,
+  type OpenLoopOptions,
+  type Progress,
+} from "./open_loop.ts";
 
 /** What a run of either test hands back. */
 export interface RunResult {
@@ -178,23 +185,6 @@ export interface Done<L> {
   valueMs?: number;
 }
 
-/** Calls made on this thread, by an open loop. */
-export interface LoopCalls<L> {
-  clock: Clock;
-  /** One call (or attempt): due at `intended`, issued at `issued`. Never rejects. */
-  launch: (j: number, intended: number, issued: number, loop: OpenLoop) => Promise<Done<L>>;
-  /** Ends what is still in flight once the bound after the plan has passed. */
-  abandon: () => void;
-  /** How long in-flight work may take after the plan ends. */
-  boundMs: number;
-  /** Largest number launched in one turn of the event loop while catching up. */
-  burst: number;
-  /** This thread's I/O probe, if one could start. */
-  probe?: IoProbe;
-  afterTick?: () => void;
-  onScheduleEnd?: () => void;
-}
-
 /** What calls made elsewhere (worker threads) report back while they run. */
 export interface DriveSink<L> {
   /** A measured call's result line. */
@@ -209,29 +199,36 @@ export interface DrivenCalls<L> {
   drive: (sink: DriveSink<L>, signal: AbortSignal) => Promise<LoopTotals>;
 }
 
-/** A test, as the harness needs it. */
-export interface TestSpec<L extends SteadyLine | ColdLine> {
-  test: TestName;
+/**
+ * What the harness takes from a run as it is: where its results go, what stops it, whom it
+ * tells (`SteadyRun` extends it; `ColdRun` has the same fields).
+ */
+export interface RunContext {
   out: string;
   /** The results file, reserved before the run sent anything (else reserved here). */
   writer?: ResultsWriter;
   /** Replace an earlier complete file instead of moving it aside. */
   overwrite?: boolean;
+  /** Aborting stops scheduling; calls in flight finish (bounded) and the file is completed. */
+  signal?: AbortSignal;
+  /** Called when the warm-up is over and the first measured call goes out. */
+  onMeasureStart?: () => void;
+  /** Called once a second. */
+  onProgress?: (p: Progress) => void;
+}
+
+/**
+ * A test, as the harness needs it: the run, and its plan as the loop runs it (`total` and
+ * `firstMeasured` are sums over the connections when the calls are driven elsewhere).
+ */
+export interface TestSpec<L extends SteadyLine | ColdLine> extends LoopPlan {
+  test: TestName;
+  run: RunContext;
   meta: Meta;
-  plan: Plan;
-  /** This host's requests (or attempts), warm-up included. */
-  total: number;
-  /** Index of the first request after warm-up (the sum over connections when driven). */
-  firstMeasured: number;
   /** This host's share of the rate, per second. */
   hostRate: number;
-  signal?: AbortSignal;
   /** Who makes the calls: an open loop here, or a driver of worker threads. */
-  calls: LoopCalls<L> | DrivenCalls<L>;
-  warmupS: number;
-  totalS: number;
-  onMeasureStart?: () => void;
-  onProgress?: (p: Progress) => void;
+  calls: LoopCalls<Done<L>> | DrivenCalls<L>;
   /** The test's own `#END` fields: histograms and anything else it counts. */
   endFields: (acc: Accumulator, totals: LoopTotals) => Pick<End, "histograms"> & Partial<End>;
 }
@@ -264,43 +261,34 @@ export function inFlightBoundMs(deadlineMs: number): number {
 }
 
 /**
- * The open loop of calls made on this thread (by `runTest`, and by each thread of
- * `--connections`); measured lines go to `record`.
+ * Runs the open loop of calls made on this thread (in `runTest`, and on each thread of
+ * `--connections`) to its end; measured lines go to `record`.
  */
-export function openLoop<L extends SteadyLine | ColdLine>(
-  spec: Pick<
-    TestSpec<L>,
-    "plan" | "total" | "firstMeasured" | "warmupS" | "totalS" | "onMeasureStart"
-  >,
-  calls: LoopCalls<L>,
-  signal: AbortSignal,
-  record: (line: L) => void,
-  onProgress: (p: Progress) => void,
-): OpenLoop {
-  const { firstMeasured } = spec;
-  const loop: OpenLoop = new OpenLoop({
-    plan: spec.plan,
-    total: spec.total,
+export function runOpenLoop<L extends SteadyLine | ColdLine>(
+  o: Omit<OpenLoopOptions, "calls"> & {
+    calls: LoopCalls<Done<L>>;
+    record: (line: L) => void;
+  },
+): Promise<LoopTotals> {
+  const { calls, record, firstMeasured } = o;
+  return new OpenLoop({
+    plan: o.plan,
+    total: o.total,
     firstMeasured,
-    clock: calls.clock,
-    signal,
-    launch: (j, intended, issued) =>
-      calls.launch(j, intended, issued, loop).then((done) => {
-        if (j >= firstMeasured) record(done.line);
-        return { ok: done.line.ok, valueMs: done.valueMs };
-      }),
-    afterTick: calls.afterTick,
-    onScheduleEnd: calls.onScheduleEnd,
-    onMeasureStart: spec.onMeasureStart,
-    abandon: calls.abandon,
-    boundMs: calls.boundMs,
-    burst: calls.burst,
-    probe: calls.probe,
-    warmupS: spec.warmupS,
-    totalS: spec.totalS,
-    onProgress,
-  });
-  return loop;
+    warmupS: o.warmupS,
+    totalS: o.totalS,
+    signal: o.signal,
+    onMeasureStart: o.onMeasureStart,
+    onProgress: o.onProgress,
+    calls: {
+      ...calls,
+      launch: (j, intended, issued, loop) =>
+        calls.launch(j, intended, issued, loop).then((done) => {
+          if (j >= firstMeasured) record(done.line);
+          return { ok: done.line.ok, valueMs: done.valueMs };
+        }),
+    },
+  }).run();
 }
 
 /**
@@ -310,13 +298,14 @@ export function openLoop<L extends SteadyLine | ColdLine>(
 export async function runTest<L extends SteadyLine | ColdLine>(
   spec: TestSpec<L>,
 ): Promise<RunResult> {
-  const writer = spec.writer ?? ResultsWriter.reserve(spec.out, spec.test);
+  const run = spec.run;
+  const writer = run.writer ?? ResultsWriter.reserve(run.out, spec.test);
   writer.begin(spec.meta);
   // A write error stops the run like a signal would; the run then ends with that error.
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  if (spec.signal?.aborted) stop.abort();
-  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  if (run.signal?.aborted) stop.abort();
+  run.signal?.addEventListener("abort", onAbort, { once: true });
   writer.onFail = () => stop.abort();
   const acc = new Accumulator(spec.test);
   const meter = new ResourceMeter();
@@ -325,7 +314,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   let pressure0: ReturnType<typeof readCpuPressure>;
   const measureStarted = () => {
     pressure0 = readCpuPressure();
-    spec.onMeasureStart?.();
+    run.onMeasureStart?.();
   };
   const record = (line: L) => {
     if (writer.failed) return;
@@ -334,7 +323,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   };
   const onProgress = (p: Progress) => {
     meter.sample();
-    spec.onProgress?.(p);
+    run.onProgress?.(p);
   };
   const calls = spec.calls;
   const totals = "drive" in calls
@@ -342,25 +331,26 @@ export async function runTest<L extends SteadyLine | ColdLine>(
       { line: record, progress: onProgress, measureStart: measureStarted },
       stop.signal,
     )
-    : await openLoop(
-      { ...spec, onMeasureStart: measureStarted },
+    : await runOpenLoop({
+      ...spec,
       calls,
-      stop.signal,
-      record,
+      signal: stop.signal,
+      onMeasureStart: measureStarted,
       onProgress,
-    ).run();
-  spec.signal?.removeEventListener("abort", onAbort);
+      record,
+    });
+  run.signal?.removeEventListener("abort", onAbort);
   if (writer.failed) throw writer.failed;
-  const interrupted = spec.signal?.aborted ?? false;
+  const interrupted = run.signal?.aborted ?? false;
   // The window opens at this host's first due call, not at the measurement's start: a shard's
   // first turn comes later (shard 2/2 at 10/s: 0.1 s), and that is not the generator's delay.
   const firstDue = intendedAt(spec.plan, warmupRequests(spec.plan));
-  const achieved = achievedRate(
-    totals.measuredSent,
+  const achieved = achievedRate({
+    issued: totals.measuredSent,
     firstDue,
-    totals.lastIssuedMeasured,
-    spec.hostRate,
-  );
+    lastIssued: totals.lastIssuedMeasured,
+    hostRate: spec.hostRate,
+  });
   for (const g of totals.readGaps) withDecoded(g.hist, (h) => acc.addReadGaps(h, g.windowMs));
   for (const p of totals.ioProbes) withDecoded(p, (h) => acc.addIoProbe(h));
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
@@ -411,7 +401,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     end.alloc_kb_per_call = r3(totals.allocatedBytes / 1024 / totals.measuredSent);
     end.spins_per_call = Math.round(totals.spins / totals.measuredSent);
   }
-  const placement = writer.finish(end, { overwrite: spec.overwrite });
+  const placement = writer.finish(end, { overwrite: run.overwrite });
   return {
     file: placement.path,
     summary,

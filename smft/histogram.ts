@@ -11,8 +11,8 @@ export type Histogram = hdr.Histogram;
 
 let wasmReady = false;
 
-/** Loads the WebAssembly module; call once before `newHistogram`. */
-export function initHistograms(): void {
+/** Loads the WebAssembly module, once. */
+function initHistograms(): void {
   if (!wasmReady) {
     hdr.initWebAssemblySync();
     wasmReady = true;
@@ -48,24 +48,19 @@ export function encodeHistogram(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
-/** Decodes `s` (as `decodeHistogram`), hands it to `use`, then frees it. Throws on malformed input. */
+/**
+ * Reads a histogram written by `encodeHistogram`, hands it to `use`, then frees it. Throws on
+ * malformed input.
+ */
 export function withDecoded(s: string, use: (h: Histogram) => void): void {
-  const h = decodeHistogram(s);
+  initHistograms();
+  const h = hdr.decodeFromCompressedBase64(s, 32, true);
   try {
     use(h);
   } finally {
     h.destroy();
   }
 }
-
-/** Reads a histogram written by `encodeHistogram`. Throws on malformed input. */
-export function decodeHistogram(s: string): Histogram {
-  initHistograms();
-  return hdr.decodeFromCompressedBase64(s, 32, true);
-}
-
-/** The percentiles every summary reports. */
-export const PERCENTILES = [50, 90, 95, 99, 99.9] as const;
 
 /** Distribution figures in milliseconds. */
 export interface Stat {

@@ -11,7 +11,7 @@ import protobuf from "protobufjs";
 import { Buffer } from "node:buffer";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { ConfigError } from "./shared/config.ts";
+import { ConfigError } from "./shared/layered_config.ts";
 
 /** The method a run calls, with everything encoded before the run. */
 export interface UnaryMethod {

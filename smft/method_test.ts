@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { decodeToObject, encodeRequest, findMethod, loadProtoFiles } from "./method.ts";
-import { ConfigError } from "./shared/config.ts";
+import { ConfigError } from "./shared/layered_config.ts";
 
 const fixture = (p: string) => fileURLToPath(new URL(`../tests/fixtures/${p}`, import.meta.url));
 const root = loadProtoFiles([fixture("shop/shop.proto")], [fixture("common")]);

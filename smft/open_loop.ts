@@ -56,27 +56,33 @@ export interface Progress {
   lagP99: number;
 }
 
-/** What an {@link OpenLoop} needs from the test it drives. */
-export interface OpenLoopOptions {
+/** The plan as a loop runs it: its requests, where measurement begins, its length in seconds. */
+export interface LoopPlan {
   plan: Plan;
   /** This host's requests (or attempts) in the whole run. */
   total: number;
   /** Requests before this index are warm-up: sent, not counted in progress totals. */
   firstMeasured: number;
+  warmupS: number;
+  totalS: number;
+}
+
+/**
+ * How a loop's requests (or attempts) are made, on the thread the loop runs on; each settles
+ * with an `R` (an {@link Outcome} for the loop itself).
+ */
+export interface LoopCalls<R = Outcome> {
+  /** The pacer (`shared/pacer.ts`) of this thread in a run, a fake in tests. */
   clock: Clock;
-  /** Aborting stops scheduling; what is in flight still finishes (bounded). */
-  signal?: AbortSignal;
   /**
    * Starts request `j`, due at `intended`, issued now at `issued`; settles with its outcome.
    * It must not throw: a failure is an outcome.
    */
-  launch: (j: number, intended: number, issued: number) => Promise<Outcome>;
+  launch: (j: number, intended: number, issued: number, loop: OpenLoop) => Promise<R>;
   /** After a tick that leaves more to come (coldconn prepares its next channel here). */
   afterTick?: () => void;
   /** When scheduling stops, for good or by interrupt. */
   onScheduleEnd?: () => void;
-  /** When the first measured request is issued (the warm-up is over). */
-  onMeasureStart?: () => void;
   /** Ends whatever is still in flight once `boundMs` has passed after the plan. */
   abandon: () => void;
   /** How long in-flight work may take after the plan ends: its deadline and some slack. */
@@ -85,8 +91,15 @@ export interface OpenLoopOptions {
   burst: number;
   /** This thread's I/O probe (`io_probe.ts`), timed from the first measured call. */
   probe?: IoProbe;
-  warmupS: number;
-  totalS: number;
+}
+
+/** What an {@link OpenLoop} needs from the test it drives: its plan, its calls, its listeners. */
+export interface OpenLoopOptions extends LoopPlan {
+  calls: LoopCalls;
+  /** Aborting stops scheduling; what is in flight still finishes (bounded). */
+  signal?: AbortSignal;
+  /** When the first measured request is issued (the warm-up is over). */
+  onMeasureStart?: () => void;
   onProgress?: (p: Progress) => void;
 }
 
@@ -123,7 +136,7 @@ const ABANDON_GRACE_MS = 500;
  *
  * @example
  * ```ts
- * const loop = new OpenLoop({ plan, total, firstMeasured, clock: timer, launch, ... });
+ * const loop = new OpenLoop({ plan, total, firstMeasured, warmupS, totalS, calls });
  * const totals = await loop.run();
  * ```
  */
@@ -160,14 +173,14 @@ export class OpenLoop {
   #launch(j: number): void {
     const o = this.#o;
     const intended = intendedAt(o.plan, j);
-    const issued = o.clock.now();
+    const issued = o.calls.clock.now();
     const measured = j >= o.firstMeasured;
     if (measured) {
       if (j === o.firstMeasured) {
         this.#gaps?.start(issued);
         this.#alloc0 = getHeapStatistics().total_allocated_bytes;
-        this.#spins0 = o.clock.stats?.spins ?? 0;
-        o.probe?.start();
+        this.#spins0 = o.calls.clock.stats?.spins ?? 0;
+        o.calls.probe?.start();
         o.onMeasureStart?.();
       }
       this.#lastIssuedMeasured = issued;
@@ -175,7 +188,7 @@ export class OpenLoop {
     if (++this.#inflight > this.#maxInflight) this.#maxInflight = this.#inflight;
     this.#started++;
     this.#lag.record(issued - intended);
-    o.launch(j, intended, issued).then((out) => this.#end(out, measured));
+    o.calls.launch(j, intended, issued, this).then((out) => this.#end(out, measured));
   }
 
   #end(out: Outcome, measured: boolean): void {
@@ -191,7 +204,7 @@ export class OpenLoop {
   #finish = (): void => {
     if (!this.#scheduling) return;
     this.#scheduling = false;
-    this.#o.onScheduleEnd?.();
+    this.#o.calls.onScheduleEnd?.();
     this.#ended.resolve();
     if (this.#inflight === 0) this.#drained.resolve();
   };
@@ -200,19 +213,19 @@ export class OpenLoop {
     const o = this.#o;
     if (!this.#scheduling) return;
     if (o.signal?.aborted) return this.#finish();
-    const now = o.clock.now();
+    const now = o.calls.clock.now();
     const { send, nextAt } = pace(o.plan, now, this.#sent);
-    const n = Math.min(send, o.burst, o.total - this.#sent);
+    const n = Math.min(send, o.calls.burst, o.total - this.#sent);
     for (let i = 0; i < n; i++) this.#launch(this.#sent++);
     if (this.#sent >= o.total || (nextAt === undefined && send === n)) return this.#finish();
-    o.afterTick?.();
+    o.calls.afterTick?.();
     // More owed than one burst: come back at once, letting responses in between.
-    o.clock.at(send > n ? now : nextAt!, this.#tick);
+    o.calls.clock.at(send > n ? now : nextAt!, this.#tick);
   };
 
   #report = (): void => {
     const o = this.#o;
-    const elapsed = (o.clock.now() - o.plan.t0) / 1000;
+    const elapsed = (o.calls.clock.now() - o.plan.t0) / 1000;
     const value = this.#value.count ? this.#value.stat() : undefined;
     o.onProgress?.({
       phase: !this.#scheduling ? "draining" : elapsed < o.warmupS ? "warm-up" : "measure",
@@ -234,7 +247,7 @@ export class OpenLoop {
   /** Runs the plan to its end (or an interrupt) and waits for what is in flight. */
   async run(): Promise<LoopTotals> {
     const o = this.#o;
-    const clock = o.clock;
+    const clock = o.calls.clock;
     if (clock.listenBusy) {
       this.#gaps = new ReadGaps();
       clock.listenBusy(this.#gaps);
@@ -256,10 +269,10 @@ export class OpenLoop {
     try {
       await this.#ended.promise;
       const late = Promise.withResolvers<boolean>();
-      clock.at(clock.now() + o.boundMs, () => late.resolve(true));
+      clock.at(clock.now() + o.calls.boundMs, () => late.resolve(true));
       if (await Promise.race([this.#drained.promise.then(() => false), late.promise])) {
         abandoned = this.#inflight;
-        o.abandon();
+        o.calls.abandon();
         // Abandoned work reports its end asynchronously; give it a moment to be written.
         const grace = Promise.withResolvers<void>();
         clock.at(clock.now() + ABANDON_GRACE_MS, () => grace.resolve());
@@ -272,7 +285,7 @@ export class OpenLoop {
       this.#lag.destroy();
       clock.listenBusy?.(undefined);
     }
-    const probed = await o.probe?.stop();
+    const probed = await o.calls.probe?.stop();
     const ioProbes = probed ? [encodeHistogram(probed.hist)] : [];
     probed?.hist.destroy();
     const gaps = this.#gaps;

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { type Clock, OpenLoop, type OpenLoopOptions, type Outcome } from "./open_loop.ts";
+import {
+  type Clock,
+  type LoopCalls,
+  OpenLoop,
+  type OpenLoopOptions,
+  type Outcome,
+} from "./open_loop.ts";
 import type { Plan } from "./schedule.ts";
 
 /** A clock that moves only when the test says so; callbacks run in due order. */
@@ -41,22 +47,29 @@ interface Launched {
   end: (o: Outcome) => void;
 }
 
-function setup(plan: Plan, over: Partial<OpenLoopOptions> = {}) {
+/** A loop over `plan`; `over` replaces its options and its calls' (`burst`, `abandon`, ...). */
+function setup(
+  plan: Plan,
+  over: Partial<Omit<OpenLoopOptions, "calls"> & Omit<LoopCalls, "clock" | "launch">> = {},
+) {
   const clock = new FakeClock();
   const launched: Launched[] = [];
+  const { abandon = () => {}, boundMs = 100, burst = 1000, ...options } = over;
   const loop = new OpenLoop({
     plan,
     total: Math.round((plan.warmupMs + plan.durationMs) * plan.rate / 1000),
     firstMeasured: Math.round(plan.warmupMs * plan.rate / 1000),
-    clock,
-    launch: (j, intended, issued) =>
-      new Promise((end) => launched.push({ j, intended, issued, end })),
-    abandon: () => {},
-    boundMs: 100,
-    burst: 1000,
+    calls: {
+      clock,
+      launch: (j, intended, issued) =>
+        new Promise((end) => launched.push({ j, intended, issued, end })),
+      abandon,
+      boundMs,
+      burst,
+    },
     warmupS: plan.warmupMs / 1000,
     totalS: (plan.warmupMs + plan.durationMs) / 1000,
-    ...over,
+    ...options,
   });
   return { clock, launched, loop };
 }

@@ -1,104 +1,16 @@
 /**
  * smft's option tables for `steady` and `coldconn` (flags, variables, defaults, parsers, help),
- * with the seed's variable names; `options.ts` resolves them.
+ * with the seed's variable names; `settings.ts` resolves them, `help_text.ts` shows them.
  *
  * @module
  */
-import { isIP } from "node:net";
-import {
-  int,
-  num,
-  oneOf,
-  type OptionDef,
-  type Parser,
-  text,
-  TLS_MODE_OPTION,
-} from "./shared/config.ts";
+import { int, num, oneOf, type OptionDef, text, TLS_MODE_OPTION } from "./shared/layered_config.ts";
 import { DEFAULT_PACING, PACING_MODES, type PacingMode } from "./shared/pacer.ts";
 import { type Arrival, ARRIVALS } from "./schedule.ts";
+import { hostName, jsonText, rates, type Shard, shard, startAt } from "./option_parsers.ts";
 
 /** Which test. */
 export type Command = "steady" | "coldconn";
-
-/** `--shard k/n`: this host is shard k (1-based) of n. */
-export interface Shard {
-  index: number;
-  count: number;
-}
-
-const rates: Parser<number[]> = (raw) => {
-  const parts = raw.split(",").map((s) => s.trim());
-  const out = parts.map((p) => Number(p));
-  if (parts.some((p) => p === "") || out.some((n) => !Number.isFinite(n) || n <= 0 || n > 1e6)) {
-    throw new Error(
-      "expected a rate per second above 0 (or a comma-separated list, e.g. 500,1000)",
-    );
-  }
-  return out;
-};
-
-export const shard: Parser<Shard> = (raw) => {
-  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
-  const index = Number(m?.[1]);
-  const count = Number(m?.[2]);
-  if (!m || count < 1 || index < 1 || index > count) {
-    throw new Error("expected k/n with 1 <= k <= n, e.g. 1/2");
-  }
-  return { index, count };
-};
-
-/**
- * `--host`: a host name or an IP address, nothing else. A URL, a `host:port` or a path is refused
- * with what to do instead: grpc-js would otherwise read `127.0.0.1:41101` with `--port` as
- * `127.0.0.1:41101:41101` and time out after the connect timeout.
- */
-export const hostName: Parser<string> = (raw) => {
-  const h = raw.trim();
-  if (h === "") throw new Error("expected a host name or an IP address, not an empty string");
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(h);
-  if (scheme) {
-    throw new Error(
-      `expected a host name or an IP address, not a URL: drop "${scheme[1]}://"` +
-        " (TLS is set by --tls-mode; the port by --port/DF_PORT)",
-    );
-  }
-  const unbracketed = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
-  if (isIP(unbracketed)) return unbracketed;
-  const hostPort = /^(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(h);
-  if (hostPort) {
-    throw new Error(
-      `expected a host without a port: give the port with --port/DF_PORT (e.g. DF_HOST=${
-        hostPort[1]
-      } DF_PORT=${hostPort[2]})`,
-    );
-  }
-  if (
-    h.length > 253 ||
-    !/^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
-      .test(h)
-  ) {
-    throw new Error(
-      "expected a host name (letters, digits, '-', '.') or an IP address, e.g. df.example or 10.0.0.5",
-    );
-  }
-  return h;
-};
-
-/**
- * An ISO 8601 date and time as `--start-at` takes it: `Date.parse` alone reads almost anything
- * (`-1` is 2001-01-01, `5` is 2001-05-01), so the form is checked first.
- */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/** `--start-at`: epoch milliseconds or an ISO 8601 time. */
-const startAt: Parser<number> = (raw) => {
-  const v = raw.trim();
-  const t = /^\d+$/.test(v) ? Number(v) : ISO_TIME.test(v) ? Date.parse(v) : NaN;
-  if (!Number.isFinite(t)) {
-    throw new Error("expected epoch milliseconds or an ISO time, e.g. 2026-11-25T10:00:00Z");
-  }
-  return t;
-};
 
 /** An option definition, typed by its value (the table's types come from these). */
 function opt<T>(def: OptionDef<T>): OptionDef<T> {
@@ -439,15 +351,6 @@ export const NOT_FOR_COLDCONN: Record<string, string> = {
     "coldconn has no separate connect timeout: --deadline-ms bounds each attempt, connect + call",
   connections: "coldconn makes a new connection per attempt; its --rps sets how many at once",
 };
-
-function jsonText(raw: string): string {
-  try {
-    JSON.parse(raw);
-  } catch {
-    throw new Error("expected valid JSON");
-  }
-  return raw;
-}
 
 /** Option tables, for `--help` and resolution. */
 export const OPTIONS = { steady: steadyOptions(), coldconn: coldconnOptions() };

@@ -3,20 +3,18 @@
  *
  * @module
  */
-import { ConfigError } from "./shared/config.ts";
+import { ConfigError } from "./shared/layered_config.ts";
 import type { Command } from "./option_table.ts";
 
 /**
  * How much one smft process is allowed to plan, and why. Calls in flight are bounded by this
- * host's rate × the deadline (a call that never answers is held until its deadline): each holds
- * grpc-js and HTTP/2 state. Measured here (2026-11-28, Deno 2.9.3, 2 cores): 12,000 steady calls
- * held in flight by a slow df used no more memory than 12,000 fast ones (~300 MiB peak, i.e. at
- * most ~25 KiB each), so 50,000 calls in flight stay near 1.2 GiB. A rate of 1,000,000/s with a
- * 1 s deadline plans 1,000,000 calls in flight (~25 GiB) and died out of memory (issue 11). One
- * process issues at most ~3,000 calls/s (~0.35 ms of CPU per call), so a host rate above 20,000/s
- * can only be INVALID: split it with --shard over several load hosts. A cold-connection attempt
- * holds a socket and a TLS state (a file descriptor each, `ulimit -n` is often 1024): at most
- * 1,000 in flight and 500 attempts/s per host.
+ * host's rate × the deadline (a call that never answers is held until its deadline), and each
+ * holds grpc-js and HTTP/2 state: a plan far above what one process can issue or hold died out of
+ * memory instead of being refused (issue 11). The host rate is capped well above what one
+ * process can keep to (a larger rate can only be INVALID: split it with --shard over several load
+ * hosts), the calls in flight at what fits in memory, and a cold attempt's also at the file
+ * descriptors it holds (`ulimit -n` is often 1024). The measurements behind the figures are in
+ * smft/README.md ("Plans that cannot fit", "CPU per call").
  */
 export const PLAN_LIMITS = {
   steady: { maxHostRate: 20_000, maxInflight: 50_000, unit: "calls" },

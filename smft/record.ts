@@ -9,16 +9,14 @@
  *   error (disk full, ...)
  *   the `.partial` is cut back to its last whole line and {@link ResultsWriteError} is thrown:
  *   it holds every whole line written so far, never half a line.
- * - Once `#END` is written, the file takes its final name, but never the place of an earlier
- *   file: a complete run moves an earlier file aside under a name carrying that file's own start
- *   time (`01_steady_results.2026-11-28T09-01-02Z.txt`), unless `overwrite`; an interrupted run
- *   takes the final name only when it is free, else it keeps its own name marked `.interrupted`
- *   (`01_steady_results.2026-11-28T09-05-00Z.interrupted.txt`). A crash leaves the `.partial`.
+ * - Once `#END` is written, the file takes its final name, never the place of an earlier file
+ *   (`results_path.ts`). A crash leaves the `.partial`.
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { End, Meta, TestName } from "./results_format.ts";
+import { placeFinished, type Placement } from "./results_path.ts";
 
 const encoder = new TextEncoder();
 
@@ -41,104 +39,6 @@ export function osReason(e: unknown): string {
   const msg = (err?.message ?? String(e)).replace(/\s*\n[\s\S]*$/, "");
   // Deno messages end with `: <operation> '<path>'`: the path is said by the caller.
   return msg.replace(/(\)|[a-z]): [a-z]+ '[^']*'(, '[^']*')?$/, "$1");
-}
-
-/** `2026-11-28T09-01-02Z`: a time that can be part of a file name on every file system. */
-export function fileTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, "Z").replace(/:/g, "-");
-}
-
-/**
- * `dir/name<insert>.ext` for `dir/name.ext`; with `ext`, that extension instead.
- *
- * @example
- * ```ts
- * insertBeforeExtension("results/r.txt", "_500rps"); // "results/r_500rps.txt"
- * ```
- */
-export function insertBeforeExtension(path: string, insert: string, ext?: string): string {
-  const m = /^(.+?)(\.[^.]*)?$/.exec(basename(path))!;
-  return join(dirname(path), `${m[1]}${insert}${ext ?? m[2] ?? ""}`);
-}
-
-/** `dir/name.<tag>.ext` for `dir/name.ext`. */
-export function taggedPath(path: string, tag: string): string {
-  return insertBeforeExtension(path, `.${tag}`);
-}
-
-/** What an existing results file says about itself: its start time and whether it is whole. */
-function describeExisting(path: string): { startMs: number; interrupted: boolean } {
-  let startMs: number | undefined;
-  let interrupted = false;
-  try {
-    // The header is at the start, `#END` at the end: read those two ends only.
-    const f = Deno.openSync(path, { read: true });
-    try {
-      const size = f.statSync().size;
-      const head = new Uint8Array(Math.min(size, 64 * 1024));
-      f.readSync(head);
-      const meta = /^#META=(.*)$/m.exec(new TextDecoder().decode(head))?.[1];
-      const start = meta ? JSON.parse(meta).start_epoch_ms : undefined;
-      // A date's range: an earlier file's crafted value must not stop this run's rename.
-      if (typeof start === "number" && Math.abs(start) <= 8.64e15) startMs = start;
-      const tailLen = Math.min(size, 512 * 1024);
-      const tail = new Uint8Array(tailLen);
-      f.seekSync(size - tailLen, Deno.SeekMode.Start);
-      f.readSync(tail);
-      interrupted = /^#END=.*"interrupted":true/m.test(new TextDecoder().decode(tail));
-    } finally {
-      f.close();
-    }
-  } catch { /* not ours or unreadable: its modification time names it */ }
-  if (startMs === undefined) {
-    try {
-      startMs = Deno.statSync(path).mtime?.getTime();
-    } catch { /* gone */ }
-  }
-  return { startMs: startMs ?? Date.now(), interrupted };
-}
-
-/**
- * Gives `from` the name `to`, never replacing a file there: a hard link fails when `to` exists
- * (atomic, unlike a rename); where links are not supported, checks and renames. Returns false
- * when `to` is taken.
- */
-function renameNoClobber(from: string, to: string): boolean {
-  try {
-    Deno.linkSync(from, to);
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) return false;
-    try {
-      Deno.lstatSync(to);
-      return false;
-    } catch { /* free */ }
-    Deno.renameSync(from, to);
-    return true;
-  }
-  Deno.removeSync(from);
-  return true;
-}
-
-/**
- * Gives `from` the name `base` tagged with `tag` (then `tag-2`, `tag-3`, ... while taken);
- * returns the name.
- */
-function moveAside(from: string, base: string, tag: string): string {
-  for (let i = 1; i < 1000; i++) {
-    const to = taggedPath(base, i === 1 ? tag : `${tag}-${i}`);
-    if (renameNoClobber(from, to)) return to;
-  }
-  throw new Error(`no free name to move ${from} aside`);
-}
-
-/** Where a finished file ended up, and what was moved to make room. */
-export interface Placement {
-  /** The file's final name. */
-  path: string;
-  /** An earlier file that was moved aside: its old and new names. */
-  movedAside?: { from: string; to: string };
-  /** An earlier file that `--overwrite` replaced. */
-  replaced?: string;
 }
 
 /** Streams result lines to a file. */
@@ -366,7 +266,11 @@ export class ResultsWriter {
     this.flush();
     this.#file.close();
     this.#file = undefined;
-    return this.#place(end.interrupted === true, opts.overwrite === true);
+    return placeFinished(this.partialPath, this.path, {
+      startMs: this.#startMs,
+      interrupted: end.interrupted === true,
+      overwrite: opts.overwrite === true,
+    });
   }
 
   /** Removes the `.partial` of a run that never started (nothing measured, nothing to keep). */
@@ -380,33 +284,6 @@ export class ResultsWriter {
     try {
       Deno.removeSync(this.partialPath);
     } catch { /* gone */ }
-  }
-
-  #place(interrupted: boolean, overwrite: boolean): Placement {
-    const own = fileTime(this.#startMs);
-    if (interrupted) {
-      // Never in the place of an earlier file, whatever --overwrite says.
-      if (renameNoClobber(this.partialPath, this.path)) return { path: this.path };
-      return { path: moveAside(this.partialPath, this.path, `${own}.interrupted`) };
-    }
-    if (overwrite) {
-      let replaced: string | undefined;
-      try {
-        Deno.lstatSync(this.path);
-        replaced = this.path;
-      } catch { /* nothing there */ }
-      Deno.renameSync(this.partialPath, this.path);
-      return { path: this.path, replaced };
-    }
-    let movedAside: Placement["movedAside"];
-    for (let i = 0; i < 5; i++) {
-      if (renameNoClobber(this.partialPath, this.path)) return { path: this.path, movedAside };
-      const earlier = describeExisting(this.path);
-      const tag = `${fileTime(earlier.startMs)}${earlier.interrupted ? ".interrupted" : ""}`;
-      movedAside = { from: this.path, to: moveAside(this.path, this.path, tag) };
-    }
-    // Another run keeps taking the name: keep this file under its own start time.
-    return { path: moveAside(this.partialPath, this.path, own), movedAside };
   }
 }
 

@@ -14,7 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor/index.js";
 import { Buffer } from "node:buffer";
-import { ConfigError } from "./shared/config.ts";
+import { ConfigError } from "./shared/layered_config.ts";
 
 /** The reflection messages smft uses (field numbers as in `grpc/reflection/v1/reflection.proto`). */
 const reflectionRoot = protobuf.Root.fromJSON({

@@ -190,10 +190,16 @@ Deno.test("arrival poisson: a generator that keeps the plan meets the verdict's 
   const total = totalRequests(p);
   const last = intendedAt(p, total - 1);
   const target = plannedRate(p);
-  const sentOnTime = achievedRate(total, p.t0, last, target);
+  const sentOnTime = achievedRate({
+    issued: total,
+    firstDue: p.t0,
+    lastIssued: last,
+    hostRate: target,
+  });
   assert.ok(Math.abs(sentOnTime.rate - target) / target < 1e-3, `${sentOnTime.rate} vs ${target}`);
   assert.equal(judgeRun({ targetRate: target, achievedRate: sentOnTime.rate }).valid, true);
-  const nominal = achievedRate(total, p.t0, last, 100).rate;
+  const nominal =
+    achievedRate({ issued: total, firstDue: p.t0, lastIssued: last, hostRate: 100 }).rate;
   assert.ok(Math.abs(nominal - 100) / 100 > 0.01, `this seed's plan is off nominal: ${nominal}`);
   // Constant plans keep the nominal rate as the target.
   assert.equal(plannedRate(plan({ rate: 100, shardCount: 4 })), 25);

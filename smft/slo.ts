@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { ms, type Summary } from "./summary.ts";
+import type { Summary } from "./summary.ts";
+import { ms } from "./summary_text.ts";
 import { PHASES } from "./results_format.ts";
 import type { Stat } from "./histogram.ts";
 
@@ -32,7 +33,7 @@ export type SloClause =
   );
 
 /** A clause judged against a summary. `measured` is null when the summary has no such figure. */
-export interface Verdict {
+export interface SloVerdict {
   clause: SloClause;
   measured: number | null;
   pass: boolean;
@@ -144,7 +145,7 @@ export function clauseLabel(c: SloClause): string {
 }
 
 /** Judges every clause against `s`. A figure the summary lacks fails its clause. */
-export function judgeSlo(s: Summary, clauses: SloClause[]): Verdict[] {
+export function judgeSlo(s: Summary, clauses: SloClause[]): SloVerdict[] {
   return clauses.map((clause) => {
     const { value, reason } = measure(s, clause);
     if (value === undefined) return { clause, measured: null, pass: false, reason };
@@ -153,7 +154,7 @@ export function judgeSlo(s: Summary, clauses: SloClause[]): Verdict[] {
 }
 
 /** Whether every verdict passed (true for none). */
-export function allPass(verdicts: Verdict[]): boolean {
+export function allPass(verdicts: SloVerdict[]): boolean {
   return verdicts.every((v) => v.pass);
 }
 
@@ -200,12 +201,12 @@ function measure(s: Summary, c: SloClause): { value?: number; reason?: string } 
 }
 
 /** One line per verdict: `PASS  p99 < 10ms  (measured 8.23ms)`. */
-export function formatVerdicts(verdicts: Verdict[]): string {
-  return verdicts.map(formatVerdict).join("\n");
+export function formatSloVerdicts(verdicts: SloVerdict[]): string {
+  return verdicts.map(formatSloVerdict).join("\n");
 }
 
 /** `PASS  p99 < 10ms  (measured 8.23ms)`, or `FAIL  …  (not measured: why)`. */
-export function formatVerdict(v: Verdict): string {
+export function formatSloVerdict(v: SloVerdict): string {
   const what = v.measured === null
     ? `not measured: ${v.reason}`
     : `measured ${shownMeasure(v.measured, v.clause)}`;

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, throws } from "node:assert/strict";
-import { allPass, clauseLabel, formatVerdicts, judgeSlo, parseSlo } from "./slo.ts";
+import { allPass, clauseLabel, formatSloVerdicts, judgeSlo, parseSlo } from "./slo.ts";
 import type { Stat } from "./histogram.ts";
 import type { Summary } from "./summary.ts";
 
@@ -141,13 +141,13 @@ Deno.test("judgeSlo() fails a clause whose figure the summary lacks, and says wh
   ]);
 });
 
-Deno.test("formatVerdicts() prints one line per clause, with enough decimals to explain a FAIL", () => {
+Deno.test("formatSloVerdicts() prints one line per clause, with enough decimals to explain a FAIL", () => {
   const v = judgeSlo(
     { ...steady, latency: stat({ p99: 8.234 }) },
     parseSlo("p99<10ms,p99<8.23ms,success>=99.95%,errors<=0,rate>=199.95/s,connect.p99<1ms"),
   );
   equal(
-    formatVerdicts(v),
+    formatSloVerdicts(v),
     [
       "PASS  p99 < 10ms  (measured 8.23ms)",
       "FAIL  p99 < 8.23ms  (measured 8.234ms)",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Accumulator, formatSummary, reasonKey } from "./summary.ts";
+import { Accumulator, reasonKey } from "./summary.ts";
+import { formatSummary } from "./summary_text.ts";
 
 Deno.test("reasonKey() groups by code and message with its numbers taken out, addresses kept", () => {
   const deadline = (t: string, pick: string) => ({

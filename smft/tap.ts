@@ -1,8 +1,10 @@
 /**
  * Watches the sockets grpc-js opens, to time each phase of a connection and read what TLS
- * negotiated (and lets grpc-js reach a df addressed by IP, see below). grpc-js exposes neither, so `net.connect`, `tls.connect` and `http2.connect` are
- * wrapped once per process. Connections are matched to the caller by their `SecureContext`:
- * every cold-connection attempt builds new credentials, so the context identifies it.
+ * negotiated (and lets grpc-js reach a df addressed by IP, see below). grpc-js exposes neither,
+ * so `net.connect`, `tls.connect` and `http2.connect` are wrapped once per process; the
+ * `http2.connect` wrapper is also where each session's statuses are checked (`grpc_status.ts`).
+ * Connections are matched to the caller by their `SecureContext`: every cold-connection attempt
+ * builds new credentials, so the context identifies it.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import tls from "node:tls";
 import http2 from "node:http2";
 import dns from "node:dns";
 import { AsyncLocalStorage } from "node:async_hooks";
+import { checkStatusesOf } from "./grpc_status.ts";
 
 /** One name lookup: when it began and ended (`performance.now()`), and whether it failed. */
 export interface Lookup {
@@ -70,27 +73,6 @@ export function withTrace<T>(trace: ConnectionTrace | undefined, fn: () => T): T
   if (!trace) return fn();
   installTap();
   return scope.run(trace, fn);
-}
-
-/** `grpc-status` as the gRPC spec writes it: a decimal code from 0 to 16, nothing else. */
-const CANONICAL_STATUS = /^(?:[0-9]|1[0-6])$/;
-
-/**
- * A `grpc-status` the server sent that is not a code (`abc`, `0x0`, empty, `99`) would reach
- * grpc-js as NaN or as OK (`Number("0x0")` is 0); the status is rewritten, before grpc-js reads
- * it, to INTERNAL (13, as grpc-go calls a malformed status) with the raw text in its details.
- */
-function checkStatus(headers: http2.IncomingHttpHeaders): void {
-  const raw = headers["grpc-status"];
-  if (raw === undefined) return;
-  const text = Array.isArray(raw) ? raw.join(",") : String(raw);
-  if (!Array.isArray(raw) && CANONICAL_STATUS.test(text)) return;
-  const msg = headers["grpc-message"];
-  const details = `malformed grpc-status ${JSON.stringify(text.slice(0, 40))} from the server${
-    msg ? ` (grpc-message: ${String(msg).slice(0, 200)})` : ""
-  }`;
-  headers["grpc-status"] = "13";
-  headers["grpc-message"] = encodeURIComponent(details);
 }
 
 const TCP_START = Symbol("smft.tcpStart");
@@ -219,15 +201,8 @@ export function installTap(): void {
         if (!settings) trace.closedBeforeSettings = true;
       });
     }
-    // Every status a server sends is checked before grpc-js reads it (trailers, or the headers
-    // of a trailers-only response): listeners added here run before grpc-js's own.
-    const request = session.request;
-    session.request = function (this: http2.ClientHttp2Session, ...a: unknown[]) {
-      const stream = (request as (...x: unknown[]) => http2.ClientHttp2Stream).apply(this, a);
-      stream.on("response", checkStatus);
-      stream.on("trailers", checkStatus);
-      return stream;
-    } as typeof session.request;
+    // Here, before grpc-js adds its own listeners to the session's streams.
+    checkStatusesOf(session);
     return session;
   } as typeof http2.connect;
 }

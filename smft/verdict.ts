@@ -280,15 +280,19 @@ export function verdictFromEnd(
  * call to one interval after the last issue. A generator that keeps its plan gets exactly the
  * target, on any shard.
  */
-export function achievedRate(
-  issued: number,
-  firstDue: number,
-  lastIssued: number,
-  hostRate: number,
-): { rate: number; windowS: number } {
-  if (issued === 0) return { rate: 0, windowS: 0 };
-  const windowS = (lastIssued - firstDue) / 1000 + 1 / hostRate;
-  return { rate: issued / windowS, windowS };
+export function achievedRate(o: {
+  /** Calls (or attempts) issued after warm-up. */
+  issued: number;
+  /** This host's first measured call's intended instant, ms. */
+  firstDue: number;
+  /** When the last measured call was issued, ms (same clock). */
+  lastIssued: number;
+  /** This host's target rate, per second. */
+  hostRate: number;
+}): { rate: number; windowS: number } {
+  if (o.issued === 0) return { rate: 0, windowS: 0 };
+  const windowS = (o.lastIssued - o.firstDue) / 1000 + 1 / o.hostRate;
+  return { rate: o.issued / windowS, windowS };
 }
 
 /** How the reason of a run none of whose calls got through begins (see {@link judgeOutcome}). */

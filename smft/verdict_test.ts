@@ -12,15 +12,23 @@ import type { OwnDelay } from "./own_delay.ts";
 
 Deno.test("achievedRate() gives exactly the target to a generator that kept its plan", () => {
   // 1000 requests at 500/s, the last issued at 1998 ms after the start: the window is 2 s.
-  const r = achievedRate(1000, 10_000, 10_000 + 1998, 500);
+  const r = achievedRate({
+    issued: 1000,
+    firstDue: 10_000,
+    lastIssued: 10_000 + 1998,
+    hostRate: 500,
+  });
   assert.equal(r.windowS, 2);
   assert.equal(r.rate, 500);
-  assert.deepEqual(achievedRate(0, 0, 0, 500), { rate: 0, windowS: 0 });
+  assert.deepEqual(achievedRate({ issued: 0, firstDue: 0, lastIssued: 0, hostRate: 500 }), {
+    rate: 0,
+    windowS: 0,
+  });
 });
 
 Deno.test("achievedRate() shows a generator that finished late", () => {
   // The same 1000 requests, the last one issued 500 ms late.
-  const r = achievedRate(1000, 0, 2498, 500);
+  const r = achievedRate({ issued: 1000, firstDue: 0, lastIssued: 2498, hostRate: 500 });
   assert.ok(r.rate < 401 && r.rate > 399, String(r.rate));
 });
 

@@ -25,7 +25,7 @@ Deno.test("devices and oversized files are refused in one line naming the size: 
     await Deno.writeTextFile(bigPem, "-----BEGIN CERTIFICATE-----\n" + "A".repeat(2 * 1024 * 1024));
     const bigPayload = join(dir, "big.json");
     await Deno.writeTextFile(bigPayload, `[${"0.5,".repeat(1_300_000)}0.5]`);
-    const smft = ["run", ...SMFT_PERMISSIONS, "smft/main.ts", "steady", "--duration", "1"];
+    const smft = ["run", ...SMFT_PERMISSIONS, "tools/main.ts", "steady", "--duration", "1"];
     const df = ["run", ...DF_PERMISSIONS, "df/main.ts"];
     const cases: [string, string[], Record<string, string>, RegExp][] = [
       [

@@ -155,7 +155,7 @@ Deno.test("smft steady names every bad setting in one line and exits 1", async (
   for (const [name, extraEnv, args, expected] of SMFT_CASES) {
     await t.step(name, () =>
       expectOneLineError(
-        ["run", ...SMFT_PERMISSIONS, "smft/main.ts", "steady", ...args],
+        ["run", ...SMFT_PERMISSIONS, "tools/main.ts", "steady", ...args],
         { ...env, ...extraEnv },
         new RegExp(`^smft: .*${expected.source}`),
       ));
@@ -167,7 +167,7 @@ Deno.test("smft coldconn names its own bad settings in one line and exits 1", as
   for (const [name, extraEnv, args, expected] of COLDCONN_CASES) {
     await t.step(name, () =>
       expectOneLineError(
-        ["run", ...SMFT_PERMISSIONS, "smft/main.ts", "coldconn", ...args],
+        ["run", ...SMFT_PERMISSIONS, "tools/main.ts", "coldconn", ...args],
         { ...env, ...extraEnv },
         new RegExp(`^smft: .*${expected.source}`),
       ));

@@ -113,7 +113,7 @@ Deno.test("steady --connections 2 against a server that is not there fails with 
   listener.close();
   const dir = await tempResults();
   const r = await run(
-    ["run", ...SMFT_PERMISSIONS, "smft/main.ts", "steady", "--rps", "10", "--duration", "1"]
+    ["run", ...SMFT_PERMISSIONS, "tools/main.ts", "steady", "--rps", "10", "--duration", "1"]
       .concat(["--connections", "2", "--connect-timeout-ms", "1000", "--out", join(dir, "x.txt")]),
     await smftEnv({ DF_PORT: String(port) }),
   );

@@ -105,7 +105,7 @@ Deno.test({
               Deno.execPath(),
               "run",
               ...SMFT_PERMISSIONS,
-              "smft/main.ts",
+              "tools/main.ts",
               ...args,
             ],
             env,

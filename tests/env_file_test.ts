@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { resolveOptions, SUITE_ENV_KEYS, unknownKeys } from "../smft/shared/config.ts";
+import { resolveOptions, SUITE_ENV_KEYS, unknownKeys } from "../smft/shared/layered_config.ts";
 import { DF_OPTIONS } from "../df/options.ts";
-import { OPTIONS } from "../smft/options.ts";
+import { OPTIONS } from "../smft/option_table.ts";
 import { dfEnv, run, smftEnv } from "./helpers.ts";
 
 const DEFS = {

@@ -337,12 +337,15 @@ export async function readResultsFile(path: string): Promise<ParsedResults> {
   return out;
 }
 
-/** Starts `smft <args>` as a real process with the test certificates. */
+/**
+ * Starts `smft <args>` as a real process through its one entry (`tools/main.ts`), with the test
+ * certificates.
+ */
 export async function startSmft(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<Proc> {
-  return new Proc(["run", ...SMFT_PERMISSIONS, "smft/main.ts", ...args], await smftEnv(env));
+  return new Proc([...runArgs(SMFT), ...args], await smftEnv(env));
 }
 
 /** A fresh temporary folder for a test's results. */

@@ -88,17 +88,19 @@ Deno.test("every import in the repository follows the house's one direction", as
   assert.deepEqual(broken, []);
 });
 
-/** One job per module: a source file over this many lines (tests aside) is doing too much. */
-const MAX_SOURCE_LINES = 620;
+/** One job per module: a product source file over this many lines is doing too much. */
+const MAX_SOURCE_LINES = 450;
 
-Deno.test("no source file other than a test is over ~600 lines", async () => {
+Deno.test("no product source file (tests and their scaffolding aside) is over 450 lines", async () => {
   const out = new Deno.Command("git", {
     args: ["ls-files", "--cached", "--others", "--exclude-standard", "*.ts", "*.js", "*.go"],
     cwd: ROOT,
     stdout: "piped",
   }).outputSync();
   const files = new TextDecoder().decode(out.stdout).split("\n")
-    .filter((f) => f && !f.endsWith("_test.ts") && !f.startsWith("scratch/"));
+    .filter((f) =>
+      f && !f.endsWith("_test.ts") && !f.startsWith("scratch/") && !f.startsWith("tests/")
+    );
   assert.ok(files.length > 50, `${files.length} source files found`);
   const long: string[] = [];
   for (const f of files) {

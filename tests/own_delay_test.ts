@@ -129,7 +129,7 @@ Deno.test({
     try {
       const env = await smftEnv({ DF_PORT: String(df.port) });
       const r = await run(
-        ["-c", "0", Deno.execPath(), "run", ...SMFT_PERMISSIONS, "smft/main.ts", "steady"]
+        ["-c", "0", Deno.execPath(), "run", ...SMFT_PERMISSIONS, "tools/main.ts", "steady"]
           .concat(["--rps", "200", "--duration", "3", "--warmup", "1", "--out", out, "--quiet"]),
         env,
         { command: "taskset" },

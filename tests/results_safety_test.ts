@@ -19,7 +19,7 @@ import {
 } from "./helpers.ts";
 import { summarizeCommand } from "../tools/summarize.ts";
 
-const SMFT = ["run", ...SMFT_PERMISSIONS, "smft/main.ts"];
+const SMFT = ["run", ...SMFT_PERMISSIONS, "tools/main.ts"];
 
 /** A port nothing listens on (it was free a moment ago). */
 function closedPort(): number {

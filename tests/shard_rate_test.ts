@@ -58,7 +58,7 @@ function r_path(out: string, shard: string): string {
 }
 
 Deno.test("a plan with no call due on this host is refused in one line, exit 1", async (t) => {
-  const smft = ["run", ...SMFT_PERMISSIONS, "smft/main.ts"];
+  const smft = ["run", ...SMFT_PERMISSIONS, "tools/main.ts"];
   for (
     const args of [
       ["steady", "--rps", "1e-9", "--duration", "604800", "--warmup", "0"],

@@ -150,7 +150,7 @@ Deno.test("steady against a server that is not there fails with one line and exi
     [
       "run",
       ...SMFT_PERMISSIONS,
-      "smft/main.ts",
+      "tools/main.ts",
       "steady",
       "--rps",
       "10",

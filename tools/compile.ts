@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { stripVTControlCharacters as stripAnsiCode } from "node:util";
 import { DF, type Program, SMFT, V8_FLAGS } from "./programs.ts";
-import { withNearestFlag } from "../smft/shared/config.ts";
+import { withNearestFlag } from "../smft/shared/layered_config.ts";
 
 /** Targets `deno compile` accepts. */
 export const TARGETS = [
@@ -49,12 +49,6 @@ export function compileArgs(
     join(outDir, windows ? `${b.name}.exe` : b.name),
     b.entry,
   ];
-}
-
-/** Where `deno compile` looks for a pre-seeded runtime archive. */
-export function denortArchive(target: string, denoDir: string | undefined): string | undefined {
-  if (!denoDir) return undefined;
-  return join(denoDir, "dl", "release", `v${Deno.version.deno}`, `denort-${target}.zip`);
 }
 
 /** The one line printed when the runtime could not be had. */

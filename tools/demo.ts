@@ -1,26 +1,21 @@
 /**
  * `deno task demo`: the whole product on built-in defaults, on this machine. Makes test
  * certificates if missing, starts df (its own process, so it does not share smft's event
- * loop), runs a short steady test and a short coldconn test against it, writes an HTML report,
- * and stops df.
+ * loop), runs a short steady ladder and a short coldconn test against it through smft's one
+ * entry (`tools/main.ts`, so they print what `deno task steady` and `coldconn` print), says where
+ * this host stops being a fair load generator, writes an HTML report, and stops df.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
-import { withNearestFlag } from "../smft/shared/config.ts";
-import { loadTls } from "../certs/tls.ts";
-import { runSteady, type SteadyResult } from "../smft/steady.ts";
-import { ladderTable } from "../smft/cli.ts";
-import { runColdconn } from "../smft/coldconn.ts";
-import { defaultPayload, resultsPath } from "../smft/options.ts";
-import { formatRunVerdict } from "../smft/verdict.ts";
+import { SUITE_ENV_KEYS, withNearestFlag } from "../smft/shared/layered_config.ts";
+import { resultsPath } from "../smft/settings.ts";
 import { fairUpTo } from "./fair_rate.ts";
-import { formatProgress, stderrProgress } from "../smft/progress.ts";
-import type { Target } from "../smft/channel.ts";
-import { formatSummary } from "../smft/summary.ts";
+import { readResults, verdictOf } from "./results.ts";
 import { reportCommand } from "./report/command.ts";
-import { spawnDf } from "./programs.ts";
+import { runArgs, SMFT, spawnDf } from "./programs.ts";
 
 const LADDER = [100, 200, 500, 1000];
 const STEADY = { durationS: 3, warmupS: 2 };
@@ -37,8 +32,8 @@ the ladder and where this host stops being a fair load generator, writes
 results/report.html, and stops df. Earlier results files are moved aside, never overwritten.
 It takes no options.
 
-Exit status: 0 done (whatever the verdicts say), 1 df could not start or the report could not be
-written.`;
+Exit status: 0 done (whatever the verdicts say), 1 df could not start, smft could not complete a
+run, or the report could not be written.`;
 
 // --help answers and changes nothing: it is read before any certificate, process or file.
 try {
@@ -76,16 +71,57 @@ const df = await spawnDf({
 const port = df.port;
 console.log(`demo: ${df.startLine}`);
 
+/**
+ * `smft <args>` as its own process through the one entry, as the tasks run it, and its exit
+ * code. Only the demo's flags count: smft's variables are left out of its environment, and its
+ * `.env` files are replaced by an empty one, so that the demo runs on built-in defaults.
+ */
+async function smft(
+  command: "steady" | "coldconn",
+  args: string[],
+  envFile: string,
+): Promise<number> {
+  const [, ...flags] = runArgs(SMFT).slice(0, -1);
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => !SUITE_ENV_KEYS.includes(k)),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...flags,
+      fileURLToPath(new URL("main.ts", import.meta.url)),
+      command,
+      "--env-file",
+      envFile,
+      ...args,
+    ],
+    clearEnv: true,
+    env,
+    stdin: "null",
+  }).spawn();
+  return (await child.status).code;
+}
+
+/** Exit codes of a run that ended and wrote its file: done, SLO failed, INVALID, both. */
+const RAN = new Set([0, 2, 3, 5]);
+
 let code = 0;
+const emptyEnvFile = await Deno.makeTempFile({ prefix: "demo-env-" });
 try {
-  const target: Target = {
-    host: "localhost",
-    port,
-    serverName: "localhost",
-    tlsMode: "mtls",
-    tls: loadTls("mtls", { ca: f.caCrt, cert: f.clientCrt, key: f.clientKey }, "client"),
-  };
-  const display = stderrProgress(false);
+  const common = [
+    "--host",
+    "localhost",
+    "--port",
+    String(port),
+    "--tls-mode",
+    "mtls",
+    "--ca",
+    f.caCrt,
+    "--cert",
+    f.clientCrt,
+    "--key",
+    f.clientKey,
+  ];
   const shard = { index: 1, count: 1 };
 
   console.log(
@@ -93,63 +129,59 @@ try {
       LADDER.join(", ")
     }/s, ${STEADY.durationS} s each after ${STEADY.warmupS} s of warm-up, one channel`,
   );
-  const ladder: SteadyResult[] = [];
-  for (const rate of LADDER) {
-    const steady = await runSteady({
-      target,
-      rate,
-      ...STEADY,
-      deadlineMs: 1000,
-      connectTimeoutMs: 5000,
-      payload: defaultPayload(),
-      out: resultsPath("results/01_steady_results.txt", rate, shard),
-      shard,
-      onProgress: (p) => display.update(formatProgress(p)),
-    });
-    display.done();
-    ladder.push(steady);
-    console.log(`\n== 01_steady at ${rate}/s -> ${steady.file}`);
-    console.log(formatSummary(steady.summary));
-    console.log(formatRunVerdict(steady.verdict));
+  const steadyOut = "results/01_steady_results.txt";
+  const steady = await smft("steady", [
+    ...common,
+    "--rps",
+    LADDER.join(","),
+    "--duration",
+    String(STEADY.durationS),
+    "--warmup",
+    String(STEADY.warmupS),
+    "--deadline-ms",
+    "1000",
+    "--connect-timeout-ms",
+    "5000",
+    "--out",
+    steadyOut,
+  ], emptyEnvFile);
+  if (!RAN.has(steady)) throw new Error(`smft steady exited ${steady}`);
+  const ladder = LADDER.map((rate) => resultsPath(steadyOut, rate, shard));
+  const rungs = [];
+  for (const [k, file] of ladder.entries()) {
+    const v = verdictOf(await readResults(file));
+    rungs.push({ rate: LADDER[k], valid: v.valid === true, reasons: v.reasons });
   }
-  console.log(`\n${ladderTable(ladder)}`);
-  console.log(`demo: ${
-    fairUpTo(ladder.map((r) => ({
-      rate: r.meta.rate,
-      valid: r.verdict.valid,
-      reasons: r.verdict.reasons,
-    })))
-  }`);
+  console.log(`demo: ${fairUpTo(rungs)}`);
 
   console.log(
     `\ndemo: coldconn ${COLD.attempts} attempts at ${COLD.rate}/s, a new TLS channel each`,
   );
-  const cold = await runColdconn({
-    target,
-    ...COLD,
-    durationS: COLD.attempts / COLD.rate,
-    deadlineMs: 2000,
-    out: "results/02_coldconn_results.txt",
-    shard,
-    onProgress: (p) => display.update(formatProgress(p)),
-  });
-  display.done();
-  console.log(`== 02_coldconn -> ${cold.file}`);
-  console.log(formatSummary(cold.summary));
-  console.log(formatRunVerdict(cold.verdict));
-
-  const report = await reportCommand([
-    ...ladder.map((r) => r.file),
-    cold.file,
+  const coldOut = "results/02_coldconn_results.txt";
+  const cold = await smft("coldconn", [
+    ...common,
+    "--rps",
+    String(COLD.rate),
+    "--attempts",
+    String(COLD.attempts),
+    "--deadline-ms",
+    "2000",
     "--out",
-    "results/report.html",
-  ]);
+    coldOut,
+  ], emptyEnvFile);
+  if (!RAN.has(cold)) throw new Error(`smft coldconn exited ${cold}`);
+
+  const report = await reportCommand([...ladder, coldOut, "--out", "results/report.html"]);
   if (report.stderr) console.error(report.stderr);
   console.log(
     `\ndemo: report written to ${report.stdout.trim().replace(/^.*?(\S+\.html).*$/s, "$1")}`,
   );
   code = report.code === 1 ? 1 : 0;
+} catch (e) {
+  console.error(`demo: ${(e as Error).message}`);
+  code = 1;
 } finally {
+  await Deno.remove(emptyEnvFile);
   const totals = (await df.stop()).split("\n").find((l) => l.startsWith("df stopped"));
   if (totals) console.log(`demo: ${totals}`);
 }

@@ -1,12 +1,14 @@
 /**
- * The tools' entry point (`summarize`, `report`, `compare`), and the compiled `./smft` binary's:
- * it also runs `steady` and `coldconn` (loaded only then, so the tools need no network or
- * environment permissions), so that a load host needs one binary. The only place the tools
- * print; each command returns its text and exit code.
+ * smft's one entry: what the tasks (`deno task steady`, `coldconn`, `summarize`, ...), the
+ * compiled `./smft` and the end-to-end tests start, so that a load host needs one binary. It
+ * holds the usage, `--version` and the exit code of a bare `smft` (1, with the usage). `steady`
+ * and `coldconn` are `smft/cli.ts`'s (loaded only then, so the tools need no network or
+ * environment permissions), handed the report writer `steady --find-capacity` ends with; the
+ * tools' commands return their text and exit code, and this is the only place they print.
  *
  * @module
  */
-import { TOOL_COMMANDS as COMMANDS } from "./commands.ts";
+import { TOOL_COMMANDS as COMMANDS } from "./tool_commands.ts";
 import { TOOL_VERSION } from "../smft/shared/version.ts";
 import { printable } from "../smft/shared/printable.ts";
 
@@ -27,7 +29,7 @@ async function main(): Promise<number> {
   const [name, ...rest] = Deno.args;
   if (name === "steady" || name === "coldconn") {
     const { smftMain } = await import("../smft/cli.ts");
-    return await smftMain(Deno.args, {
+    return await smftMain(name, rest, {
       // `steady --find-capacity` ends with a ladder report of its steps.
       writeReport: async (files, out, slo) => {
         const r = await COMMANDS.report([...files, "--out", out, ...(slo ? ["--slo", slo] : [])]);

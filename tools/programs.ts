@@ -37,7 +37,8 @@ export const DF: Program = {
 
 export const SMFT: Program = {
   name: "smft",
-  // The tools' entry runs steady and coldconn too, with the report writer they may need.
+  // smft's one entry (tasks, binary, tests): steady, coldconn (with the report writer
+  // `--find-capacity` needs) and the tools.
   entry: "tools/main.ts",
   permissions: [
     "--allow-net",

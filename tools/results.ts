@@ -1,16 +1,17 @@
 /**
  * Reads results files (the format in `smft/results_format.md`, and the seed's bare format)
- * line by line into an `Accumulator`. Memory stays bounded whatever the file's size: only the
- * accumulator's histograms and the first few malformed lines are kept.
+ * line by line (`results_lines.ts`) into an `Accumulator`. Memory stays bounded whatever the
+ * file's size: only the accumulator's histograms and the first few malformed lines are kept.
  *
  * @module
  */
-import { ConfigError } from "../smft/shared/config.ts";
+import { ConfigError } from "../smft/shared/layered_config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
 import { formatRunVerdict, verdictFromEnd } from "../smft/verdict.ts";
 import { withDecoded } from "../smft/histogram.ts";
+import { eachLine, MAX_HEADER_CHARS, MAX_LINE_CHARS, openResults } from "./results_lines.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -67,18 +68,6 @@ export interface ReadOptions {
 
 /** Malformed lines kept for the report; the rest are only counted. */
 export const MALFORMED_KEPT = 5;
-
-/**
- * Longest result line read, in characters (64 Ki). smft's longest result line is a failed
- * coldconn attempt with its error text, well under 2 KiB; a longer line is skipped unread, with
- * a note, and never held in memory whole.
- */
-export const MAX_LINE_CHARS = 64 * 1024;
-/**
- * Longest `#` line (`#META`, `#END`) read, in characters (4 Mi): `#END` carries up to eight
- * compressed histograms, each a few KiB and at worst some tens of KiB.
- */
-export const MAX_HEADER_CHARS = 4 * 1024 * 1024;
 
 /**
  * Largest time a reader takes from a result line, in ms: one week, smft's longest plan
@@ -415,90 +404,4 @@ function testOf(path: string, firstLine: string): TestName {
     );
   }
   return name as TestName;
-}
-
-async function openResults(path: string): Promise<Deno.FsFile> {
-  try {
-    const info = await Deno.stat(path);
-    if (info.isDirectory) throw new ConfigError(`${path}: is a directory, not a results file`);
-    // A device or FIFO may never end (`/dev/zero`): only a regular file has an end to read to.
-    if (!info.isFile) {
-      throw new ConfigError(`${path}: not a regular file (a device, FIFO or socket)`);
-    }
-    return await Deno.open(path);
-  } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    if (e instanceof Deno.errors.NotFound) throw new ConfigError(`${path}: file not found`);
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new ConfigError(`${path}: permission denied`);
-    }
-    if (e instanceof Deno.errors.NotCapable) {
-      throw new ConfigError(`${path}: no read permission (run with --allow-read)`);
-    }
-    throw new ConfigError(`${path}: cannot read (${(e as Error).message})`);
-  }
-}
-
-/**
- * Calls `fn` with each line (without its `\n`) and its 1-based number. Splits the decoded text
- * itself: measured on a 1,000,000-line file, this is ~25 % faster than `node:readline`, and a
- * callback per line avoids the cost of an async generator per line. A line longer than its limit
- * ({@link MAX_LINE_CHARS}; {@link MAX_HEADER_CHARS} for a `#` line) is never held whole: once
- * past the limit its text is dropped as it arrives, and `tooLong` gets its number and length.
- * Closes the file, also when `fn` throws; errors of `fn` pass through unchanged.
- */
-async function eachLine(
-  path: string,
-  file: Deno.FsFile,
-  fn: (line: string, n: number) => void,
-  tooLong: (n: number, chars: number) => void,
-): Promise<void> {
-  const reader = file.readable.pipeThrough(new TextDecoderStream()).getReader();
-  const limit = (start: string) =>
-    start.charCodeAt(0) === 35 /* # */ ? MAX_HEADER_CHARS : MAX_LINE_CHARS;
-  let rest = "";
-  let n = 0;
-  // Characters of the current line dropped so far; -1 when the line is being kept.
-  let skipped = -1;
-  try {
-    while (true) {
-      let chunk: ReadableStreamReadResult<string>;
-      try {
-        chunk = await reader.read();
-      } catch (e) {
-        throw new ConfigError(`${path}: cannot read (${(e as Error).message})`);
-      }
-      if (chunk.done) break;
-      let text = chunk.value;
-      if (skipped >= 0) {
-        const i = text.indexOf("\n");
-        if (i === -1) {
-          skipped += text.length;
-          continue;
-        }
-        tooLong(++n, skipped + i);
-        skipped = -1;
-        text = text.slice(i + 1);
-      }
-      if (rest !== "") text = rest + text;
-      let start = 0;
-      let i: number;
-      while ((i = text.indexOf("\n", start)) !== -1) {
-        const line = text.slice(start, i);
-        if (line.length > limit(line)) tooLong(++n, line.length);
-        else fn(line, ++n);
-        start = i + 1;
-      }
-      rest = text.slice(start);
-      if (rest.length > limit(rest)) {
-        skipped = rest.length;
-        rest = "";
-      }
-    }
-    if (skipped >= 0) tooLong(++n, skipped);
-    else if (rest !== "") fn(rest, ++n);
-  } finally {
-    // Stops the pipe and closes the file when `fn` threw; a no-op after the last chunk.
-    await reader.cancel().catch(() => {});
-  }
 }

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { ConfigError } from "../smft/shared/config.ts";
+import { ConfigError } from "../smft/shared/layered_config.ts";
 import { combinedDuration, durationOf, notesOf, readResults, type ResultsFile } from "./results.ts";
 import { readResultsMany } from "./runs.ts";
 import { lines, withFiles } from "./test_files.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConfigError } from "../smft/shared/config.ts";
+import { ConfigError } from "../smft/shared/layered_config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import type { TestName } from "../smft/results_format.ts";
 import {

@@ -6,7 +6,8 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { summarizeCommand } from "./summarize.ts";
 import { reportCommand } from "./report/command.ts";
-import { MAX_LINE_CHARS, readResults } from "./results.ts";
+import { readResults } from "./results.ts";
+import { MAX_LINE_CHARS } from "./results_lines.ts";
 import { lines, withFiles } from "./test_files.ts";
 
 const okLine = (latency: number, t: number) =>

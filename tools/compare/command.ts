@@ -5,12 +5,17 @@
  *
  * @module
  */
-import { ConfigError, formatOptions, int, resolveOptions } from "../../smft/shared/config.ts";
+import {
+  ConfigError,
+  formatOptions,
+  int,
+  resolveOptions,
+} from "../../smft/shared/layered_config.ts";
 import { PERCENTILE_DEFINITION } from "../../smft/histogram.ts";
 import { formatFileVerdict, notesOf, verdictOf } from "../results.ts";
 import { readResultsMany, type ResultsSet } from "../runs.ts";
 import type { TestName } from "../../smft/results_format.ts";
-import { type CommandResult, errorLine, wrap } from "../command.ts";
+import { type CommandResult, errorLine, wrap } from "../command_result.ts";
 import {
   type Block,
   blocksOfSeconds,

@@ -63,6 +63,13 @@ export const runDash = (i: number): number[] | undefined => {
 /** The name of a run in chart legends: what tells it from the others. */
 export const runLabel = (r: ReportRun): string => r.label ?? r.name;
 
+/** A table cell naming a run, with its colour swatch. */
+export function runCell(r: ReportRun, i: number): string {
+  return `<td class="run"><span class="swatch" style="background:${runColor(r, i)}"></span>${
+    esc(r.name)
+  }</td>`;
+}
+
 /**
  * Names shortened to what differs between them: the common leading and trailing parts (split at
  * `/`, `_`, `-`, `.`) are dropped, and the extension. `["r/01_steady_results_500rps.txt",

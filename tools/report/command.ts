@@ -5,13 +5,13 @@
  * @module
  */
 import { basename } from "node:path";
-import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/config.ts";
-import { formatVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
+import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/layered_config.ts";
+import { formatSloVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
 import { durationOf, notesOf, type ResultsFile } from "../results.ts";
 import { readRuns, type ResultsSet, shardOf, sloGateCode } from "../runs.ts";
 import { finite } from "../../smft/results_format.ts";
-import { type CommandResult, errorLine } from "../command.ts";
+import { type CommandResult, errorLine } from "../command_result.ts";
 import { shortNames } from "./_format.ts";
 import { type ReportRun, reportRunFromAccumulator, type ReportVerdict } from "./model.ts";
 import { renderReport, UPLOT_VERSION } from "./page.ts";
@@ -146,7 +146,7 @@ function runsOf(sets: ResultsSet[], clauses?: SloClause[]): ReportRun[] {
   const verdicts = (s: Summary): ReportVerdict[] | undefined =>
     clauses && judgeSlo(s, clauses).map((v) => ({
       // The badge says PASS or FAIL; the text keeps summarize's wording after it.
-      text: formatVerdict(v).replace(/^(PASS|FAIL)\s+/, ""),
+      text: formatSloVerdict(v).replace(/^(PASS|FAIL)\s+/, ""),
       pass: v.pass,
     }));
   const runs: ReportRun[] = [];

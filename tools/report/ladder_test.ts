@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { formatLadder, type LadderInput, laddersOf } from "./ladder.ts";
 import { shortNames } from "./_format.ts";
-import { perSecondCharts, steadySpectrum } from "./charts.ts";
+import { perSecondCharts } from "./charts.ts";
+import { steadySpectrum } from "./spectrum_charts.ts";
 import { ladderCharts } from "./ladder_charts.ts";
 import { coldRun, steadyRun } from "./_test_fixtures.ts";
-import { coldSpectrum } from "./charts.ts";
+import { coldSpectrum } from "./spectrum_charts.ts";
 import { parseSlo } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
 

@@ -14,13 +14,8 @@ import PAGE_JS from "./page_script.js" with { type: "text" };
 import type { SloClause } from "../../smft/slo.ts";
 import { esc, isoUtc, RUN_COLORS, runLabel } from "./_format.ts";
 import type { ReportRun } from "./model.ts";
-import {
-  attemptChart,
-  type ChartSpec,
-  coldSpectrum,
-  perSecondCharts,
-  steadySpectrum,
-} from "./charts.ts";
+import { attemptChart, type ChartSpec, perSecondCharts } from "./charts.ts";
+import { coldSpectrum, steadySpectrum } from "./spectrum_charts.ts";
 import { ladderCharts } from "./ladder_charts.ts";
 import { type Ladder, laddersOf } from "./ladder.ts";
 import {
@@ -29,13 +24,13 @@ import {
   coldOverview,
   coldPhaseTable,
   ladderTable,
-  metaTable,
   notesBlock,
   sloBanner,
   steadyOverview,
   steadyStatsTable,
   verdictBlock,
 } from "./tables.ts";
+import { metaTable } from "./meta_table.ts";
 
 /** The uPlot release inlined into every report (kept in step with deno.json). */
 export const UPLOT_VERSION = "1.6.32";

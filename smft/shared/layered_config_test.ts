@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, resolveOptions, withNearestFlag } from "./config.ts";
+import { ConfigError, resolveOptions, withNearestFlag } from "./layered_config.ts";
 
 const DEFS = {
   rps: { flag: "rps", default: 1, parse: Number, help: "rate" },

@@ -1,8 +1,9 @@
 /**
- * Shared leaf module (imports nothing from df, smft or tools): resolves a command's options in
- * one place: flags, then the process environment, then a
- * `.env` file, then defaults. Shared by df, smft and the tools so that every command names a
- * bad value the same way: one line, the source, and what was expected.
+ * The layered lookup every command's options go through: flags, then the process environment,
+ * then a `.env` file, then defaults; with the option-definition type, the common value parsers
+ * and the `--help` table. A leaf (imports nothing from df, smft or tools), shared by df, smft and
+ * the tools so that every command names a bad value the same way: one line, the source, and what
+ * was expected.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * smft's options for `steady` and `coldconn`: flags > process environment > `.env` > defaults,
- * with the seed's variable names. The one place smft settings are resolved and checked.
+ * The settings of `steady` and `coldconn`, resolved from smft's option table (flags > process
+ * environment > `.env` > defaults) and checked together: the one place smft settings are made.
  *
  * @module
  */
@@ -8,26 +8,17 @@ import { randomInt } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import {
   ConfigError,
-  formatOptions,
   resolveOptions,
   type Source,
   type ValuesOf,
-} from "./shared/config.ts";
+} from "./shared/layered_config.ts";
 import type { TlsMode } from "../certs/tls.ts";
 import { BoundedReadError, readBoundedFile } from "../certs/bounded_read.ts";
 import type { PacingMode } from "./shared/pacer.ts";
-import {
-  type Command,
-  type commonOptions,
-  defaultPayload,
-  NOT_FOR_COLDCONN,
-  OPTIONS,
-  type Shard,
-  shard,
-} from "./option_table.ts";
+import { type commonOptions, defaultPayload, NOT_FOR_COLDCONN, OPTIONS } from "./option_table.ts";
+import { type Shard, shard } from "./option_parsers.ts";
 import { checkCallsDue, checkPlan } from "./plan_limits.ts";
-import { insertBeforeExtension } from "./record.ts";
-import { RUN_RULES } from "./verdict.ts";
+import { insertBeforeExtension } from "./results_path.ts";
 import type { Arrival } from "./schedule.ts";
 import { parseCall, parseMetadata, requestJson } from "./method.ts";
 
@@ -42,8 +33,6 @@ export interface MethodOptions {
   json: string;
   label: string;
 }
-
-export { defaultPayload, OPTIONS, type Shard };
 
 /** Settings common to both tests, resolved. */
 export interface CommonConfig {
@@ -364,78 +353,4 @@ export function resultsPath(base: string, rate: number | undefined, s: Shard): s
   const rateTag = rate === undefined ? "" : `_${rate}rps`;
   const shardTag = s.count > 1 ? `_shard${s.index}of${s.count}` : "";
   return insertBeforeExtension(base, `${rateTag}${shardTag}`);
-}
-
-/**
- * The verdict steady applies, in words, from the rules themselves ({@link RUN_RULES}): the help
- * cannot describe another.
- */
-export function verdictHelp(): string {
-  const r = RUN_RULES;
-  const text = `The run judges the generator, never the server or the link: it is INVALID (exit ` +
-    `3) when the achieved rate is more than ${r.rateTolerance * 100} % off, or when the ` +
-    `generator's own delay (sending late: lag; reading late: responses waiting for its thread) ` +
-    `can move the p50 by over ${r.ownP50MaxMs} ms or the p99 by over ${
-      r.ownP99MaxShare * 100
-    } % of it (${r.ownP99FloorMs} ms at least), or when the load host was short of CPU (Linux ` +
-    `PSI: some thread waiting for one over ${r.hostPressureMaxPct} % of the time); the own delay ` +
-    `is judged on ${r.minCallsForLag} ` +
-    `measured calls or more. The summary's "Generator's own delay" line gives both sides. A run ` +
-    `none of whose calls got through exits 1.`;
-  // Wrapped as the rest of the help: at most 95 columns.
-  const lines: string[] = [];
-  for (const word of text.split(" ")) {
-    const last = lines.length - 1;
-    if (last >= 0 && lines[last].length + 1 + word.length <= 95) lines[last] += ` ${word}`;
-    else lines.push(word);
-  }
-  return lines.join("\n");
-}
-
-/** `--help` text of a subcommand. */
-export function helpText(cmd: Command): string {
-  const intro = cmd === "steady"
-    ? `smft steady: a fixed request rate, open loop, over one reused HTTP/2 channel.
-
-Request i is due at t0 + i/rate (--arrival poisson: at the i-th instant of a seeded Poisson
-sequence) and is sent then, however late (nothing is skipped). Without --call it calls df's
-score.ScoreService/GetScore; with --call and --proto or --reflect, any unary method. Each
-result line records latency_ms = done - intended (response time, free of coordinated
-omission), service_ms = done - issued, lag_ms = issued - intended (the generator's own error).
-
-${verdictHelp()}`
-    : `smft coldconn: a brand-new TLS 1.3 + mTLS channel per attempt, timed phase by phase.
-
-Attempt i starts at t0 + i/rate even when earlier ones are slow (overlaps are reported). Each
-line records t_start_ms, t_dns_ms, t_tcp_ms, t_tls_ms, t_h2_ms, t_connect_ms (channel ready),
-t_first_rpc_ms (ready to response: the call's own time) and t_total_ms, all but t_first_rpc_ms
-from the attempt's start. The first --warmup-attempts (default 1) are made on the same schedule and
-not recorded: a process's first attempt also times its own start-up. The run is INVALID
-(exit 3) on steady's rule, judged on t_total_ms.`;
-  return `${intro}
-
-Usage: deno task ${cmd} [options]    (or ./smft ${cmd} [options])
-
-Settings come from flags, then the environment, then a .env file (--env-file, else smft/.env,
-else ./.env), then defaults.${
-    cmd === "coldconn"
-      ? "\ncoldconn reads its rate from --rps or COLD_RPS (default 1/s), never from N_RPS (steady's)."
-      : ""
-  }
-
-Exit codes (the first that applies):
-  130  interrupted (SIGINT/SIGTERM); the file is kept, marked interrupted
-  4    a results file could not be written during the run (disk full, ...): the .partial
-       keeps every whole line
-  1    bad configuration, results path unusable, df unreachable at start, or no call
-       (attempt) got through: every result an error
-  5    the run is INVALID and an SLO clause failed
-  3    the run is INVALID, SLO clauses passed or none given
-  2    an SLO clause failed in a VALID run
-  0    a VALID run, every SLO clause passed
-Both verdicts are always printed. The own delay is judged on ${RUN_RULES.minCallsForLag} measured calls or more.
-
-Options:
-${formatOptions(OPTIONS[cmd])}
-`;
 }

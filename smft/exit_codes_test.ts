@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EXIT, exitCode } from "./cli.ts";
+import { EXIT, exitCode } from "./exit_codes.ts";
 
 Deno.test("exitCode() tells an SLO failure, an INVALID run and both apart; interrupted wins", () => {
   const c = (interrupted: boolean, invalid: boolean, sloFailed: boolean) =>

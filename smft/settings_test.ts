@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  helpText,
-  resolveColdconn,
-  resolveSteady,
-  resultsPath,
-  type SteadyConfig,
-} from "./options.ts";
+import { resolveColdconn, resolveSteady, resultsPath, type SteadyConfig } from "./settings.ts";
+import { helpText } from "./help_text.ts";
 import { RUN_RULES } from "./verdict.ts";
-import { ConfigError } from "./shared/config.ts";
+import { ConfigError } from "./shared/layered_config.ts";
 
 const env = { TLS_MODE: "mtls" };
 
@@ -67,7 +62,7 @@ Deno.test("options: results files are named per rate and per shard", () => {
 });
 
 Deno.test("hostName() takes a name or an address and explains a URL, a host:port or junk", async () => {
-  const { hostName } = await import("./option_table.ts");
+  const { hostName } = await import("./option_parsers.ts");
   assert.equal(hostName("df.example"), "df.example");
   assert.equal(hostName("10.0.0.5"), "10.0.0.5");
   assert.equal(hostName("::1"), "::1");

@@ -7,7 +7,7 @@
 import { compareCommand } from "./compare/command.ts";
 import { reportCommand } from "./report/command.ts";
 import { summarizeCommand } from "./summarize.ts";
-import type { CommandResult } from "./command.ts";
+import type { CommandResult } from "./command_result.ts";
 
 export type { CommandResult };
 

@@ -1,0 +1,73 @@
+/**
+ * What `steady`, `steady --find-capacity` and `coldconn` all print around a run's summary: the
+ * method line, SLO verdicts, where the file went, and that no call got through.
+ *
+ * @module
+ */
+import { type Target, targetString } from "./channel.ts";
+import { formatSloVerdicts, judgeSlo, type SloClause } from "./slo.ts";
+import type { UnaryMethod } from "./method.ts";
+import type { CommonConfig } from "./settings.ts";
+import { noneGotThrough } from "./verdict.ts";
+import type { RunResult } from "./harness.ts";
+import { logLine, type stderrProgress } from "./progress.ts";
+import { printable } from "./shared/printable.ts";
+
+// Summaries and errors carry what df sent (status messages, certificate subjects): printed
+// with control characters escaped.
+export const print = (text: string) => console.log(printable(text));
+export const printError = (text: string) => console.error(printable(text));
+
+/** The summary's line about the method and the arrival process. */
+export function callLines(m: UnaryMethod, c: CommonConfig): string {
+  const arrivals = c.arrival === "poisson"
+    ? `Arrivals: poisson (exponential gaps, seed ${c.seed}; replay with --seed ${c.seed})`
+    : "Arrivals: constant (request i at t0 + i/rate)";
+  return `Method: ${m.path.slice(1)} (schema ${m.schema}, request ${m.request.length} bytes${
+    m.metadata.length ? `, metadata ${m.metadata.map(([k]) => k).join(", ")}` : ""
+  })\n${arrivals}`;
+}
+
+/**
+ * Says on stderr, in one line, that no call (or attempt) of a finished run got through; returns
+ * whether so (the run then exits 1: df unreachable, as at start).
+ */
+export function saidNoneThrough(r: RunResult, what: "call" | "attempt", target: Target): boolean {
+  if (r.interrupted || !noneGotThrough(r.summary.ok, r.summary.failed)) return false;
+  const reason = r.summary.topReasons?.[0]?.reason;
+  printError(
+    `smft: no ${what} got through to ${targetString(target)}: all ${r.summary.failed} failed${
+      reason ? ` (most: ${reason})` : ""
+    }`,
+  );
+  return true;
+}
+
+/** Prints SLO verdicts; returns whether a clause failed. */
+export function sloFailed(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): boolean {
+  if (!clauses.length) return false;
+  const verdicts = judgeSlo(summary, clauses);
+  print(formatSloVerdicts(verdicts));
+  return verdicts.some((v) => !v.pass);
+}
+
+/** Says where the file went and what was moved to make room (one line each). */
+export function placementLines(
+  display: ReturnType<typeof stderrProgress>,
+  r: RunResult,
+  intended: string,
+): void {
+  const p = r.placement;
+  if (p.movedAside) {
+    logLine(display, `smft: kept the earlier ${p.movedAside.from} as ${p.movedAside.to}`);
+  }
+  if (p.replaced) logLine(display, `smft: replaced the earlier ${p.replaced} (--overwrite)`);
+  if (r.interrupted) {
+    logLine(
+      display,
+      `smft: interrupted: ${r.end.count} result lines kept in ${p.path}${
+        p.path !== intended ? ` (${intended} holds an earlier run and is left as it was)` : ""
+      }`,
+    );
+  }
+}
