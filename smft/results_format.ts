@@ -124,7 +124,7 @@ export interface Meta {
   host: string;
   /** `k/n`. */
   shard: string;
-  /** How each connection's thread waited for its next send (`--pacing`): `spin` or `timer`. */
+  /** How each connection's thread waited for its next send (`--pacing`): `wake`, `spin` or `timer`. */
   pacing?: string;
   /** Steady: warm-up seconds (sent, not written). */
   warmup_s?: number;

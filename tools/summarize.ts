@@ -3,8 +3,8 @@
  * files given (shards of one run are merged exactly; other files stay separate runs, unless
  * `--merge` says every file is a shard of one run), each run's own verdict,
  * the notes a reader must see, and SLO verdicts per run.
- * The command alone: options, help, exit codes. The report as data is `summary_model.ts`, its
- * text `summary_text.ts`; printing is `tools/main.ts`'s job.
+ * The command alone: options, help, exit codes. The report as data is `summarize_model.ts`, its
+ * text `summarize_text.ts`; printing is `tools/main.ts`'s job.
  *
  * @module
  */
@@ -13,8 +13,8 @@ import { PERCENTILE_DEFINITION } from "../smft/histogram.ts";
 import { readRuns, type ResultsSet, sloGateCode } from "./runs.ts";
 import { parseSlo } from "../smft/slo.ts";
 import { type CommandResult, errorLine, wrap } from "./command_result.ts";
-import { laddersOfReports, type RunsReport, summarizeSet } from "./summary_model.ts";
-import { formatRunsReport, formatSummaryReport } from "./summary_text.ts";
+import { laddersOfReports, type RunsReport, summarizeSet } from "./summarize_model.ts";
+import { formatRunsReport, formatSummaryReport } from "./summarize_text.ts";
 
 const DEFS = {
   json: { flag: "json", boolean: true, default: false, help: "print one JSON object" },

@@ -50,7 +50,7 @@ export function issueTargets(
     cpuRows.find((r) => r.side === side && r.program === program && r.rate === rate)?.cpuUs;
   const targets: Target[] = [];
   for (const rate of [1000, 2000]) {
-    // Either pacing mode may meet it: spin pays a core for its precision, timer sleeps.
+    // Either measured mode may meet it: the default (wake) sleeps, spin pays a core for its precision.
     const fl = cpu("client", "floor (grpc-js)", rate);
     const fw = cpu("client", "floor, wake pacing", rate);
     const modes = ([DEFAULT_PACING, "spin"] as const).map((pacing) => ({

@@ -1,7 +1,7 @@
 /**
  * What `summarize` says about a run, as data: the summary of its (merged) shards, each file's
  * figures and notes, the run's own verdict, SLO verdicts, and the ladders among several runs.
- * Pure; the text is `summary_text.ts`'s job, the command `summarize.ts`'s.
+ * Pure; the text is `summarize_text.ts`'s job, the command `summarize.ts`'s.
  *
  * @module
  */

@@ -7,7 +7,7 @@
 import { formatSummary, ms, warmupLine } from "../smft/summary_text.ts";
 import { textTable } from "../smft/shared/text_table.ts";
 import { formatLadder, type Ladder } from "./report/ladder.ts";
-import type { FileReport, RunsReport, SummaryReport } from "./summary_model.ts";
+import type { FileReport, RunsReport, SummaryReport } from "./summarize_model.ts";
 
 /**
  * One run as text: the summary, its verdict, one line per shard when there are several, notes,
