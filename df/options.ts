@@ -187,7 +187,7 @@ export type DfConfig = Resolved<
 >;
 
 /** `.env` files tried when `--env-file` is not given: beside the program, then the working folder. */
-export function defaultEnvFiles(): string[] {
+function defaultEnvFiles(): string[] {
   const beside = fileURLToPath(new URL("./.env", import.meta.url));
   return [beside, ".env"];
 }

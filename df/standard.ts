@@ -13,7 +13,7 @@ import { ReflectionService } from "@grpc/reflection";
 import { scorePackage } from "../proto/score.ts";
 
 /** The services whose health df reports: the server as a whole ("") and GetScore's. */
-export const HEALTH_SERVICES = ["", "score.ScoreService"] as const;
+const HEALTH_SERVICES = ["", "score.ScoreService"] as const;
 
 /** Adds health and reflection to `server`; `draining()` flips every health status to NOT_SERVING. */
 export function addStandardServices(server: grpc.Server): { draining: () => void } {

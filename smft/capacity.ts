@@ -39,7 +39,7 @@ export interface CapacityOptions {
 }
 
 /** The defaults of {@link CapacityOptions}. */
-export const CAPACITY_DEFAULTS: Required<CapacityOptions> = {
+const CAPACITY_DEFAULTS: Required<CapacityOptions> = {
   start: 500,
   factor: 2,
   precision: 0.05,
@@ -107,7 +107,7 @@ export interface CapacityNext {
 }
 
 /** Checks options and fills in defaults; throws an `Error` naming a bad one. */
-export function capacityOptions(o: CapacityOptions = {}): Required<CapacityOptions> {
+function capacityOptions(o: CapacityOptions = {}): Required<CapacityOptions> {
   const c = { ...CAPACITY_DEFAULTS, ...stripUndefined(o) };
   const bad = (name: string, why: string): never => {
     throw new Error(`capacity search: ${name} ${why}`);
@@ -274,7 +274,7 @@ export interface FindCapacityOptions extends CapacityOptions {
 }
 
 /** A run judged as a step: SLO clauses on its summary, and its own verdict. */
-export function stepOf(rate: number, run: CapacityRun, slo: SloClause[]): StepResult {
+function stepOf(rate: number, run: CapacityRun, slo: SloClause[]): StepResult {
   const verdicts = judgeSlo(run.summary, slo);
   const sloPass = allPass(verdicts);
   const valid = run.verdict.valid && !run.interrupted;

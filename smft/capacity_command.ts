@@ -4,26 +4,29 @@
  *
  * @module
  */
-import { resultsPath, type SteadyConfig } from "./settings.ts";
+import type { SteadyConfig } from "./settings.ts";
 import { runSteady, type SteadyResult } from "./steady.ts";
 import { formatRunVerdict } from "./verdict.ts";
 import { ResultsWriter } from "./record.ts";
-import { insertBeforeExtension } from "./results_path.ts";
+import { insertBeforeExtension, resultsPath } from "./results_path.ts";
 import { formatProgress, logLine } from "./progress.ts";
 import { formatSummary } from "./summary_text.ts";
 import { findCapacity, formatCapacitySteps } from "./capacity.ts";
 import { versionLine } from "./shared/version.ts";
 import { EXIT } from "./exit_codes.ts";
-import { prepare, resolveMethod, steadyRun } from "./command_setup.ts";
-import { placementLines, print, sloFailed } from "./command_output.ts";
+import { prepare } from "./command_setup.ts";
+import { resolveMethod } from "./method.ts";
+import { steadyRunOf } from "./steady_run.ts";
+import { judgeSlo } from "./slo.ts";
+import { placementLines, print, printSloVerdicts } from "./command_output.ts";
 
 /**
- * What an entry point may add. smft never imports the tools; the compiled `./smft` and the tasks
- * (`tools/main.ts`) hand in the report writer so that `--find-capacity` can end with a report.
+ * What the entry point (`tools/main.ts`) hands in: smft never imports the tools, so the report
+ * writer comes from there, and `--find-capacity` ends with a report.
  */
 export interface SmftHooks {
   /** Writes an HTML report of `files` to `out`; resolves to an error line, or undefined. */
-  writeReport?: (
+  writeReport: (
     files: string[],
     out: string,
     slo: string | undefined,
@@ -72,7 +75,7 @@ export async function capacityCommand(
       let r: SteadyResult;
       try {
         r = await runSteady({
-          ...steadyRun(c, rate, out, writer, { target, display, signal, cancel, method }),
+          ...steadyRunOf(c, rate, out, writer, { target, display, signal, cancel, method }),
           onProgress: (p) => display.update(formatProgress(p, `[${rate}/s] `)),
         });
       } catch (e) {
@@ -84,7 +87,7 @@ export async function capacityCommand(
       print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
       print(formatSummary(r.summary));
       print(formatRunVerdict(r.verdict));
-      sloFailed(clauses, r.summary);
+      printSloVerdicts(judgeSlo(r.summary, clauses));
       return r;
     },
   );
@@ -93,9 +96,7 @@ export async function capacityCommand(
   const files = answer.steps.map((s) => s.file).filter((f): f is string => f !== undefined);
   if (files.length > 0) {
     const out = resultsPath(insertBeforeExtension(c.out, "_capacity", ".html"), undefined, c.shard);
-    const problem = hooks.writeReport
-      ? await hooks.writeReport(files, out, c.slo)
-      : "no report writer in this entry point";
+    const problem = await hooks.writeReport(files, out, c.slo);
     print(
       problem === undefined
         ? `Report: ${out}`

@@ -1,6 +1,7 @@
 /**
  * One gRPC channel to df, with the TLS identity smft was given and nothing shared with any
- * other channel (own subchannel pool, own credentials), so a test controls its connections.
+ * other channel (own subchannel pool, own credentials), so a test controls its connections; and
+ * a run's channel connected before its calls ({@link connectForRun}), or why it cannot be.
  *
  * @module
  */
@@ -132,7 +133,7 @@ export function connectCause(
  * for a reason that retrying cannot change ({@link connectCause}), else after `timeoutMs` with
  * the last reason seen. The error's `cause` is the {@link ConnectCause}.
  */
-export function connectOrFail(
+function connectOrFail(
   ch: Channel,
   t: { host: string; port: number; tlsMode: TlsMode },
   timeoutMs: number,
@@ -214,6 +215,38 @@ export async function explainTlsError(
   return `TLS handshake failed: ${message}`;
 }
 
+/** Thrown when df cannot be reached before the run starts. */
+export class UnreachableError extends Error {
+  override name = "UnreachableError";
+}
+
+/** Connects a run's channel, or throws {@link UnreachableError} saying why it cannot. */
+export async function connectForRun(
+  channel: Channel,
+  run: { target: Target; connectTimeoutMs: number },
+): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await connectOrFail(channel, run.target, run.connectTimeoutMs);
+  } catch (e) {
+    const trace = channel.trace;
+    const cause = (e as Error).cause as ConnectCause | undefined;
+    const after = `after ${(performance.now() - t0).toFixed(0)} ms`;
+    // A certificate or TLS-version failure gets its explanation (what is wrong with df's
+    // certificate, or that df does not offer TLS 1.3); other causes are named as they are.
+    const why = trace?.tlsError && trace.tlsDone === undefined &&
+        (isCertificateVerifyError(trace.tlsError) ||
+          /ProtocolVersion|Tls12|protocol version/i.test(trace.tlsError))
+      ? await explainTlsError(trace.tlsError, run.target)
+      : (e as Error).message;
+    throw new UnreachableError(
+      `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${why}${
+        cause?.certain ? ` (${after}, certain: not retried)` : ""
+      }`,
+    );
+  }
+}
+
 function pemBlocks(pem: Buffer | undefined): X509Certificate[] {
   const blocks = pem?.toString().match(
     /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
@@ -270,7 +303,7 @@ export function serverCertificateProblems(
  * Looks at df's certificate over one extra connection that does not verify it, and names what is
  * wrong with it (see {@link serverCertificateProblems}). Undefined if it cannot tell.
  */
-export function explainServerCertificate(
+function explainServerCertificate(
   t: Target,
   timeoutMs = 2000,
 ): Promise<string | undefined> {

@@ -8,7 +8,7 @@
  */
 import { ConfigError } from "./shared/layered_config.ts";
 import { TlsFileError } from "../certs/tls.ts";
-import { UnreachableError } from "./steady_run.ts";
+import { UnreachableError } from "./channel.ts";
 import { ConnectionFailedError } from "./connections.ts";
 import { ResultsPathError, ResultsWriteError } from "./record.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -16,8 +16,6 @@ import { printError } from "./command_output.ts";
 import { steadyCommand } from "./steady_command.ts";
 import { coldconnCommand } from "./coldconn_command.ts";
 import type { SmftHooks } from "./capacity_command.ts";
-
-export type { SmftHooks };
 
 function fail(message: string): never {
   printError(`smft: ${message}`);
@@ -32,7 +30,7 @@ function dispatch(command: "steady" | "coldconn", args: string[], hooks: SmftHoo
 export function smftMain(
   command: "steady" | "coldconn",
   args: string[],
-  hooks: SmftHooks = {},
+  hooks: SmftHooks,
 ): Promise<never> {
   return dispatch(command, args, hooks).then((code) => Deno.exit(code), (e) => {
     if (e instanceof ResultsWriteError) {

@@ -7,8 +7,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
-import type { UnaryMethod } from "./method.ts";
-import { callMetadata } from "./steady_run.ts";
+import { callMetadata, type UnaryMethod } from "./unary_method.ts";
 import {
   type Channel,
   connectFailure,
@@ -25,7 +24,7 @@ import {
   r3,
   statusName,
 } from "./results_format.ts";
-import type { Done } from "./harness.ts";
+import type { Done } from "./open_loop.ts";
 
 /**
  * How far an attempt got: the first phase it did not complete. `t_dns_ms` (`tcpStart`) is set

@@ -1,6 +1,7 @@
 /**
- * `smft coldconn`: per attempt, a brand-new channel (new credentials, own subchannel pool, no
- * TLS session to resume), connect -> one GetScore -> close, timed phase by phase.
+ * Runs one cold-connection test and writes its results file: per attempt, a brand-new channel
+ * (new credentials, own subchannel pool, no TLS session to resume), connect -> one GetScore ->
+ * close, timed phase by phase.
  *
  * Attempt i starts at t0 + i / rate whatever earlier attempts are doing (open loop); overlaps
  * are counted on each line. Phase times are cumulative from the attempt's start, so
@@ -10,23 +11,22 @@
  */
 import { defaultPayload } from "./option_table.ts";
 import type { Shard } from "./option_parsers.ts";
-import type { UnaryMethod } from "./method.ts";
-import { methodMeta, methodOf } from "./steady_run.ts";
+import { methodOf, type UnaryMethod } from "./unary_method.ts";
+import { methodMeta } from "./steady_run.ts";
 import { IoProbe } from "./io_probe.ts";
 import { DEFAULT_PACING, Pacer, type PacingMode } from "./shared/pacer.ts";
-import type { Clock } from "./open_loop.ts";
+import { type Clock, loopPlan } from "./open_loop.ts";
 import { type Arrival, intendedAt, type Plan, plannedRate, totalRequests } from "./schedule.ts";
 import type { Target } from "./channel.ts";
 import { ColdAttempts } from "./cold_attempt.ts";
-import type { ResultsWriter } from "./record.ts";
-import { inFlightBoundMs, makePlan, runMeta, type RunResult, runTest } from "./harness.ts";
-import type { Progress } from "./open_loop.ts";
+import { inFlightBoundMs, type RunContext, type RunResult, runTest } from "./harness.ts";
+import { makePlan, runMeta } from "./run_meta.ts";
 import type { ColdLine, Meta } from "./results_format.ts";
 import { PHASES } from "./results_format.ts";
 import { encodeHistogram } from "./histogram.ts";
 
-/** One cold-connection run. */
-export interface ColdRun {
+/** One cold-connection run: its settings, and its file, signals and callbacks (`RunContext`). */
+export interface ColdRun extends RunContext {
   target: Target;
   /** Combined attempt rate of all shards, per second. */
   rate: number;
@@ -41,20 +41,12 @@ export interface ColdRun {
   warmupAttempts?: number;
   /** Deadline of each attempt: connect and call together. */
   deadlineMs: number;
-  out: string;
-  /** The results file, reserved before anything was sent. */
-  writer?: ResultsWriter;
-  /** Replace an earlier complete file instead of moving it aside. */
-  overwrite?: boolean;
   /** The request JSON (default: the 64-feature vector). */
   payload?: string;
   shard: Shard;
   startAt?: number;
-  signal?: AbortSignal;
   /** Aborting (a second SIGINT) cancels the attempts still in flight: written as `CANCELLED`. */
   cancel?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  onMeasureStart?: () => void;
   /** How this thread waits for the next attempt. @default DEFAULT_PACING */
   pacing?: PacingMode;
   /** The method each attempt calls; default: df's GetScore with `payload`. */
@@ -66,7 +58,7 @@ export interface ColdRun {
 }
 
 /** Unrecorded attempts before the measured ones, unless a run says otherwise. */
-export const DEFAULT_WARMUP_ATTEMPTS = 1;
+const DEFAULT_WARMUP_ATTEMPTS = 1;
 
 /** The outcome of a run. */
 export interface ColdResult extends RunResult {
@@ -139,7 +131,7 @@ function coldMeta(run: ColdRun, p: ColdPlan, method: UnaryMethod): Meta {
 
 async function measure(run: ColdRun, pacer: Clock, probe?: IoProbe): Promise<ColdResult> {
   const cold = coldPlan(run);
-  const { plan, total, warmup, warmupS, durationS } = cold;
+  const { plan, total, warmup } = cold;
   const method = methodOf({ ...run, payload: run.payload ?? defaultPayload() });
   const meta = coldMeta(run, cold, method);
   const attempts = new ColdAttempts({
@@ -153,9 +145,7 @@ async function measure(run: ColdRun, pacer: Clock, probe?: IoProbe): Promise<Col
     test: "02_coldconn",
     run,
     meta,
-    plan,
-    total,
-    firstMeasured: warmup,
+    loop: loopPlan(cold, plan, { total, firstMeasured: warmup }),
     hostRate: plannedRate(plan, total),
     calls: {
       clock: pacer,
@@ -167,8 +157,6 @@ async function measure(run: ColdRun, pacer: Clock, probe?: IoProbe): Promise<Col
       burst: Infinity,
       probe,
     },
-    warmupS,
-    totalS: warmupS + durationS,
     endFields: (acc, totals) => {
       const histograms: Record<string, string> = {};
       for (const p of PHASES) {

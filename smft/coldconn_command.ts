@@ -1,10 +1,11 @@
 /**
- * `smft coldconn`: a new channel and a full TLS handshake per attempt, then its summary, the
- * overlap of attempts, and the verdict.
+ * The `smft coldconn` command: from its options, one cold-connection run (a new channel and a
+ * full TLS handshake per attempt), then its summary, the overlap of attempts, and the verdict.
  *
  * @module
  */
-import { type ColdConfig, resolveColdconn, resultsPath } from "./settings.ts";
+import { type ColdConfig, resolveColdconn } from "./settings.ts";
+import { resultsPath } from "./results_path.ts";
 import { helpText } from "./help_text.ts";
 import { runColdconn } from "./coldconn.ts";
 import { formatRunVerdict } from "./verdict.ts";
@@ -13,8 +14,16 @@ import { attemptsText, formatSummary, warmupLine } from "./summary_text.ts";
 import { versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
-import { prepare, reserveAll, resolveMethod } from "./command_setup.ts";
-import { callLines, placementLines, print, saidNoneThrough, sloFailed } from "./command_output.ts";
+import { prepare, reserveAll } from "./command_setup.ts";
+import { resolveMethod } from "./method.ts";
+import { allPass, judgeSlo } from "./slo.ts";
+import {
+  callLines,
+  placementLines,
+  print,
+  printSloVerdicts,
+  saidNoneThrough,
+} from "./command_output.ts";
 
 /** coldconn's line that says measurement has begun: what it measures, and what went before. */
 function coldMeasuringLine(c: ColdConfig): string {
@@ -85,11 +94,12 @@ export async function coldconnCommand(args: string[]): Promise<number> {
   print(formatSummary(r.summary));
   if (r.maxOverlap > 1) print(`Overlapping attempts: up to ${r.maxOverlap} at once`);
   print(formatRunVerdict(r.verdict));
-  const sloFail = sloFailed(clauses, r.summary);
+  const slo = judgeSlo(r.summary, clauses);
+  printSloVerdicts(slo);
   return exitCode({
     noneThrough: saidNoneThrough(r, "attempt", target),
     interrupted: r.interrupted,
     invalid: !r.verdict.valid && !r.interrupted,
-    sloFailed: sloFail,
+    sloFailed: !allPass(slo),
   });
 }

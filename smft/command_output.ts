@@ -5,8 +5,8 @@
  * @module
  */
 import { type Target, targetString } from "./channel.ts";
-import { formatSloVerdicts, judgeSlo, type SloClause } from "./slo.ts";
-import type { UnaryMethod } from "./method.ts";
+import { formatSloVerdicts, type SloVerdict } from "./slo.ts";
+import type { UnaryMethod } from "./unary_method.ts";
 import type { CommonConfig } from "./settings.ts";
 import { noneGotThrough } from "./verdict.ts";
 import type { RunResult } from "./harness.ts";
@@ -43,12 +43,9 @@ export function saidNoneThrough(r: RunResult, what: "call" | "attempt", target: 
   return true;
 }
 
-/** Prints SLO verdicts; returns whether a clause failed. */
-export function sloFailed(clauses: SloClause[], summary: Parameters<typeof judgeSlo>[0]): boolean {
-  if (!clauses.length) return false;
-  const verdicts = judgeSlo(summary, clauses);
-  print(formatSloVerdicts(verdicts));
-  return verdicts.some((v) => !v.pass);
+/** Prints a run's SLO verdicts (`judgeSlo`), a line each; nothing when it has no clauses. */
+export function printSloVerdicts(verdicts: SloVerdict[]): void {
+  if (verdicts.length) print(formatSloVerdicts(verdicts));
 }
 
 /** Says where the file went and what was moved to make room (one line each). */

@@ -1,19 +1,14 @@
 /**
  * What `steady` and `coldconn` do before their run: SLO clauses, TLS files and their warnings,
- * the target, the interrupt signals, the method every call makes, the claimed results files, and
- * a steady run's settings ({@link steadyRun}, shared by `steady` and `--find-capacity`).
+ * the target, the interrupt signals, and the claimed results files.
  *
  * @module
  */
 import { ConfigError } from "./shared/layered_config.ts";
 import { loadTls } from "../certs/tls.ts";
-import type { CommonConfig, SteadyConfig } from "./settings.ts";
-import { openChannel, type Target } from "./channel.ts";
+import type { CommonConfig } from "./settings.ts";
+import type { Target } from "./channel.ts";
 import { parseSlo, type SloClause } from "./slo.ts";
-import { connectForRun, type SteadyRun } from "./steady_run.ts";
-import { loadProtoFiles, type UnaryMethod, unaryMethod } from "./method.ts";
-import { reflectService } from "./reflection.ts";
-import { encodeJsonVector, GET_SCORE_PATH } from "../proto/score.ts";
 import { ResultsWriter } from "./record.ts";
 import { inFlightBoundMs } from "./harness.ts";
 import { logLine, stderrProgress } from "./progress.ts";
@@ -87,38 +82,6 @@ export function prepare(c: CommonConfig) {
 export type Prepared = ReturnType<typeof prepare>;
 
 /**
- * The method every call of the run makes, encoded before the run: from `--proto` files, or
- * from the server's reflection over a channel like the run's (same TLS); else df's GetScore.
- */
-export async function resolveMethod(
-  c: CommonConfig & { payload: string },
-  target: Target,
-  connectTimeoutMs: number,
-): Promise<UnaryMethod> {
-  const m = c.method;
-  if (!m) {
-    return {
-      path: GET_SCORE_PATH,
-      request: encodeJsonVector(c.payload),
-      metadata: c.metadata,
-      schema: "built-in proto/score.proto",
-    };
-  }
-  const made = (root: Parameters<typeof unaryMethod>[0], schema: string) =>
-    unaryMethod(root, { ...m, metadata: c.metadata, schema });
-  if (!m.reflect) return made(loadProtoFiles(m.proto, m.importPath), `proto:${m.proto.join(",")}`);
-  const channel = openChannel(target);
-  try {
-    await connectForRun(channel, { target, connectTimeoutMs });
-    const service = m.call.replace(/^\//, "").split("/")[0];
-    const r = await reflectService(channel.client, service, connectTimeoutMs);
-    return made(r.root, `reflection:${r.version}`);
-  } finally {
-    channel.client.close();
-  }
-}
-
-/**
  * Claims each results file before anything is sent (one writer per path, and a full disk or a
  * file where a folder should be is said now): all of them, or none.
  */
@@ -131,42 +94,4 @@ export function reserveAll(paths: string[], test: "01_steady" | "02_coldconn"): 
     throw e;
   }
   return writers;
-}
-
-/** One steady run of rate `rate` into `out`, from the settings (the caller adds the rest). */
-export function steadyRun(
-  c: SteadyConfig,
-  rate: number,
-  out: string,
-  writer: ResultsWriter,
-  ctx: Pick<Prepared, "target" | "display" | "signal" | "cancel"> & {
-    method: UnaryMethod;
-  },
-): SteadyRun {
-  return {
-    method: ctx.method,
-    arrival: c.arrival,
-    seed: c.seed,
-    writer,
-    overwrite: c.overwrite,
-    target: ctx.target,
-    rate,
-    durationS: c.durationS,
-    warmupS: c.warmupS,
-    deadlineMs: c.deadlineMs,
-    connectTimeoutMs: c.connectTimeoutMs,
-    payload: c.payload,
-    out,
-    shard: c.shard,
-    connections: c.connections,
-    pacing: c.pacing,
-    signal: ctx.signal,
-    cancel: ctx.cancel,
-    onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
-  };
-}
-
-/** The line that says measurement has begun: scripts and tests wait for it, not for time. */
-function measuringLine(rate: number, durationS: number): string {
-  return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
 }

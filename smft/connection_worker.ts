@@ -7,12 +7,12 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { type Channel, openChannel } from "./channel.ts";
-import { runOpenLoop } from "./harness.ts";
-import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
+import { type Channel, connectForRun, openChannel, UnreachableError } from "./channel.ts";
+import { loopPlan, runOpenLoop } from "./open_loop.ts";
+import type { Plan } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { unaryCalls } from "./steady.ts";
-import { type ClonedRun, connectForRun, UnreachableError } from "./steady_run.ts";
+import type { ClonedRun } from "./steady_run.ts";
 import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
 import { type FromWorker, tlsFromClone, type ToWorker } from "./connections.ts";
@@ -75,13 +75,7 @@ async function start(given: Plan, startInMs: number): Promise<void> {
   };
   const flusher = setInterval(flush, FLUSH_MS);
   try {
-    const totals = await runOpenLoop({
-      plan,
-      total: totalRequests(plan),
-      firstMeasured: warmupRequests(plan),
-      warmupS: job.warmupS,
-      totalS: job.warmupS + job.durationS,
-      calls,
+    const totals = await runOpenLoop(loopPlan(job, plan), calls, {
       signal: stop.signal,
       onMeasureStart: () => post({ type: "measureStart" }),
       onProgress: (progress) => post({ type: "progress", progress }),

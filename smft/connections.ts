@@ -14,18 +14,13 @@
 import { Buffer } from "node:buffer";
 import type { TlsMaterial } from "../certs/tls.ts";
 import type { DrivenCalls } from "./harness.ts";
-import type { LoopTotals, Progress } from "./open_loop.ts";
+import { loopPlan, type LoopTotals, type Progress } from "./open_loop.ts";
 import type { SteadyLine } from "./results_format.ts";
 import { type Plan, totalRequests, warmupRequests } from "./schedule.ts";
-import {
-  cloneableRun,
-  type ClonedRun,
-  type RunChannels,
-  type SteadyRun,
-  UnreachableError,
-} from "./steady_run.ts";
+import { cloneableRun, type ClonedRun, type RunChannels, type SteadyRun } from "./steady_run.ts";
+import { UnreachableError } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import type { UnaryMethod } from "./method.ts";
+import type { UnaryMethod } from "./unary_method.ts";
 
 /**
  * The plan of connection `k` (0-based) of `n`: every n-th request of this host's own sequence,
@@ -220,8 +215,10 @@ export async function openConnections(run: SteadyRun, method: UnaryMethod): Prom
     callsOf: (plan) => {
       const plans = workers.map((_, k) => connectionPlan(plan, k, n));
       return {
-        total: plans.reduce((s, p) => s + totalRequests(p), 0),
-        firstMeasured: plans.reduce((s, p) => s + warmupRequests(p), 0),
+        loop: loopPlan(run, plan, {
+          total: plans.reduce((s, p) => s + totalRequests(p), 0),
+          firstMeasured: plans.reduce((s, p) => s + warmupRequests(p), 0),
+        }),
         calls: driveConnections(workers, plans),
       };
     },

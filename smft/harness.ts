@@ -6,15 +6,8 @@
  *
  * @module
  */
-import { hostname } from "node:os";
-import { createHash, randomBytes } from "node:crypto";
-import { type Arrival, intendedAt, type Plan, warmupRequests } from "./schedule.ts";
+import { intendedAt, warmupRequests } from "./schedule.ts";
 import { Accumulator, type Summary } from "./summary.ts";
-import type { Shard } from "./option_parsers.ts";
-import { type Target, targetString } from "./channel.ts";
-import type { ConnectionTrace } from "./tap.ts";
-import { grpcJsVersion, TOOL_VERSION } from "./shared/version.ts";
-import { DEFAULT_PACING, type PacingMode } from "./shared/pacer.ts";
 import type { ColdLine, End, Meta, SteadyLine, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
 import { encodeHistogram, withDecoded } from "./histogram.ts";
@@ -22,13 +15,14 @@ import { pressurePct, readCpuPressure } from "./host_pressure.ts";
 import { ResultsWriter } from "./record.ts";
 import type { Placement } from "./results_path.ts";
 import { achievedRate, judgeOutcome, judgeRun, type RunVerdict } from "./verdict.ts";
+import { ResourceMeter } from "./run_meta.ts";
 import {
+  type Done,
   type LoopCalls,
   type LoopPlan,
   type LoopTotals,
-  OpenLoop,
-  type OpenLoopOptions,
   type Progress,
+  runOpenLoop,
 } from "./open_loop.ts";
 
 /** What a run of either test hands back. */
@@ -44,145 +38,6 @@ export interface RunResult {
   maxInflight: number;
   /** Where the file ended up, and an earlier file moved aside or replaced. */
   placement: Placement;
-}
-
-/**
- * The run id written in `#META`: the same for every shard of one run. With a shared `--start-at`
- * it is derived from the shared plan (start instant, rate, shard count, test, target, duration,
- * warm-up), so hosts that were given the same plan agree without talking; without one it is
- * random. 12 hex digits.
- */
-export function runId(o: {
-  test: TestName;
-  target: string;
-  rate: number;
-  shardCount: number;
-  durationS: number;
-  warmupS?: number;
-  attempts?: number;
-  startAt?: number;
-}): string {
-  if (o.startAt === undefined) return randomBytes(6).toString("hex");
-  const plan = JSON.stringify([
-    o.test,
-    o.target,
-    o.startAt,
-    o.rate,
-    o.shardCount,
-    o.durationS,
-    o.warmupS ?? 0,
-    o.attempts ?? null,
-  ]);
-  return createHash("sha256").update(plan).digest("hex").slice(0, 12);
-}
-
-/** Builds the plan; `startAt` (epoch ms) maps onto the monotonic clock. */
-export function makePlan(o: {
-  rate: number;
-  warmupS: number;
-  durationS: number;
-  shard: Shard;
-  startAt?: number;
-  arrival?: Arrival;
-  seed?: number;
-}): { plan: Plan; startEpochMs: number } {
-  const leadMs = 20;
-  const nowMono = performance.now();
-  const nowEpoch = Date.now();
-  const t0 = nowMono + (o.startAt !== undefined ? Math.max(0, o.startAt - nowEpoch) : leadMs);
-  return {
-    plan: {
-      t0,
-      rate: o.rate,
-      warmupMs: o.warmupS * 1000,
-      durationMs: o.durationS * 1000,
-      shardIndex: o.shard.index - 1,
-      shardCount: o.shard.count,
-      ...(o.arrival === "poisson" ? { arrival: o.arrival, seed: o.seed } : {}),
-    },
-    startEpochMs: Math.round(nowEpoch + (t0 - nowMono)),
-  };
-}
-
-/** The `#META` fields both tests write. */
-export function runMeta(o: {
-  test: TestName;
-  target: Target;
-  rate: number;
-  shard: Shard;
-  durationS: number;
-  deadlineMs: number;
-  startEpochMs: number;
-  trace?: ConnectionTrace;
-  startAt?: number;
-  warmupS?: number;
-  attempts?: number;
-  pacing?: PacingMode;
-}): Meta {
-  return {
-    run_id: runId({
-      test: o.test,
-      target: targetString(o.target),
-      rate: o.rate,
-      shardCount: o.shard.count,
-      durationS: o.durationS,
-      warmupS: o.warmupS,
-      attempts: o.attempts,
-      startAt: o.startAt,
-    }),
-    test: o.test,
-    target: targetString(o.target),
-    server_name: o.target.serverName,
-    tls_mode: o.target.tlsMode,
-    rate: o.rate,
-    host_rate: o.rate / o.shard.count,
-    duration_s: o.durationS,
-    deadline_ms: o.deadlineMs,
-    start_epoch_ms: o.startEpochMs,
-    tls: o.trace && o.target.tlsMode !== "insecure"
-      ? {
-        version: o.trace.tlsVersion,
-        cipher: o.trace.cipher,
-        alpn: o.trace.alpn,
-        peer_subject: o.trace.peerSubject,
-      }
-      : null,
-    tool: `smft ${TOOL_VERSION}`,
-    deno: Deno.version.deno,
-    grpc_js: grpcJsVersion(),
-    host: hostname(),
-    shard: `${o.shard.index}/${o.shard.count}`,
-    pacing: o.pacing ?? DEFAULT_PACING,
-  };
-}
-
-/** CPU seconds and peak RSS of this process over a run. */
-export class ResourceMeter {
-  #cpu0 = process.cpuUsage();
-  #rssMax = 0;
-
-  /** Samples memory (call once a second). */
-  sample(): void {
-    this.#rssMax = Math.max(this.#rssMax, Deno.memoryUsage().rss);
-  }
-
-  /** `#END` fields. */
-  figures(): { cpu_s: number; rss_max_mb: number } {
-    this.sample();
-    const cpu = process.cpuUsage(this.#cpu0);
-    return {
-      cpu_s: r3((cpu.user + cpu.system) / 1e6),
-      rss_max_mb: Math.round(this.#rssMax / 1048576),
-    };
-  }
-}
-
-/** What one call (or attempt) produced. */
-export interface Done<L> {
-  /** Its result line; written only after warm-up. */
-  line: L;
-  /** Latency (steady) or total attempt time (coldconn) for the progress line. */
-  valueMs?: number;
 }
 
 /** What calls made elsewhere (worker threads) report back while they run. */
@@ -201,7 +56,7 @@ export interface DrivenCalls<L> {
 
 /**
  * What the harness takes from a run as it is: where its results go, what stops it, whom it
- * tells (`SteadyRun` extends it; `ColdRun` has the same fields).
+ * tells (`SteadyRun` and `ColdRun` extend it).
  */
 export interface RunContext {
   out: string;
@@ -217,14 +72,16 @@ export interface RunContext {
   onProgress?: (p: Progress) => void;
 }
 
-/**
- * A test, as the harness needs it: the run, and its plan as the loop runs it (`total` and
- * `firstMeasured` are sums over the connections when the calls are driven elsewhere).
- */
-export interface TestSpec<L extends SteadyLine | ColdLine> extends LoopPlan {
+/** A test, as the harness needs it. */
+export interface TestSpec<L extends SteadyLine | ColdLine> {
   test: TestName;
   run: RunContext;
   meta: Meta;
+  /**
+   * Its plan as the loop runs it (`loopPlan`, `open_loop.ts`); `total` and `firstMeasured` are
+   * sums over the connections when the calls are driven elsewhere.
+   */
+  loop: LoopPlan;
   /** This host's share of the rate, per second. */
   hostRate: number;
   /** Who makes the calls: an open loop here, or a driver of worker threads. */
@@ -261,37 +118,6 @@ export function inFlightBoundMs(deadlineMs: number): number {
 }
 
 /**
- * Runs the open loop of calls made on this thread (in `runTest`, and on each thread of
- * `--connections`) to its end; measured lines go to `record`.
- */
-export function runOpenLoop<L extends SteadyLine | ColdLine>(
-  o: Omit<OpenLoopOptions, "calls"> & {
-    calls: LoopCalls<Done<L>>;
-    record: (line: L) => void;
-  },
-): Promise<LoopTotals> {
-  const { calls, record, firstMeasured } = o;
-  return new OpenLoop({
-    plan: o.plan,
-    total: o.total,
-    firstMeasured,
-    warmupS: o.warmupS,
-    totalS: o.totalS,
-    signal: o.signal,
-    onMeasureStart: o.onMeasureStart,
-    onProgress: o.onProgress,
-    calls: {
-      ...calls,
-      launch: (j, intended, issued, loop) =>
-        calls.launch(j, intended, issued, loop).then((done) => {
-          if (j >= firstMeasured) record(done.line);
-          return { ok: done.line.ok, valueMs: done.valueMs };
-        }),
-    },
-  }).run();
-}
-
-/**
  * Runs a test to its end (or an interrupt) and writes its results file: `#TEST`, `#META`, a line
  * per measured result, `#END` with the verdict.
  */
@@ -309,7 +135,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   writer.onFail = () => stop.abort();
   const acc = new Accumulator(spec.test);
   const meter = new ResourceMeter();
-  const { firstMeasured } = spec;
+  const { plan, total, firstMeasured } = spec.loop;
   // The host's CPU pressure over the measurement (the warm-up is not the run's).
   let pressure0: ReturnType<typeof readCpuPressure>;
   const measureStarted = () => {
@@ -331,9 +157,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
       { line: record, progress: onProgress, measureStart: measureStarted },
       stop.signal,
     )
-    : await runOpenLoop({
-      ...spec,
-      calls,
+    : await runOpenLoop(spec.loop, calls, {
       signal: stop.signal,
       onMeasureStart: measureStarted,
       onProgress,
@@ -344,7 +168,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   const interrupted = run.signal?.aborted ?? false;
   // The window opens at this host's first due call, not at the measurement's start: a shard's
   // first turn comes later (shard 2/2 at 10/s: 0.1 s), and that is not the generator's delay.
-  const firstDue = intendedAt(spec.plan, warmupRequests(spec.plan));
+  const firstDue = intendedAt(plan, warmupRequests(plan));
   const achieved = achievedRate({
     issued: totals.measuredSent,
     firstDue,
@@ -374,7 +198,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     ok: acc.ok,
     errors: Object.fromEntries(Object.entries(acc.byCode).filter(([k]) => k !== "OK")),
     interrupted,
-    planned: spec.total - firstMeasured,
+    planned: total - firstMeasured,
     sent: totals.measuredSent,
     elapsed_s: r3(achieved.windowS),
     achieved_rps: r3(achieved.rate),

@@ -80,7 +80,7 @@ export interface Stat {
  * as HdrHistogram reports it: exact below 2.048 ms, otherwise the top of its bucket, never more
  * than 0.1 % above the true value, and never above the exact maximum. `mean`, `min` and `max` are exact (kept beside the histogram).
  */
-export function statOf(h: Histogram, sumUs: number, minUs: number, maxUs: number): Stat {
+function statOf(h: Histogram, sumUs: number, minUs: number, maxUs: number): Stat {
   const n = h.totalCount;
   // A bucket's top can pass the largest value recorded; the exact max bounds it.
   const at = (p: number) => n === 0 ? 0 : Math.min(h.getValueAtPercentile(p), maxUs) / 1000;

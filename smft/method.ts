@@ -1,9 +1,11 @@
 /**
  * Any unary method: its schema (from `.proto` files or the server's reflection, `reflection.ts`),
  * the request encoded once from canonical protobuf JSON, and the metadata sent with every call.
- * Without `--call`, the method is df's `score.ScoreService/GetScore`, as it always was.
+ * Without `--call`, the method is df's `score.ScoreService/GetScore` ({@link defaultMethod}), as
+ * it always was (`unary_method.ts`). {@link resolveMethod} settles a run's method before the run.
  *
- * Pure apart from reading the files it is given; errors are one line ({@link ConfigError}).
+ * Pure apart from reading the files it is given and, under `--reflect`, asking the server;
+ * errors are one line ({@link ConfigError}).
  *
  * @module
  */
@@ -12,18 +14,12 @@ import { Buffer } from "node:buffer";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { ConfigError } from "./shared/layered_config.ts";
+import { connectForRun, openChannel, type Target } from "./channel.ts";
+import { reflectService } from "./reflection.ts";
+import type { CommonConfig } from "./settings.ts";
+import { defaultMethod, type UnaryMethod } from "./unary_method.ts";
 
-/** The method a run calls, with everything encoded before the run. */
-export interface UnaryMethod {
-  /** `/package.Service/Method`, as it travels in `:path`. */
-  path: string;
-  /** The request, encoded once. Crosses to worker threads as a Uint8Array. */
-  request: Uint8Array;
-  /** `key: value` pairs sent with every call; `-bin` values are base64 text here. */
-  metadata: [string, string][];
-  /** Where the schema came from, for `#META`: `proto:a.proto,b.proto` or `reflection:v1`. */
-  schema: string;
-}
+export type { UnaryMethod };
 
 /** `package.Service/Method` split (a leading `/` is allowed). */
 export function parseCall(raw: string): { service: string; method: string } {
@@ -268,7 +264,7 @@ export function requestJson(data: string | undefined, dataFile: string | undefin
 }
 
 /** The method from a loaded schema: found, checked and its request encoded. */
-export function unaryMethod(
+function unaryMethod(
   root: protobuf.Root,
   o: { call: string; json: string; label: string; metadata: [string, string][]; schema: string },
 ): UnaryMethod {
@@ -280,6 +276,31 @@ export function unaryMethod(
     metadata: o.metadata,
     schema: o.schema,
   };
+}
+
+/**
+ * The method every call of the run makes, encoded before the run: from `--proto` files, or
+ * from the server's reflection over a channel like the run's (same TLS); else df's GetScore.
+ */
+export async function resolveMethod(
+  c: CommonConfig & { payload: string },
+  target: Target,
+  connectTimeoutMs: number,
+): Promise<UnaryMethod> {
+  const m = c.method;
+  if (!m) return defaultMethod(c.payload, c.metadata);
+  const made = (root: Parameters<typeof unaryMethod>[0], schema: string) =>
+    unaryMethod(root, { ...m, metadata: c.metadata, schema });
+  if (!m.reflect) return made(loadProtoFiles(m.proto, m.importPath), `proto:${m.proto.join(",")}`);
+  const channel = openChannel(target);
+  try {
+    await connectForRun(channel, { target, connectTimeoutMs });
+    const service = m.call.replace(/^\//, "").split("/")[0];
+    const r = await reflectService(channel.client, service, connectTimeoutMs);
+    return made(r.root, `reflection:${r.version}`);
+  } finally {
+    channel.client.close();
+  }
 }
 
 function oneLine(s: string): string {

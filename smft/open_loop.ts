@@ -3,12 +3,12 @@
  * each launch against its intended instant (lag), counts what is in flight, reports progress
  * once a second, and when the plan ends (or on interrupt) waits for what is in flight,
  * abandoning it only after a bound. Time comes from a {@link Clock}, so the loop is tested with
- * a fake one.
+ * a fake one. A run enters it through {@link runOpenLoop}, with its plan from {@link loopPlan}.
  *
  * @module
  */
 import { getHeapStatistics } from "node:v8";
-import { intendedAt, pace, type Plan } from "./schedule.ts";
+import { intendedAt, pace, type Plan, totalRequests, warmupRequests } from "./schedule.ts";
 import { encodeHistogram, Series } from "./histogram.ts";
 import type { BusyLog } from "./shared/pacer.ts";
 import { ReadGaps } from "./own_delay.ts";
@@ -68,6 +68,22 @@ export interface LoopPlan {
 }
 
 /**
+ * The plan as a loop runs it, for a run of `warmupS` + `durationS` seconds (pure). Its requests
+ * are the plan's own, unless `counts` says otherwise: coldconn's whole attempts, or the sums over
+ * the connections of `--connections N`.
+ */
+export function loopPlan(
+  run: { warmupS: number; durationS: number },
+  plan: Plan,
+  counts: Pick<LoopPlan, "total" | "firstMeasured"> = {
+    total: totalRequests(plan),
+    firstMeasured: warmupRequests(plan),
+  },
+): LoopPlan {
+  return { plan, ...counts, warmupS: run.warmupS, totalS: run.warmupS + run.durationS };
+}
+
+/**
  * How a loop's requests (or attempts) are made, on the thread the loop runs on; each settles
  * with an `R` (an {@link Outcome} for the loop itself).
  */
@@ -93,14 +109,26 @@ export interface LoopCalls<R = Outcome> {
   probe?: IoProbe;
 }
 
-/** What an {@link OpenLoop} needs from the test it drives: its plan, its calls, its listeners. */
-export interface OpenLoopOptions extends LoopPlan {
-  calls: LoopCalls;
+/** Who hears from a loop while it runs, and what stops it. */
+export interface LoopListeners {
   /** Aborting stops scheduling; what is in flight still finishes (bounded). */
   signal?: AbortSignal;
   /** When the first measured request is issued (the warm-up is over). */
   onMeasureStart?: () => void;
   onProgress?: (p: Progress) => void;
+}
+
+/** What an {@link OpenLoop} needs from the test it drives: its plan, its calls, its listeners. */
+export interface OpenLoopOptions extends LoopPlan, LoopListeners {
+  calls: LoopCalls;
+}
+
+/** What one call (or attempt) produced. */
+export interface Done<L extends { ok: boolean }> {
+  /** Its result line; written only after warm-up. */
+  line: L;
+  /** Latency (steady) or total attempt time (coldconn) for the progress line. */
+  valueMs?: number;
 }
 
 /** What a finished loop counted. */
@@ -310,4 +338,28 @@ export class OpenLoop {
       ioProbes,
     };
   }
+}
+
+/**
+ * Runs the open loop of calls made on this thread (a test's, in `runTest`, and each thread's of
+ * `--connections`) to its end; measured lines go to `record`.
+ */
+export function runOpenLoop<L extends { ok: boolean }>(
+  loop: LoopPlan,
+  calls: LoopCalls<Done<L>>,
+  on: LoopListeners & { record: (line: L) => void },
+): Promise<LoopTotals> {
+  const { record, ...listeners } = on;
+  return new OpenLoop({
+    ...loop,
+    ...listeners,
+    calls: {
+      ...calls,
+      launch: (j, intended, issued, open) =>
+        calls.launch(j, intended, issued, open).then((done) => {
+          if (j >= loop.firstMeasured) record(done.line);
+          return { ok: done.line.ok, valueMs: done.valueMs };
+        }),
+    },
+  }).run();
 }

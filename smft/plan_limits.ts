@@ -16,7 +16,7 @@ import type { Command } from "./option_table.ts";
  * descriptors it holds (`ulimit -n` is often 1024). The measurements behind the figures are in
  * smft/README.md ("Plans that cannot fit", "CPU per call").
  */
-export const PLAN_LIMITS = {
+const PLAN_LIMITS = {
   steady: { maxHostRate: 20_000, maxInflight: 50_000, unit: "calls" },
   coldconn: { maxHostRate: 500, maxInflight: 1_000, unit: "attempts" },
 } as const;
@@ -30,7 +30,7 @@ export function checkPlan(cmd: Command, hostRate: number, deadlineMs: number, la
     throw new ConfigError(
       `${label}: ${hostRate}/s on this host is above smft's limit of ${l.maxHostRate}/s per host ` +
         `(one process issues ~${
-          cmd === "steady" ? "3,000 calls" : "a few hundred handshakes"
+          cmd === "steady" ? "2,000 calls" : "a few hundred handshakes"
         }/s; ` +
         `beyond the limit the plan cannot be kept and holds up to rate x deadline ${l.unit} in ` +
         `memory): split the rate with --shard k/n over several load hosts`,

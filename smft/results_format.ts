@@ -239,7 +239,7 @@ export function finite(v: unknown): number | undefined {
 }
 
 /** The largest `df-handling-us` smft accepts: 60 s, the histograms' highest trackable value. */
-export const MAX_HANDLING_US = 60_000_000;
+const MAX_HANDLING_US = 60_000_000;
 
 /**
  * df's handling time from its `df-handling-us` trailer, which is untrusted: a decimal integer
@@ -277,7 +277,7 @@ export function handlingTime(values: readonly unknown[] | undefined, withinMs?: 
  * under a reader's line limit (65,536 characters), so that a hostile message never makes a line
  * that readers skip.
  */
-export const MAX_MESSAGE_CHARS = 1000;
+const MAX_MESSAGE_CHARS = 1000;
 
 /**
  * `text` cut to {@link MAX_MESSAGE_CHARS}, saying how long it was.

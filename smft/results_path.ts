@@ -1,17 +1,19 @@
 /**
- * Where a results file goes: names made from `--out` ({@link insertBeforeExtension}, a file's
- * time as part of a name), and the final place of a finished file ({@link placeFinished}), which
- * never takes the place of an earlier file: a complete run moves an earlier file aside under a
- * name carrying that file's own start time (`01_steady_results.2026-11-28T09-01-02Z.txt`), unless
- * `overwrite`; an interrupted run takes the final name only when it is free, else it keeps its own
- * name marked `.interrupted` (`01_steady_results.2026-11-28T09-05-00Z.interrupted.txt`).
+ * Where a results file goes: names made from `--out` ({@link resultsPath} for a rate and a
+ * shard, {@link insertBeforeExtension}, a file's time as part of a name), and the final place of
+ * a finished file ({@link placeFinished}), which never takes the place of an earlier file: a
+ * complete run moves an earlier file aside under a name carrying that file's own start time
+ * (`01_steady_results.2026-11-28T09-01-02Z.txt`), unless `overwrite`; an interrupted run takes
+ * the final name only when it is free, else it keeps its own name marked `.interrupted`
+ * (`01_steady_results.2026-11-28T09-05-00Z.interrupted.txt`).
  *
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import type { Shard } from "./option_parsers.ts";
 
 /** `2026-11-28T09-01-02Z`: a time that can be part of a file name on every file system. */
-export function fileTime(epochMs: number): string {
+function fileTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, "Z").replace(/:/g, "-");
 }
 
@@ -28,8 +30,15 @@ export function insertBeforeExtension(path: string, insert: string, ext?: string
   return join(dirname(path), `${m[1]}${insert}${ext ?? m[2] ?? ""}`);
 }
 
+/** The results file for one rate of a ladder, and for a shard: `x_1000rps_shard1of2.txt`. */
+export function resultsPath(base: string, rate: number | undefined, s: Shard): string {
+  const rateTag = rate === undefined ? "" : `_${rate}rps`;
+  const shardTag = s.count > 1 ? `_shard${s.index}of${s.count}` : "";
+  return insertBeforeExtension(base, `${rateTag}${shardTag}`);
+}
+
 /** `dir/name.<tag>.ext` for `dir/name.ext`. */
-export function taggedPath(path: string, tag: string): string {
+function taggedPath(path: string, tag: string): string {
   return insertBeforeExtension(path, `.${tag}`);
 }
 

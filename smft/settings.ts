@@ -18,11 +18,13 @@ import type { PacingMode } from "./shared/pacer.ts";
 import { type commonOptions, defaultPayload, NOT_FOR_COLDCONN, OPTIONS } from "./option_table.ts";
 import { type Shard, shard } from "./option_parsers.ts";
 import { checkCallsDue, checkPlan } from "./plan_limits.ts";
-import { insertBeforeExtension } from "./results_path.ts";
 import type { Arrival } from "./schedule.ts";
 import { parseCall, parseMetadata, requestJson } from "./method.ts";
 
-/** What `--call` and its options asked for; the schema is read before the run (`cli.ts`). */
+/**
+ * What `--call` and its options asked for; the schema is read before the run (`resolveMethod`,
+ * `method.ts`).
+ */
 export interface MethodOptions {
   call: string;
   /** `.proto` files, or empty with `reflect`. */
@@ -266,7 +268,7 @@ export function resolveSteady(
  * (`grpc.max_receive_message_length`, 4 MiB), less room for the message's own framing; a larger
  * request would fail every call.
  */
-export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 - 64;
+const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 - 64;
 
 /** The request JSON: `--payload`, else the file `--payload-file`, else the default vector. */
 function readPayload(
@@ -346,11 +348,4 @@ export function resolveColdconn(
       payload: readPayload(v.payload, v.payloadFile, common, r.sources),
     },
   };
-}
-
-/** The results file for one rate of a ladder, and for a shard: `x_1000rps_shard1of2.txt`. */
-export function resultsPath(base: string, rate: number | undefined, s: Shard): string {
-  const rateTag = rate === undefined ? "" : `_${rate}rps`;
-  const shardTag = s.count > 1 ? `_shard${s.index}of${s.count}` : "";
-  return insertBeforeExtension(base, `${rateTag}${shardTag}`);
 }

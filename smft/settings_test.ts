@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { resolveColdconn, resolveSteady, resultsPath, type SteadyConfig } from "./settings.ts";
+import { resolveColdconn, resolveSteady, type SteadyConfig } from "./settings.ts";
+import { resultsPath } from "./results_path.ts";
 import { helpText } from "./help_text.ts";
 import { RUN_RULES } from "./verdict.ts";
 import { ConfigError } from "./shared/layered_config.ts";

@@ -1,5 +1,6 @@
 /**
- * `smft steady`: schedule -> call -> record, open loop over reused channels.
+ * Runs one steady test at one rate and writes its results file: schedule -> call -> record, an
+ * open loop over reused channels.
  *
  * Every request has three instants on one monotonic clock: `intended` (the plan), `issued`
  * (the call was made) and `done` (its status arrived). Latency is done − intended, so a stall
@@ -17,32 +18,18 @@ import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
 import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
 import { plannedRate, totalRequests, warmupRequests } from "./schedule.ts";
-import type { UnaryMethod } from "./method.ts";
-import { openChannel } from "./channel.ts";
+import { callMetadata, methodOf, type UnaryMethod } from "./unary_method.ts";
+import { connectForRun, openChannel } from "./channel.ts";
 import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import { encodeHistogram } from "./histogram.ts";
-import {
-  type Done,
-  inFlightBoundMs,
-  makePlan,
-  runMeta,
-  type RunResult,
-  runTest,
-  type TestSpec,
-} from "./harness.ts";
-import type { Clock, LoopCalls } from "./open_loop.ts";
+import { inFlightBoundMs, type RunResult, runTest, type TestSpec } from "./harness.ts";
+import { makePlan, runMeta } from "./run_meta.ts";
+import { type Clock, type Done, type LoopCalls, loopPlan } from "./open_loop.ts";
 import type { Meta, SteadyLine } from "./results_format.ts";
 import type { Plan } from "./schedule.ts";
 import type { ConnectionTrace } from "./tap.ts";
 import { openConnections } from "./connections.ts";
-import {
-  callMetadata,
-  connectForRun,
-  methodMeta,
-  methodOf,
-  type RunChannels,
-  type SteadyRun,
-} from "./steady_run.ts";
+import { methodMeta, type RunChannels, type SteadyRun } from "./steady_run.ts";
 
 /** The outcome of a run. */
 export type SteadyResult = RunResult;
@@ -106,7 +93,7 @@ async function openHere(run: SteadyRun, method: UnaryMethod): Promise<RunChannel
         measureStart,
         probe,
       });
-      return { calls, total: totalRequests(plan), firstMeasured: warmupRequests(plan) };
+      return { calls, loop: loopPlan(run, plan) };
     },
     cancel: () => calls?.abandon(),
     close: () => Promise.resolve(close()),
@@ -177,7 +164,7 @@ function steadyMeta(
 ): Meta {
   const total = totalRequests(plan);
   return {
-    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace, warmupS: run.warmupS }),
+    ...runMeta({ test: "01_steady", ...run, startEpochMs, trace }),
     warmup_s: run.warmupS,
     measure_start_epoch_ms: startEpochMs + plan.warmupMs,
     ...methodMeta(method, run),
@@ -191,17 +178,14 @@ function steadySpec(
   run: SteadyRun,
   meta: Meta,
   plan: Plan,
-): Omit<TestSpec<SteadyLine>, "total" | "firstMeasured" | "calls"> {
+): Omit<TestSpec<SteadyLine>, "loop" | "calls"> {
   return {
     test: "01_steady",
     run,
     meta,
-    plan,
     // Poisson: the plan's own rate (its count over its window), which a generator that keeps
     // the plan achieves exactly; constant: the rate over the shards, as before.
     hostRate: plannedRate(plan),
-    warmupS: run.warmupS,
-    totalS: run.warmupS + run.durationS,
     endFields: (acc) => ({
       histograms: {
         latency_us: encodeHistogram(acc.latency.hist),
@@ -216,7 +200,7 @@ function steadySpec(
  * The result line of one call (pure). `noMessage`: the call ended OK without a response
  * message, which is a failure (`INTERNAL`).
  */
-export function steadyLine(
+function steadyLine(
   st: Pick<grpc.StatusObject, "code" | "details" | "metadata">,
   t: {
     intended: number;

@@ -1,10 +1,12 @@
 /**
- * `smft steady`: one run per rate of `--rps` (a ladder when several), each summary and verdict
- * printed as it ends, then a table of the ladder; `--find-capacity` goes to `capacity_command.ts`.
+ * The `smft steady` command: from its options, one run per rate of `--rps` (a ladder when
+ * several), each summary and verdict printed as it ends, then a table of the ladder;
+ * `--find-capacity` goes to `capacity_command.ts`.
  *
  * @module
  */
-import { resolveSteady, resultsPath, type SteadyConfig } from "./settings.ts";
+import { resolveSteady, type SteadyConfig } from "./settings.ts";
+import { resultsPath } from "./results_path.ts";
 import { helpText } from "./help_text.ts";
 import { runSteady, type SteadyResult } from "./steady.ts";
 import { formatRunVerdict } from "./verdict.ts";
@@ -15,8 +17,17 @@ import { versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
 import { textTable } from "./shared/text_table.ts";
-import { prepare, reserveAll, resolveMethod, steadyRun } from "./command_setup.ts";
-import { callLines, placementLines, print, saidNoneThrough, sloFailed } from "./command_output.ts";
+import { prepare, reserveAll } from "./command_setup.ts";
+import { resolveMethod } from "./method.ts";
+import { steadyRunOf } from "./steady_run.ts";
+import { allPass, judgeSlo } from "./slo.ts";
+import {
+  callLines,
+  placementLines,
+  print,
+  printSloVerdicts,
+  saidNoneThrough,
+} from "./command_output.ts";
 import { capacityCommand, type SmftHooks } from "./capacity_command.ts";
 
 /** Runs `smft steady <args>`; resolves to its exit code. */
@@ -53,7 +64,7 @@ export async function steadyCommand(args: string[], hooks: SmftHooks): Promise<n
       if (signal.aborted) break;
       const out = paths[k];
       const r = await runSteady({
-        ...steadyRun(c, rate, out, writers[k], { target, display, signal, cancel, method }),
+        ...steadyRunOf(c, rate, out, writers[k], { target, display, signal, cancel, method }),
         // The shared instant is the first rate's; later rates start when the one before ends
         // (their run ids differ, so no tool merges them as shards of one run).
         startAt: k === 0 ? c.startAt : undefined,
@@ -69,7 +80,9 @@ export async function steadyCommand(args: string[], hooks: SmftHooks): Promise<n
       print(callLines(method, c));
       print(formatSummary(r.summary));
       print(formatRunVerdict(r.verdict));
-      if (sloFailed(clauses, r.summary)) sloFail = true;
+      const slo = judgeSlo(r.summary, clauses);
+      printSloVerdicts(slo);
+      if (!allPass(slo)) sloFail = true;
       if (saidNoneThrough(r, "call", target)) noneThrough = true;
       if (!r.verdict.valid && !r.interrupted) invalid = true;
       if (r.interrupted) interrupted = true;

@@ -1,30 +1,23 @@
 /**
- * One steady run, as it is built once from the options and passed down unchanged: the harness
- * takes it as its {@link RunContext}, and each thread of `--connections` gets its settings as a
- * structured clone. Also what every path needs of a run before its calls: the method it calls,
- * and its channel connected.
+ * One steady run, as it is built once from the options ({@link steadyRunOf}) and passed down
+ * unchanged: the harness takes it as its {@link RunContext}, and each thread of `--connections`
+ * gets its settings as a structured clone. Also where a run's calls are made
+ * ({@link RunChannels}) and the `#META` fields of its method.
  *
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
-import { encodeJsonVector, GET_SCORE_PATH } from "../proto/score.ts";
 import type { PacingMode } from "./shared/pacer.ts";
 import type { Arrival, Plan } from "./schedule.ts";
-import type { UnaryMethod } from "./method.ts";
-import {
-  type Channel,
-  type ConnectCause,
-  connectOrFail,
-  explainTlsError,
-  isCertificateVerifyError,
-  type Target,
-  targetString,
-} from "./channel.ts";
+import type { UnaryMethod } from "./unary_method.ts";
+import type { Target } from "./channel.ts";
 import type { Shard } from "./option_parsers.ts";
 import type { RunContext, TestSpec } from "./harness.ts";
 import type { Meta, SteadyLine } from "./results_format.ts";
 import type { ConnectionTrace } from "./tap.ts";
+import type { SteadyConfig } from "./settings.ts";
+import type { ResultsWriter } from "./record.ts";
+import type { Prepared } from "./command_setup.ts";
+import { logLine } from "./progress.ts";
 
 /** A steady run's settings: plain data, so a connection's thread gets them as a structured clone. */
 export interface SteadySettings {
@@ -86,29 +79,12 @@ export function cloneableRun(run: SteadyRun, method: UnaryMethod): ClonedRun {
 export interface RunChannels {
   /** The (first) connection's TLS facts, for `#META`. */
   trace?: ConnectionTrace;
-  /** The calls of `plan`, and its requests over all the channels (warm-up included). */
-  callsOf(plan: Plan): Pick<TestSpec<SteadyLine>, "calls" | "total" | "firstMeasured">;
+  /** The calls of `plan`, and the plan as the loop runs it over all the channels. */
+  callsOf(plan: Plan): Pick<TestSpec<SteadyLine>, "calls" | "loop">;
   /** Cancels the calls in flight now (a second SIGINT): they are written as CANCELLED. */
   cancel(): void;
   /** Closes the pacers and channels (and ends the threads). */
   close(): Promise<void>;
-}
-
-/** The method a run calls: `run.method`, else df's GetScore with `run.payload`. */
-export function methodOf(run: Pick<SteadyRun, "method" | "payload">): UnaryMethod {
-  return run.method ?? {
-    path: GET_SCORE_PATH,
-    request: encodeJsonVector(run.payload),
-    metadata: [],
-    schema: "built-in proto/score.proto",
-  };
-}
-
-/** Metadata for every call, built once (`-bin` values arrive as base64 text). */
-export function callMetadata(pairs: [string, string][]): grpc.Metadata {
-  const md = new grpc.Metadata();
-  for (const [k, v] of pairs) md.add(k, k.endsWith("-bin") ? Buffer.from(v, "base64") : v);
-  return md;
 }
 
 /** `#META` fields that name the method and the arrival process. */
@@ -125,34 +101,43 @@ export function methodMeta(
   };
 }
 
-/** Thrown when df cannot be reached before the run starts. */
-export class UnreachableError extends Error {
-  override name = "UnreachableError";
+/**
+ * One steady run of rate `rate` into `out`, built from the settings (the caller adds the rest):
+ * what `steady` and `--find-capacity` run at each rate.
+ */
+export function steadyRunOf(
+  c: SteadyConfig,
+  rate: number,
+  out: string,
+  writer: ResultsWriter,
+  ctx: Pick<Prepared, "target" | "display" | "signal" | "cancel"> & {
+    method: UnaryMethod;
+  },
+): SteadyRun {
+  return {
+    method: ctx.method,
+    arrival: c.arrival,
+    seed: c.seed,
+    writer,
+    overwrite: c.overwrite,
+    target: ctx.target,
+    rate,
+    durationS: c.durationS,
+    warmupS: c.warmupS,
+    deadlineMs: c.deadlineMs,
+    connectTimeoutMs: c.connectTimeoutMs,
+    payload: c.payload,
+    out,
+    shard: c.shard,
+    connections: c.connections,
+    pacing: c.pacing,
+    signal: ctx.signal,
+    cancel: ctx.cancel,
+    onMeasureStart: () => logLine(ctx.display, measuringLine(rate, c.durationS)),
+  };
 }
 
-/** Connects a run's channel, or throws {@link UnreachableError} saying why it cannot. */
-export async function connectForRun(
-  channel: Channel,
-  run: Pick<SteadyRun, "target" | "connectTimeoutMs">,
-): Promise<void> {
-  const t0 = performance.now();
-  try {
-    await connectOrFail(channel, run.target, run.connectTimeoutMs);
-  } catch (e) {
-    const trace = channel.trace;
-    const cause = (e as Error).cause as ConnectCause | undefined;
-    const after = `after ${(performance.now() - t0).toFixed(0)} ms`;
-    // A certificate or TLS-version failure gets its explanation (what is wrong with df's
-    // certificate, or that df does not offer TLS 1.3); other causes are named as they are.
-    const why = trace?.tlsError && trace.tlsDone === undefined &&
-        (isCertificateVerifyError(trace.tlsError) ||
-          /ProtocolVersion|Tls12|protocol version/i.test(trace.tlsError))
-      ? await explainTlsError(trace.tlsError, run.target)
-      : (e as Error).message;
-    throw new UnreachableError(
-      `cannot reach df at ${targetString(run.target)} within ${run.connectTimeoutMs} ms: ${why}${
-        cause?.certain ? ` (${after}, certain: not retried)` : ""
-      }`,
-    );
-  }
+/** The line that says measurement has begun: scripts and tests wait for it, not for time. */
+function measuringLine(rate: number, durationS: number): string {
+  return `smft: measuring at ${rate}/s for ${durationS} s (warm-up over)`;
 }

@@ -302,14 +302,14 @@ export class Accumulator {
       g.latency.push(sec.latency);
       g.lag.push(sec.lag);
     }
-    const statOf = (parts: Series[]) => {
+    const mergedStat = (parts: Series[]) => {
       if (parts.length === 1) return parts[0].stat();
       const merged = new Series(false);
       for (const p of parts) merged.add(p);
       return merged.stat();
     };
     return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([s, g]) => {
-      const l = statOf(g.latency);
+      const l = mergedStat(g.latency);
       return {
         s,
         n: g.n,
@@ -318,7 +318,7 @@ export class Accumulator {
         p50: l.p50,
         p99: l.p99,
         max: l.max,
-        lagP99: statOf(g.lag).p99,
+        lagP99: mergedStat(g.lag).p99,
       };
     });
   }

@@ -7,6 +7,7 @@
 import type { Stat } from "./histogram.ts";
 import { formatOwnDelay } from "./own_delay.ts";
 import { type Phase, PHASES } from "./results_format.ts";
+import { textTable } from "./shared/text_table.ts";
 import type { Summary } from "./summary.ts";
 
 /** coldconn's line about its warm-up attempts (`#META.warmup_attempts`). */
@@ -75,19 +76,16 @@ export function formatSummary(s: Summary): string {
     if (p.total) out.push(`Mean Total Time: ${ms(p.total.mean)}`);
     const rows = PHASES.filter((k) => p[k]).map((k) => {
       const st = p[k]!;
-      return [k, st.mean, st.p50, st.p90, st.p99, st.max];
+      return [
+        `  ${PHASE_LABELS[k]}`,
+        ...[st.mean, st.p50, st.p90, st.p99, st.max].map((x) => x.toFixed(2)),
+      ];
     });
     if (rows.length) {
       // Each header right-aligned over its column; first_rpc is no time from the attempt's start.
-      const cols = ["mean", "p50", "p90", "p99", "max"].map((h) => h.padStart(9)).join("");
-      out.push(`${"phase (ms from attempt start)".padEnd(32)}${cols}`);
-      for (const [k, ...v] of rows) {
-        out.push(
-          `  ${PHASE_LABELS[k as Phase].padEnd(30)}${
-            (v as number[]).map((x) => x.toFixed(2).padStart(9)).join("")
-          }`,
-        );
-      }
+      // Least widths keep the columns where they have always been: 9 characters a figure.
+      const head = ["phase (ms from attempt start)", "mean", "p50", "p90", "p99", "max"];
+      out.push(textTable([head, ...rows], { left: [0], minWidth: [32, 7, 7, 7, 7, 7] }));
     }
     if (s.failed > 0) {
       const phases = Object.entries(s.failedByPhase ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");

@@ -296,7 +296,7 @@ export function achievedRate(o: {
 }
 
 /** How the reason of a run none of whose calls got through begins (see {@link judgeOutcome}). */
-export const NONE_THROUGH_REASON = "no call got through";
+const NONE_THROUGH_REASON = "no call got through";
 
 /** Whether every result of a run was an error: then nothing in it is the server's. */
 export function noneGotThrough(ok: number, failed: number): boolean {

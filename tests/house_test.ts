@@ -61,13 +61,13 @@ export function brokenRule(from: string, to: string): string | undefined {
 Deno.test("brokenRule() names each direction the house forbids and allows the rest", () => {
   const cases: [string, string, boolean][] = [
     ["smft/steady.ts", "df/server.ts", true],
-    ["smft/run.ts", "tools/summarize.ts", true],
+    ["smft/cli.ts", "tools/summarize.ts", true],
     ["df/hold.ts", "smft/shared/pacer.ts", false],
     ["df/hold.ts", "smft/steady.ts", true],
-    ["certs/tls.ts", "smft/shared/config.ts", true],
-    ["smft/shared/config.ts", "certs/tls.ts", false],
-    ["smft/shared/config.ts", "smft/options.ts", true],
-    ["tools/report.ts", "smft/summary.ts", false],
+    ["certs/tls.ts", "smft/shared/layered_config.ts", true],
+    ["smft/shared/layered_config.ts", "certs/tls.ts", false],
+    ["smft/shared/layered_config.ts", "smft/option_table.ts", true],
+    ["tools/report/command.ts", "smft/summary.ts", false],
     ["tools/main.ts", "smft/cli.ts", false],
     ["proto/score.ts", "df/server.ts", true],
   ];

@@ -19,7 +19,7 @@ import { DF, type Program, SMFT, V8_FLAGS } from "./programs.ts";
 import { withNearestFlag } from "../smft/shared/layered_config.ts";
 
 /** Targets `deno compile` accepts. */
-export const TARGETS = [
+const TARGETS = [
   "x86_64-unknown-linux-gnu",
   "aarch64-unknown-linux-gnu",
   "x86_64-apple-darwin",

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { generateCerts } from "../certs/generate.ts";
 import { SUITE_ENV_KEYS, withNearestFlag } from "../smft/shared/layered_config.ts";
-import { resultsPath } from "../smft/settings.ts";
+import { resultsPath } from "../smft/results_path.ts";
 import { fairUpTo } from "./fair_rate.ts";
 import { readResults, verdictOf } from "./results.ts";
 import { reportCommand } from "./report/command.ts";

@@ -2,6 +2,7 @@
  * Reads results files (the format in `smft/results_format.md`, and the seed's bare format)
  * line by line (`results_lines.ts`) into an `Accumulator`. Memory stays bounded whatever the
  * file's size: only the accumulator's histograms and the first few malformed lines are kept.
+ * What a file says in words (its notes, its verdict) is `results_notes.ts`'s.
  *
  * @module
  */
@@ -9,9 +10,8 @@ import { ConfigError } from "../smft/shared/layered_config.ts";
 import { Accumulator } from "../smft/summary.ts";
 import { PHASES, TEST_NAMES, type TestName } from "../smft/results_format.ts";
 import { HIGHEST_TRACKABLE_US } from "../smft/histogram.ts";
-import { formatRunVerdict, verdictFromEnd } from "../smft/verdict.ts";
 import { withDecoded } from "../smft/histogram.ts";
-import { eachLine, MAX_HEADER_CHARS, MAX_LINE_CHARS, openResults } from "./results_lines.ts";
+import { eachLine, openResults } from "./results_lines.ts";
 
 /** How a results file read. */
 export interface ResultsFile {
@@ -38,7 +38,7 @@ export interface ResultsFile {
   outOfRange: { count: number; first: { line: number; field: string; value: string }[] };
   /** Times above the histograms' ceiling (60 s), recorded as 60 s; the first line numbers kept. */
   clamped: { count: number; first: number[] };
-  /** Lines longer than their limit ({@link MAX_LINE_CHARS}), skipped unread. */
+  /** Lines longer than their limit (`MAX_LINE_CHARS` in `results_lines.ts`), skipped unread. */
   tooLong: { count: number; first: { line: number; chars: number }[] };
   /** Lines after the first `#END` (nothing may follow it): skipped, counted. */
   afterEnd: { count: number; firstLine?: number };
@@ -67,7 +67,7 @@ export interface ReadOptions {
 }
 
 /** Malformed lines kept for the report; the rest are only counted. */
-export const MALFORMED_KEPT = 5;
+const MALFORMED_KEPT = 5;
 
 /**
  * Largest time a reader takes from a result line, in ms: one week, smft's longest plan
@@ -80,7 +80,7 @@ export const MALFORMED_KEPT = 5;
 export const MAX_TIME_MS = 604_800_000;
 
 /** The time fields of result lines (ms), checked against {@link MAX_TIME_MS} before use. */
-export const TIME_FIELDS: readonly string[] = [
+const TIME_FIELDS: readonly string[] = [
   "latency_ms",
   "service_ms",
   "lag_ms",
@@ -89,7 +89,8 @@ export const TIME_FIELDS: readonly string[] = [
   ...PHASES.map((p) => `t_${p}_ms`),
 ];
 
-const CEILING_MS = HIGHEST_TRACKABLE_US / 1000;
+/** The histograms' ceiling, in ms: a time above it is recorded as this. */
+export const CEILING_MS = HIGHEST_TRACKABLE_US / 1000;
 /** A kept malformed line is cut to this many characters: one may be megabytes of garbage. */
 const MALFORMED_TEXT_MAX = 120;
 
@@ -251,32 +252,14 @@ export function verdictOf(f: ResultsFile): FileVerdict {
   return { valid: typeof v === "boolean" ? v : null, reasons, interrupted: interrupted(f) };
 }
 
-/** A verdict as words, as smft said it (`formatRunVerdict`), or why it is unknown. */
-export function formatFileVerdict(f: ResultsFile): string {
-  const judged = f.test === "01_steady" ? f.acc.latency : f.acc.phases.get("total");
-  const stat = judged?.count ? judged.stat() : undefined;
-  const v = verdictFromEnd(
-    f.end,
-    f.meta,
-    stat ? { p50: stat.p50, p99: stat.p99 } : undefined,
-  );
-  if (v) {
-    // A file written before #END said interrupted still says so in its #META.
-    return formatRunVerdict({ ...v, interrupted: v.interrupted || interrupted(f) });
-  }
-  if (f.seedFormat) return "unknown: seed format, the file carries no verdict";
-  if (f.end === undefined) return "unknown: the file has no #END";
-  return "unknown: #END has no valid field";
-}
-
 /**
  * Seconds of measurement a file covers: the planned `META.duration_s`, unless the run stopped
  * early (`interrupted`), where `END.elapsed_s` says how long it really ran, or the file is
  * truncated, where neither is known and the span of send times is used (undefined here).
  */
 export function durationOf(f: ResultsFile): number | undefined {
-  const planned = positive(f.meta?.duration_s);
-  const elapsed = positive(f.end?.elapsed_s);
+  const planned = positiveNumber(f.meta?.duration_s);
+  const elapsed = positiveNumber(f.end?.elapsed_s);
   if (interrupted(f)) return elapsed;
   if (f.truncated) return undefined;
   return planned ?? elapsed;
@@ -296,88 +279,12 @@ export function interrupted(f: ResultsFile): boolean {
   return f.end?.interrupted === true || f.meta?.interrupted === true;
 }
 
-/** The first few of `n` items, one indented line each, and how many more there are. */
-function listed(n: number, shown: string[]): string {
-  const more = n > shown.length ? `\n  … and ${n - shown.length} more` : "";
-  return shown.map((s) => `\n  ${s}`).join("") + more;
-}
-
-/** What a reader must know about a file besides its figures, one sentence each. */
-export function notesOf(f: ResultsFile): string[] {
-  const notes: string[] = [];
-  if (f.malformed.count > 0) {
-    const n = f.malformed.count;
-    const lines = listed(n, f.malformed.first.map((m) => `line ${m.line}: ${m.text}`));
-    notes.push(
-      `${n} malformed line${n === 1 ? "" : "s"} skipped (not JSON, or no boolean "ok"):${lines}`,
-    );
-  }
-  if (f.outOfRange.count > 0) {
-    const n = f.outOfRange.count;
-    const at = listed(n, f.outOfRange.first.map((o) => `line ${o.line}: ${o.field} = ${o.value}`));
-    notes.push(
-      `${n} time value${
-        n === 1 ? "" : "s"
-      } out of range (not a number from 0 to ${MAX_TIME_MS} ms) left out of the figures; their lines still count:${at}`,
-    );
-  }
-  if (f.clamped.count > 0) {
-    const n = f.clamped.count;
-    notes.push(
-      `${n} time value${n === 1 ? "" : "s"} above ${
-        CEILING_MS / 1000
-      } s (the histograms' ceiling) counted as ${
-        CEILING_MS / 1000
-      } s: percentiles that reach them are lower bounds (line${
-        f.clamped.first.length === 1 ? "" : "s"
-      } ${f.clamped.first.join(", ")}${n > f.clamped.first.length ? ", …" : ""})`,
-    );
-  }
-  if (f.tooLong.count > 0) {
-    const n = f.tooLong.count;
-    const at = f.tooLong.first.map((t) => `line ${t.line} (${t.chars} characters)`).join(", ");
-    notes.push(
-      `${n} line${
-        n === 1 ? "" : "s"
-      } longer than ${MAX_LINE_CHARS} characters (${MAX_HEADER_CHARS} for a # line) skipped unread: ${at}${
-        n > f.tooLong.first.length ? ", …" : ""
-      }`,
-    );
-  }
-  if (f.afterEnd.count > 0) {
-    const n = f.afterEnd.count;
-    notes.push(
-      `${n} line${
-        n === 1 ? "" : "s"
-      } after #END (from line ${f.afterEnd.firstLine}) not counted: nothing may follow #END, so the file was written to after its run ended (two writers, or an edit)`,
-    );
-  }
-  if (f.lines === 0) {
-    notes.push("file holds no results: only its header survived, or the run never started");
-  }
-  if (f.meta !== undefined && f.end === undefined) {
-    notes.push("file has no #END: the run was interrupted or the file is truncated");
-  } else if (f.truncated) {
-    notes.push(
-      `#END counts ${f.end?.count} results but the file holds ${f.lines}: the file is damaged or incomplete`,
-    );
-  }
-  if (interrupted(f)) {
-    const elapsed = positive(f.end?.elapsed_s);
-    const planned = positive(f.meta?.duration_s);
-    const span = elapsed !== undefined
-      ? ` after ${elapsed.toFixed(1)} s${planned !== undefined ? ` of ${planned} s planned` : ""}`
-      : "";
-    notes.push(`the run was interrupted${span}: figures cover only what ran`);
-  }
-  return notes;
+/** `v` when it is a finite number above 0. */
+export function positiveNumber(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
 // Internals.
-
-function positive(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined;
-}
 
 function parseObject(text: string): Record<string, unknown> | undefined {
   let v: unknown;

@@ -1,6 +1,7 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { ConfigError } from "../smft/shared/layered_config.ts";
-import { combinedDuration, durationOf, notesOf, readResults, type ResultsFile } from "./results.ts";
+import { combinedDuration, durationOf, readResults, type ResultsFile } from "./results.ts";
+import { notesOf } from "./results_notes.ts";
 import { readResultsMany } from "./runs.ts";
 import { lines, withFiles } from "./test_files.ts";
 

@@ -51,7 +51,7 @@ export interface ReadRuns {
 
 /**
  * Reads results files of any tests and groups them into runs: files merge only when they are
- * shards of one run (see {@link groupRuns}); every other file is a run of its own. With
+ * shards of one run (see `groupRuns`); every other file is a run of its own. With
  * `opts.merge`, every file is merged into one run (see {@link mergeAsked}). A file named twice is
  * refused rather than counted twice.
  */
@@ -126,7 +126,7 @@ function combine(files: ResultsFile[], opts: ReadOptions): ResultsSet {
 }
 
 /** How a run merged by `--merge` is named (`run` in `--json`). */
-export const MERGE_ASKED = "merged as asked (--merge): read as shards of one run";
+const MERGE_ASKED = "merged as asked (--merge): read as shards of one run";
 
 /**
  * `--merge`: the files are shards of one run because the user says so; merged exactly, as shards
@@ -157,7 +157,7 @@ export function shardOf(f: ResultsFile): { k: number; n: number } | undefined {
 }
 
 /** The `#META` fields shards of one run without a `run_id` must share. */
-export const PLAN_FIELDS = ["test", "target", "start_epoch_ms", "rate", "duration_s"] as const;
+const PLAN_FIELDS = ["test", "target", "start_epoch_ms", "rate", "duration_s"] as const;
 
 function runIdOf(f: ResultsFile): string | undefined {
   const id = f.meta?.run_id;
@@ -184,7 +184,7 @@ function shardKey(f: ResultsFile): string | undefined {
  * (`--merge` merges them: {@link readRuns}). Any other file is a run of its own; `notMerged` says
  * why files stayed apart.
  */
-export function groupRuns(files: ResultsFile[]): { groups: ResultsFile[][]; notMerged: string[] } {
+function groupRuns(files: ResultsFile[]): { groups: ResultsFile[][]; notMerged: string[] } {
   const byKey = new Map<string, ResultsFile[]>();
   const order: (string | ResultsFile)[] = [];
   for (const f of files) {

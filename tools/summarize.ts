@@ -34,7 +34,7 @@ const DEFS = {
 };
 
 /** `summarize --help`. */
-export function summarizeHelp(): string {
+function summarizeHelp(): string {
   return `Usage: summarize FILE... [--json] [--slo CLAUSES] [--merge]
 
 Summarises results files written by smft (01_steady or 02_coldconn), or by the seed's tools,

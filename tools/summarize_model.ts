@@ -5,14 +5,8 @@
  *
  * @module
  */
-import {
-  durationOf,
-  formatFileVerdict,
-  interrupted,
-  notesOf,
-  type ResultsFile,
-  verdictOf,
-} from "./results.ts";
+import { durationOf, interrupted, type ResultsFile, verdictOf } from "./results.ts";
+import { formatFileVerdict, notesOf } from "./results_notes.ts";
 import type { ResultsSet } from "./runs.ts";
 import { allPass, clauseLabel, formatSloVerdict, judgeSlo, type SloClause } from "../smft/slo.ts";
 import type { Summary } from "../smft/summary.ts";

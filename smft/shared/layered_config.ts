@@ -297,7 +297,7 @@ function nearest(name: string, known: Iterable<string>): string | undefined {
  * The known flag nearest to `flag` (within 2 edits, or one it begins), if any: `--rsp` gets
  * `--rps`, as a misspelt `.env` key gets its setting.
  */
-export function nearestFlag(flag: string, known: string[]): string | undefined {
+function nearestFlag(flag: string, known: string[]): string | undefined {
   const name = flag.replace(/^-+/, "").split("=")[0];
   let near = nearest(name, known);
   near ??= name.length >= 3 ? known.find((k) => k.startsWith(name)) : undefined;

@@ -86,10 +86,10 @@ export const SPIN_AHEAD_MS = 10;
 export const INITIAL_LEAD_MS = 2.3;
 
 /** How late a sleep usually ends before any has been measured, ms (Deno's timer: ~1.1 ms). */
-export const INITIAL_TYPICAL_MS = 1.1;
+const INITIAL_TYPICAL_MS = 1.1;
 
 /** How late the alarm (`wake`) usually is before any has been measured, ms. */
-export const INITIAL_ALARM_TYPICAL_MS = 0.1;
+const INITIAL_ALARM_TYPICAL_MS = 0.1;
 
 /**
  * Hears the intervals in which the pacer's thread could not read a socket: a turn of its event
@@ -192,7 +192,7 @@ export interface PacerHost {
 }
 
 /** Deno's: `setTimeout` to sleep, `setImmediate` to turn, an alarm thread to wake. */
-export const DENO_HOST: PacerHost = {
+const DENO_HOST: PacerHost = {
   now: () => performance.now(),
   sleep: (ms, cb) => setTimeout(cb, ms),
   cancel: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),

@@ -11,6 +11,8 @@ export interface TableLayout {
   left?: number[];
   /** Put before every line (a table under a heading). */
   indent?: string;
+  /** Least width of each column (a layout that stays put whatever the figures); unset: none. */
+  minWidth?: (number | undefined)[];
 }
 
 /** Rows of text (the first is usually the header) as aligned lines joined by newlines. */
@@ -20,7 +22,7 @@ export function textTable(rows: string[][], layout: TableLayout = {}): string {
   const left = new Set((layout.left ?? []).map((c) => c < 0 ? n + c : c));
   const width = Array.from(
     { length: n },
-    (_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)),
+    (_, c) => Math.max(layout.minWidth?.[c] ?? 0, ...rows.map((r) => (r[c] ?? "").length)),
   );
   return rows.map((r) =>
     (layout.indent ?? "") +

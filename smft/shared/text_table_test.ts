@@ -9,4 +9,8 @@ Deno.test("textTable: figures right, text left (negative columns from the end), 
   );
   assert.equal(textTable([["a", "bb"], ["ccc", "d"]], { indent: "  " }), "    a  bb\n  ccc   d");
   assert.equal(textTable([]), "");
+  assert.equal(
+    textTable([["a", "1"], ["bbb", "22"]], { left: [0], minWidth: [5] }),
+    "a       1\nbbb    22",
+  );
 });

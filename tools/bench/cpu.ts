@@ -51,9 +51,16 @@ interface Case {
   side: "client" | "server";
   program: string;
   server: (port: number) => Proc;
-  client: (port: number, rate: number, seconds: number) => Proc;
+  client: (run: ClientCall) => Proc;
   /** The process whose cost is measured, and the grpc-go one that counts calls. */
   measured: "client" | "server";
+}
+
+/** What a case's client is asked to do: call the server on `port` at `rate`/s for `seconds`. */
+interface ClientCall {
+  port: number;
+  rate: number;
+  seconds: number;
 }
 
 type Snap = Map<string, { group: string; cpu: number; switches: number }>;
@@ -136,7 +143,7 @@ export function caseName(
 }
 
 /** The six programs, as cases. */
-export function cpuCases(s: CpuBenchSetup): Case[] {
+function cpuCases(s: CpuBenchSetup): Case[] {
   const c = s.certs;
   const deno = Deno.execPath();
   const goServer = (port: number): Proc => ({
@@ -152,7 +159,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
       c.serverKey,
     ],
   });
-  const goClient = (port: number, rate: number, seconds: number): Proc => ({
+  const goClient = ({ port, rate, seconds }: ClientCall): Proc => ({
     argv: [s.goClient, "-mode", "steady", "-addr", `127.0.0.1:${port}`, "-servername", "localhost"]
       .concat(["-ca", c.ca, "-cert", c.clientCrt, "-key", c.clientKey, "-rate", String(rate)])
       .concat([
@@ -179,7 +186,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
       program: pacing === "wake" ? "floor, wake pacing" : "floor (grpc-js)",
       server: goServer,
       measured: "client",
-      client: (port, rate, seconds) => ({
+      client: ({ port, rate, seconds }) => ({
         argv: [deno, "run", "-A", "tools/bench/floor/client.ts", "--port", String(port)]
           .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", "0"])
           .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey])
@@ -193,7 +200,7 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
       program: caseName("smft", pacing, n),
       server: goServer,
       measured: "client",
-      client: (port, rate, seconds) => ({
+      client: ({ port, rate, seconds }) => ({
         argv: [deno, ...runArgs(SMFT), "steady", "--quiet", "--overwrite"],
         env: {
           ...tlsEnv(c.clientCrt, c.clientKey),
@@ -257,15 +264,17 @@ export function cpuCases(s: CpuBenchSetup): Case[] {
 /** Runs one case once and returns its figures per call over the window. */
 async function measureOnce(
   cs: Case,
-  rate: number,
-  port: number,
-  warmupS: number,
-  windowS: number,
+  { rate, port, warmupS, windowS }: {
+    rate: number;
+    port: number;
+    warmupS: number;
+    windowS: number;
+  },
 ): Promise<Omit<CpuRow, "side" | "program" | "rate">> {
   const server = spawn(cs.server(port));
   try {
     for (let i = 0; i < 200 && !/listening/i.test(server.out.text); i++) await sleep(50);
-    const client = spawn(cs.client(port, rate, warmupS + windowS + 3));
+    const client = spawn(cs.client({ port, rate, seconds: warmupS + windowS + 3 }));
     try {
       await sleep(warmupS * 1000);
       const measured = cs.measured === "client" ? client : server;
@@ -333,7 +342,12 @@ export async function cpuPerCall(
   for (let r = 0; r < o.rounds; r++) {
     for (const rate of o.rates) {
       for (const cs of cases) {
-        const m = await measureOnce(cs, rate, ++port, o.warmupS, o.windowS);
+        const m = await measureOnce(cs, {
+          rate,
+          port: ++port,
+          warmupS: o.warmupS,
+          windowS: o.windowS,
+        });
         o.log?.(
           `  round ${r + 1}: ${cs.side} ${cs.program} at ${rate}/s: ${m.cpuUs.toFixed(0)} µs/call`,
         );

@@ -10,7 +10,7 @@ import { DEFAULT_PACING } from "../../smft/shared/pacer.ts";
 import { caseName, type CpuRow } from "./cpu.ts";
 import { type Cell, type CellResult, confusion, serversFigures } from "./matrix.ts";
 import type { OneCoreResults } from "./one_core.ts";
-import { f2 } from "./table.ts";
+import { f2OrDash } from "./table.ts";
 import { ratio, type Target } from "./targets.ts";
 
 /** What the bench's sections measured, as the targets read it. */
@@ -61,7 +61,9 @@ export function issueTargets(
     targets.push({
       target: `smft CPU per call <= 1.2x the floor at ${rate}/s, lag p50 <= 0.2 ms`,
       figure: modes.map((m) =>
-        `${m.pacing} ${m.us?.toFixed(0) ?? "-"} µs = ${ratio(m.us, fl)}, lag p50 ${f2(m.lag)} ms`
+        `${m.pacing} ${m.us?.toFixed(0) ?? "-"} µs = ${ratio(m.us, fl)}, lag p50 ${
+          f2OrDash(m.lag)
+        } ms`
       ).join("; ") +
         ` (floor ${fl?.toFixed(0) ?? "-"} µs; the floor paced by wake ${
           fw?.toFixed(0) ?? "-"
@@ -85,9 +87,9 @@ export function issueTargets(
       target: "df CPU per call <= 1.2x the floor at 1000/s, hold p50 <= +0.1 ms, p99 <= +1 ms",
       figure: `${DEFAULT_PACING} ${d?.toFixed(0) ?? "-"} µs = ${ratio(d, fl)}, spin ${
         ds?.toFixed(0) ?? "-"
-      } µs = ${ratio(ds, fl)} (floor ${fl?.toFixed(0) ?? "-"} µs); hold p50 +${f2(plus)}, p99 +${
-        f2(plus99)
-      } ms (${DEFAULT_PACING})`,
+      } µs = ${ratio(ds, fl)} (floor ${fl?.toFixed(0) ?? "-"} µs); hold p50 +${
+        f2OrDash(plus)
+      }, p99 +${f2OrDash(plus99)} ms (${DEFAULT_PACING})`,
       met: d === undefined || fl === undefined
         ? undefined
         : d <= 1.2 * fl && (plus ?? 1) <= 0.1 && (plus99 ?? 9) <= 1,
@@ -95,7 +97,7 @@ export function issueTargets(
   }
   targets.push({
     target: "smft KiB allocated per call <= 1.2x the floor client's (1000/s)",
-    figure: `${f2(smftKib)} vs ${f2(floorKib)} KiB = ${ratio(smftKib, floorKib)}`,
+    figure: `${f2OrDash(smftKib)} vs ${f2OrDash(floorKib)} KiB = ${ratio(smftKib, floorKib)}`,
     met: smftKib === undefined || floorKib === undefined ? undefined : smftKib <= 1.2 * floorKib,
   });
   for (const rate of [1000, 2000]) {
@@ -104,8 +106,8 @@ export function issueTargets(
     targets.push({
       target: `one core each: smft VALID at ${rate}/s, p99 <= 1.3x the grpc-go client's`,
       figure: r
-        ? `${r.smft.end.valid ? "VALID" : "INVALID"}, ${f2(s)} vs ${f2(g)} ms = ${ratio(s, g)} ` +
-          `(the grpc-js floor: ${f2(r.floorP99)} ms = ${ratio(r.floorP99, g)})`
+        ? `${r.smft.end.valid ? "VALID" : "INVALID"}, ${f2OrDash(s)} vs ${f2OrDash(g)} ms = ` +
+          `${ratio(s, g)} (the grpc-js floor: ${f2OrDash(r.floorP99)} ms = ${ratio(r.floorP99, g)})`
         : "-",
       met: r && s !== undefined && g !== undefined
         ? r.smft.end.valid === true && s <= 1.3 * g
@@ -118,9 +120,9 @@ export function issueTargets(
     targets.push({
       target: "one core: df at 2000/s p50 <= +0.3 ms and p99 <= 1.5x the grpc-go server's",
       figure: d && g
-        ? `p50 ${f2(d.p50)} vs ${f2(g.p50)}, p99 ${f2(d.p99)} vs ${f2(g.p99)} ms = ${
-          ratio(d.p99, g.p99)
-        }`
+        ? `p50 ${f2OrDash(d.p50)} vs ${f2OrDash(g.p50)}, p99 ${f2OrDash(d.p99)} vs ${
+          f2OrDash(g.p99)
+        } ms = ${ratio(d.p99, g.p99)}`
         : "-",
       met: d && g ? d.p50 <= g.p50 + 0.3 && d.p99 <= 1.5 * g.p99 : undefined,
     });
@@ -130,7 +132,7 @@ export function issueTargets(
     targets.push({
       target: `smft p99 <= 1.3x the grpc-go client's, grpc-go server, ${rate}/s`,
       figure: c
-        ? `${f2(c.smft.p99)} vs ${f2(c.ref.p99)} ms = ${ratio(c.smft.p99, c.ref.p99)}`
+        ? `${f2OrDash(c.smft.p99)} vs ${f2OrDash(c.ref.p99)} ms = ${ratio(c.smft.p99, c.ref.p99)}`
         : "-",
       met: c ? c.smft.p99 <= 1.3 * c.ref.p99 : undefined,
     });
@@ -139,7 +141,7 @@ export function issueTargets(
     const onDf = cellOf("df", 2000)?.ref.p99, onGo = cellOf("grpc-go", 2000)?.ref.p99;
     targets.push({
       target: "df p99 <= 1.5x the grpc-go server's at 2000/s (the grpc-go client)",
-      figure: `${f2(onDf)} vs ${f2(onGo)} ms = ${ratio(onDf, onGo)}`,
+      figure: `${f2OrDash(onDf)} vs ${f2OrDash(onGo)} ms = ${ratio(onDf, onGo)}`,
       met: onDf === undefined || onGo === undefined ? undefined : onDf <= 1.5 * onGo,
     });
   }
@@ -153,12 +155,12 @@ export function issueTargets(
     const first = cold.smft?.phases?.first_rpc?.p50;
     targets.push({
       target: "coldconn connect p50 <= 1.5x grpc-go's (20 attempts at 5/s)",
-      figure: `${f2(s)} vs ${f2(g)} ms = ${ratio(s, g)}`,
+      figure: `${f2OrDash(s)} vs ${f2OrDash(g)} ms = ${ratio(s, g)}`,
       met: s === undefined || g === undefined ? undefined : s <= 1.5 * g,
     });
     targets.push({
       target: `coldconn first RPC p50 <= DELAY_MS + 1.5 ms (${holdMs + 1.5} ms)`,
-      figure: `${f2(first)} ms`,
+      figure: `${f2OrDash(first)} ms`,
       met: first === undefined ? undefined : first <= holdMs + 1.5,
     });
   }
@@ -183,9 +185,11 @@ export function issueTargets(
         target:
           `200/s, ${server} server, DELAY_MS=${delayMs}: VALID, p50 <= +0.3 ms, p99 <= 1.3x grpc-go's`,
         figure: c
-          ? `${c.smft.valid ? "VALID" : "INVALID"}, p50 ${f2(c.smft.p50)} vs ${
-            f2(c.ref.p50)
-          }, p99 ${f2(c.smft.p99)} vs ${f2(c.ref.p99)} ms = ${ratio(c.smft.p99, c.ref.p99)}`
+          ? `${c.smft.valid ? "VALID" : "INVALID"}, p50 ${f2OrDash(c.smft.p50)} vs ${
+            f2OrDash(c.ref.p50)
+          }, p99 ${f2OrDash(c.smft.p99)} vs ${f2OrDash(c.ref.p99)} ms = ${
+            ratio(c.smft.p99, c.ref.p99)
+          }`
           : "-",
         met: c ? c.smft.valid && serversFigures(c) : undefined,
       });

@@ -32,7 +32,7 @@ import { readResults } from "../results.ts";
 import type { Summary } from "../../smft/summary.ts";
 import { type Cell, cellTag, formatMatrix, matrixCells } from "./matrix.ts";
 import { type ClientRun, runMatrix } from "./calibrate.ts";
-import { f2 } from "./table.ts";
+import { f2OrDash } from "./table.ts";
 import { textTable } from "../../smft/shared/text_table.ts";
 import {
   CLIENT_CORE,
@@ -190,13 +190,10 @@ async function smft(
 
 /** The floor client's figures (`floor/client.ts`'s JSON line); `core` pins it. */
 async function floorClient(
-  port: number,
-  rate: number,
-  warmup: number,
-  core?: number,
+  { port, rate, warmupS, core }: { port: number; rate: number; warmupS: number; core?: number },
 ): Promise<{ p50_ms: number; p99_ms: number; alloc_kb_per_call: number }> {
   const argv = ["run", "-A", V8_FLAGS, "tools/bench/floor/client.ts", "--port", String(port)]
-    .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", String(warmup)])
+    .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", String(warmupS)])
     .concat(["--ca", certs.caCrt, "--cert", certs.clientCrt, "--key", certs.clientKey]);
   const [cmd, args] = onCore(core, Deno.execPath(), argv);
   const r = await new Deno.Command(cmd, {
@@ -232,9 +229,9 @@ if (!flags["matrix-only"]) {
   oneCore = await runOneCore({
     ladder: quick ? [1000, 2000] : [500, 1000, 1500, 2000, 3000],
     startServer: (kind) => startServer(kind, DELAY_MS, SERVER_CORE),
-    goClient: (port, rate, out) =>
+    goClient: ({ port, rate, out }) =>
       native(port, { mode: "steady", rate, durationS: seconds, warmupS, out, cpu: CLIENT_CORE }),
-    smft: (port, rate, out) =>
+    smft: ({ port, rate, out }) =>
       smft(
         port,
         ["steady", "--rps", String(rate), "--duration", String(seconds)]
@@ -242,7 +239,8 @@ if (!flags["matrix-only"]) {
         out,
         true,
       ),
-    floorP99: async (port, rate) => (await floorClient(port, rate, warmupS, CLIENT_CORE)).p99_ms,
+    floorP99: async ({ port, rate }) =>
+      (await floorClient({ port, rate, warmupS, core: CLIENT_CORE })).p99_ms,
     dir,
     progress: (line) => console.error(line),
   });
@@ -288,7 +286,7 @@ log(`\n== Bytes allocated per call (V8's total_allocated_bytes; KiB per call)`);
 let smftKib: number | undefined, floorKib: number | undefined;
 {
   const s = await startServer("grpc-go");
-  const fc = await floorClient(s.port, 1000, 1);
+  const fc = await floorClient({ port: s.port, rate: 1000, warmupS: 1 });
   await s.stop();
   const floorServer = await spawnListening(
     Deno.execPath(),
@@ -322,9 +320,9 @@ let smftKib: number | undefined, floorKib: number | undefined;
     ]);
   }
   floorKib = fc.alloc_kb_per_call;
-  rows.push(["floor client (setTimeout), 1000/s", f2(fc.alloc_kb_per_call), "-", "-"]);
+  rows.push(["floor client (setTimeout), 1000/s", f2OrDash(fc.alloc_kb_per_call), "-", "-"]);
   rows.push([`df ${DEFAULT_PACING}, all the bench's calls`, dfLine ?? "-", "-", "-"]);
-  rows.push(["floor server (setTimeout), 1000/s", f2(fs.alloc_kb_per_call), "-", "-"]);
+  rows.push(["floor server (setTimeout), 1000/s", f2OrDash(fs.alloc_kb_per_call), "-", "-"]);
   log(textTable(rows, { left: [0] }));
 }
 
@@ -343,10 +341,11 @@ const demo: boolean[] = [];
         join(dir, `demo_${i}.txt`),
       );
       demo.push(r.end.valid === true);
+      const { latency: l, lag } = r.summary;
       log(
-        `try ${i + 1}: ${r.end.valid ? "VALID" : "INVALID"}; p50 ${f2(r.summary.latency?.p50)} ` +
-          `p99 ${f2(r.summary.latency?.p99)} ms, lag p50 ${f2(r.summary.lag?.p50)} p99 ` +
-          `${f2(r.summary.lag?.p99)} ms${r.end.valid ? "" : ` (${r.end.verdict_reasons})`}`,
+        `try ${i + 1}: ${r.end.valid ? "VALID" : "INVALID"}; p50 ${f2OrDash(l?.p50)} ` +
+          `p99 ${f2OrDash(l?.p99)} ms, lag p50 ${f2OrDash(lag?.p50)} p99 ` +
+          `${f2OrDash(lag?.p99)} ms${r.end.valid ? "" : ` (${r.end.verdict_reasons})`}`,
       );
     }
   } finally {
@@ -380,10 +379,10 @@ const cold: { smft?: Summary; go?: Summary } = {};
     const p = x?.phases;
     rows.push([
       name,
-      f2(p?.connect?.p50),
-      f2(p?.tls?.p50),
-      f2(p?.first_rpc?.p50),
-      f2(p?.total?.p50),
+      f2OrDash(p?.connect?.p50),
+      f2OrDash(p?.tls?.p50),
+      f2OrDash(p?.first_rpc?.p50),
+      f2OrDash(p?.total?.p50),
     ]);
   }
   log(`\n== coldconn against df, 20 attempts at 5/s each`);
@@ -402,7 +401,7 @@ if (flags.long) {
   await s.stop();
   log(
     `\n== 2000/s for 300 s: smft peak RSS ${r.end.rss_max_mb} MB (target < 200 MB), ` +
-      `achieved ${r.end.achieved_rps}/s, lag p99 ${f2(r.summary.lag?.p99)} ms`,
+      `achieved ${r.end.achieved_rps}/s, lag p99 ${f2OrDash(r.summary.lag?.p99)} ms`,
   );
 }
 

@@ -15,7 +15,7 @@ import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
 import { RUN_RULES } from "../../smft/verdict.ts";
 import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
-import { f2 } from "./table.ts";
+import { f2OrDash } from "./table.ts";
 import { textTable } from "../../smft/shared/text_table.ts";
 
 /** One cell of the matrix. */
@@ -71,7 +71,7 @@ export interface CellResult {
 export const SPIN_TURN_KIB = 0.67;
 
 /** How far smft may be from the reference for its figures to count as the server's. */
-export const CALIBRATION = { p50PlusMs: 0.3, p99Ratio: 1.3 } as const;
+const CALIBRATION = { p50PlusMs: 0.3, p99Ratio: 1.3 } as const;
 
 /**
  * The cells (pure). The full matrix: both servers × `DELAY_MS` 0 and 5 × loopback and the relay
@@ -269,15 +269,15 @@ export function formatMatrix(results: CellResult[]): string {
       String(r.cell.rate),
       String(r.cell.connections),
       `${r.cell.pacing}${r.cell.starved ? " starved" : ""}`,
-      f2(r.ref.p50),
-      f2(r.ref.p99),
-      f2(r.smft.p50),
-      f2(r.smft.p99),
-      `${r.smft.p50 - r.ref.p50 >= 0 ? "+" : ""}${f2(r.smft.p50 - r.ref.p50)}`,
-      `${f2(r.smft.p99 / r.ref.p99)}x`,
-      f2(r.smft.own?.sendP99),
-      f2(r.smft.own?.readP99),
-      f2(r.smft.own?.ioP99),
+      f2OrDash(r.ref.p50),
+      f2OrDash(r.ref.p99),
+      f2OrDash(r.smft.p50),
+      f2OrDash(r.smft.p99),
+      `${r.smft.p50 - r.ref.p50 >= 0 ? "+" : ""}${f2OrDash(r.smft.p50 - r.ref.p50)}`,
+      `${f2OrDash(r.smft.p99 / r.ref.p99)}x`,
+      f2OrDash(r.smft.own?.sendP99),
+      f2OrDash(r.smft.own?.readP99),
+      f2OrDash(r.smft.own?.ioP99),
       r.smft.hostPressurePct === undefined ? "-" : r.smft.hostPressurePct.toFixed(1),
       truth ? "yes" : "no",
       r.smft.valid ? "VALID" : "INVALID",

@@ -20,19 +20,19 @@ import { onCore } from "../programs.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The Go package (folder) of the native client. */
-export const NATIVE_SOURCE: string = join(ROOT, "tools", "bench", "native", "client");
+const NATIVE_SOURCE: string = join(ROOT, "tools", "bench", "native", "client");
 
 /** Where {@link buildNativeClient} puts the binary by default. */
-export const NATIVE_BIN: string = join(ROOT, "results", ".native", "grpc-go-client");
+const NATIVE_BIN: string = join(ROOT, "results", ".native", "grpc-go-client");
 
 /** The Go package (folder) of the native server (df's service in grpc-go). */
-export const NATIVE_SERVER_SOURCE: string = join(ROOT, "tools", "bench", "native", "server");
+const NATIVE_SERVER_SOURCE: string = join(ROOT, "tools", "bench", "native", "server");
 
 /** Where {@link buildNativeServer} puts the binary by default. */
 export const NATIVE_SERVER_BIN: string = join(ROOT, "results", ".native", "grpc-go-server");
 
 /** Where Debian's golang-*-dev packages install Go sources. */
-export const DEBIAN_GOPATH = "/usr/share/gocode";
+const DEBIAN_GOPATH = "/usr/share/gocode";
 
 /** The packages that provide what the build needs. */
 const INSTALL_HINT = "apt-get install golang-go golang-google-grpc-dev";
@@ -237,7 +237,7 @@ export interface NativeArgs {
 }
 
 /** The Go client's command line for `args`. */
-export function nativeArgv(args: NativeArgs): string[] {
+function nativeArgv(args: NativeArgs): string[] {
   const argv = [
     "-mode",
     args.mode,

@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import type { ClientRun } from "./calibrate.ts";
-import { f2 } from "./table.ts";
+import { f2OrDash } from "./table.ts";
 import { textTable } from "../../smft/shared/text_table.ts";
 import { ratio } from "./targets.ts";
 
@@ -24,13 +24,19 @@ export interface OneCoreResults {
   servers: Map<number, { df: ClientRun; go: ClientRun }>;
 }
 
+/** A client's run against the server on `port`, at `rate`/s. */
+export interface OneCoreCall {
+  port: number;
+  rate: number;
+}
+
 /** How the section starts servers and runs clients (the bench's own launchers, pinned). */
 export interface OneCoreEnv {
   ladder: number[];
   startServer(kind: "df" | "grpc-go"): Promise<{ port: number; stop(): Promise<unknown> }>;
-  goClient(port: number, rate: number, out: string): Promise<ClientRun>;
-  smft(port: number, rate: number, out: string): Promise<ClientRun>;
-  floorP99(port: number, rate: number): Promise<number>;
+  goClient(run: OneCoreCall & { out: string }): Promise<ClientRun>;
+  smft(run: OneCoreCall & { out: string }): Promise<ClientRun>;
+  floorP99(run: OneCoreCall): Promise<number>;
   dir: string;
   progress(line: string): void;
 }
@@ -41,10 +47,20 @@ export async function runOneCore(env: OneCoreEnv): Promise<OneCoreResults> {
   const s = await env.startServer("grpc-go");
   try {
     for (const rate of env.ladder) {
-      const go = await env.goClient(s.port, rate, join(env.dir, `core_go_${rate}.txt`));
-      const smft = await env.smft(s.port, rate, join(env.dir, `core_smft_${rate}.txt`));
+      const go = await env.goClient({
+        port: s.port,
+        rate,
+        out: join(env.dir, `core_go_${rate}.txt`),
+      });
+      const smft = await env.smft({
+        port: s.port,
+        rate,
+        out: join(env.dir, `core_smft_${rate}.txt`),
+      });
       // The floor (a plain grpc-js loop on this Deno) shows what the stack itself does here.
-      const floorP99 = [1000, 2000].includes(rate) ? await env.floorP99(s.port, rate) : undefined;
+      const floorP99 = [1000, 2000].includes(rate)
+        ? await env.floorP99({ port: s.port, rate })
+        : undefined;
       out.clients.set(rate, { smft, go, floorP99 });
       env.progress(`  one core, client ${rate}/s done`);
     }
@@ -57,7 +73,11 @@ export async function runOneCore(env: OneCoreEnv): Promise<OneCoreResults> {
       const server = await env.startServer(kind);
       try {
         const file = join(env.dir, `core_server_${kind}_${rate}.txt`);
-        runs[kind === "df" ? "df" : "go"] = await env.goClient(server.port, rate, file);
+        runs[kind === "df" ? "df" : "go"] = await env.goClient({
+          port: server.port,
+          rate,
+          out: file,
+        });
       } finally {
         await server.stop();
       }
@@ -105,12 +125,12 @@ export function formatOneCore(r: OneCoreResults): string {
     rows.push([
       String(rate),
       c.smft.end.valid ? "VALID" : "INVALID",
-      `${f2(s.latency?.p50)} / ${f2(s.latency?.p99)}`,
-      `${f2(g.latency?.p50)} / ${f2(g.latency?.p99)}`,
+      `${f2OrDash(s.latency?.p50)} / ${f2OrDash(s.latency?.p99)}`,
+      `${f2OrDash(g.latency?.p50)} / ${f2OrDash(g.latency?.p99)}`,
       ratio(s.latency?.p99, g.latency?.p99),
-      f2(c.floorP99),
-      `${f2(s.ownDelay?.sendP99)} / ${f2(s.ownDelay?.readP99)}`,
-      `${f2(Number(c.smft.end.host_cpu_pressure_pct))} %`,
+      f2OrDash(c.floorP99),
+      `${f2OrDash(s.ownDelay?.sendP99)} / ${f2OrDash(s.ownDelay?.readP99)}`,
+      `${f2OrDash(Number(c.smft.end.host_cpu_pressure_pct))} %`,
     ]);
   }
   const best = highestValid(r.clients);
@@ -119,8 +139,8 @@ export function formatOneCore(r: OneCoreResults): string {
     const d = s.df.summary.latency, g = s.go.summary.latency;
     srows.push([
       String(rate),
-      `${f2(d?.p50)} / ${f2(d?.p99)}`,
-      `${f2(g?.p50)} / ${f2(g?.p99)}`,
+      `${f2OrDash(d?.p50)} / ${f2OrDash(d?.p99)}`,
+      `${f2OrDash(g?.p50)} / ${f2OrDash(g?.p99)}`,
       d && g ? `${(d.p50 - g.p50).toFixed(2)} ms` : "-",
       ratio(d?.p99, g?.p99),
     ]);

@@ -2,7 +2,7 @@
  * A link with a delay, for a kernel without netem: a TCP relay on loopback that holds every chunk
  * it reads for `delayMs` before it writes it on, in each direction, in order. TLS passes through
  * untouched (the relay never reads it), so df and smft see one another as through a slow
- * network. Deno's timer ends a hold ~1 ms late (DESIGN.md §4): the one-way delay is `delayMs` and
+ * network. Deno's timer ends a hold ~1 ms late: the one-way delay is `delayMs` and
  * up to ~1–2 ms more, like a real link's jitter; what matters for the bench is that every client
  * crosses the same relay.
  *

@@ -1,7 +1,7 @@
 /**
  * `compare A B`: how run B's percentiles differ from run A's, with 95 % confidence intervals
- * from a block bootstrap (`bootstrap.ts`). This module reads the files, picks the blocks of each
- * test, and prints the comparison as a table or JSON.
+ * from a block bootstrap (`bootstrap.ts`). This module reads the files and collects each side's
+ * values; `model.ts` picks the blocks of each test and compares, `text.ts` prints the table.
  *
  * @module
  */
@@ -12,57 +12,10 @@ import {
   resolveOptions,
 } from "../../smft/shared/layered_config.ts";
 import { PERCENTILE_DEFINITION } from "../../smft/histogram.ts";
-import { formatFileVerdict, notesOf, verdictOf } from "../results.ts";
 import { readResultsMany, type ResultsSet } from "../runs.ts";
-import type { TestName } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine, wrap } from "../command_result.ts";
-import {
-  type Block,
-  blocksOfSeconds,
-  blocksOfValues,
-  bootstrapDiff,
-  type PercentileDiff,
-} from "./bootstrap.ts";
-
-/** What was compared, figures in ms. */
-export interface Comparison {
-  test: TestName;
-  a: RunInfo;
-  b: RunInfo;
-  /** `unit`: what is resampled: `second`, `attempt`, or `block` (seconds, and runs of lines of files without send times). */
-  bootstrap: { resamples: number; seed: number; confidence: number; unit: string };
-  rows: CompareRow[];
-  notes: string[];
-}
-
-/** One side of a comparison. */
-export interface RunInfo {
-  paths: string[];
-  total: number;
-  ok: number;
-  successPct: number;
-  /** Resampling units (seconds, attempts, or blocks of results). */
-  blocks: number;
-  /** The run's own verdict (from `#END`): `false` INVALID in any shard, `null` unknown. */
-  valid: boolean | null;
-  /** Present (true) when the side's files were merged because `--merge` said they are one run. */
-  mergeAsked?: true;
-  /** Each file's own verdict in words (`VALID: ...`, `INVALID: ...`, or why it is unknown). */
-  verdicts: string[];
-}
-
-/** One compared percentile. */
-export interface CompareRow extends PercentileDiff {
-  /** `latency`, or a cold-connection phase (`total`, `connect`). */
-  metric: string;
-  /** (B − A) / A × 100. */
-  diffPct: number | null;
-}
-
-/** Percentiles compared. */
-export const COMPARED = [50, 90, 99] as const;
-/** Results without send times (the seed's format) are cut into about this many blocks. */
-const UNTIMED_BLOCKS = 100;
+import { compareSets } from "./model.ts";
+import { formatComparison } from "./text.ts";
 
 const DEFS = {
   json: { flag: "json", boolean: true, default: false, help: "print one JSON object" },
@@ -89,7 +42,7 @@ const DEFS = {
 };
 
 /** `compare --help`. */
-export function compareHelp(): string {
+function compareHelp(): string {
   return `Usage: compare A B [--json] [--resamples N] [--seed N] [--merge]
 
 How run B differs from run A in p50, p90 and p99 (B − A, in ms and %), with a 95 % confidence
@@ -186,174 +139,4 @@ export async function compareCommand(args: string[]): Promise<CommandResult> {
       for (const f of s.files) f.acc.destroy();
     }
   }
-}
-
-interface Collected {
-  untimed: Map<string, number[]>[];
-  total: number[][];
-  connect: number[][];
-}
-
-/** Compares two read runs of one test, blocks chosen by the test. */
-function compareSets(
-  a: ResultsSet,
-  b: ResultsSet,
-  data: Collected,
-  opts: { resamples: number; seed: number },
-): Comparison {
-  const notes: string[] = [];
-  const rows: CompareRow[] = [];
-  let blocksA: number;
-  let blocksB: number;
-  let unit: string;
-  const push = (metric: string, diffs: PercentileDiff[]) => {
-    for (const d of diffs) {
-      const diffPct = d.diff !== null && d.a ? (d.diff / d.a) * 100 : null;
-      rows.push({ metric, ...d, diffPct });
-    }
-  };
-  if (a.test === "01_steady") {
-    const side = (set: ResultsSet, untimed: Map<string, number[]>, name: string): Block[] => {
-      const blocks = blocksOfSeconds(set.combined);
-      for (const [path, values] of untimed) {
-        const size = Math.max(1, Math.ceil(values.length / UNTIMED_BLOCKS));
-        blocks.push(...blocksOfValues(values, size));
-        notes.push(
-          `${name}: ${path} has no send times (seed format): its results are resampled in blocks of ${size} consecutive lines`,
-        );
-      }
-      return blocks;
-    };
-    const ba = side(a, data.untimed[0], "A");
-    const bb = side(b, data.untimed[1], "B");
-    blocksA = ba.length;
-    blocksB = bb.length;
-    unit = data.untimed.some((m) => m.size > 0) ? "block" : "second";
-    push("latency", bootstrapDiff(ba, bb, [...COMPARED], opts));
-  } else {
-    const one = (v: number[]) => blocksOfValues(v, 1);
-    const [ta, tb] = [one(data.total[0]), one(data.total[1])];
-    blocksA = ta.length;
-    blocksB = tb.length;
-    unit = "attempt";
-    push("total", bootstrapDiff(ta, tb, [...COMPARED], opts));
-    push("connect", bootstrapDiff(one(data.connect[0]), one(data.connect[1]), [...COMPARED], opts));
-  }
-  const few = 20;
-  for (const [name, n] of [["A", blocksA], ["B", blocksB]] as const) {
-    if (n < few && n >= 2) {
-      notes.push(`${name} has only ${n} ${unit}s to resample: the intervals are rough`);
-    }
-  }
-  const info = (set: ResultsSet, blocks: number): RunInfo => ({
-    paths: set.files.map((f) => f.path),
-    total: set.combined.total,
-    ok: set.combined.ok,
-    successPct: set.combined.total ? (set.combined.ok / set.combined.total) * 100 : 0,
-    blocks,
-    valid: setValid(set),
-    ...(set.mergeAsked ? { mergeAsked: true as const } : {}),
-    verdicts: set.files.map((f) => formatFileVerdict(f)),
-  });
-  // A figure of an INVALID run includes the generator's own delay: a difference may be its.
-  const warnings: string[] = [];
-  for (const [name, set] of [["A", a], ["B", b]] as const) {
-    for (const f of set.files) {
-      if (verdictOf(f).valid === false) {
-        warnings.push(
-          `WARNING: ${name} (${f.path}) is an INVALID run: ${
-            formatFileVerdict(f)
-          }; a difference may be the generator's, not df's`,
-        );
-      }
-    }
-  }
-  notes.unshift(...warnings);
-  // What the reader noticed in each file (truncated, malformed lines, values out of range, ...):
-  // summarize says it beside the figures, and so must a comparison built on them.
-  for (const [name, set] of [["A", a], ["B", b]] as const) {
-    for (const f of set.files) {
-      for (const n of notesOf(f)) notes.push(`${name} (${f.path}): ${n}`);
-    }
-  }
-  return {
-    test: a.test,
-    a: info(a, blocksA),
-    b: info(b, blocksB),
-    bootstrap: { resamples: opts.resamples, seed: opts.seed, confidence: 0.95, unit },
-    rows,
-    notes,
-  };
-}
-
-/** `false` when any file of the run is INVALID, `true` when all are VALID, else `null`. */
-function setValid(set: ResultsSet): boolean | null {
-  const v = set.files.map((f) => verdictOf(f).valid);
-  return v.includes(false) ? false : v.every((x) => x === true) ? true : null;
-}
-
-const fix = (v: number | null, sign = false) =>
-  v === null ? "-" : `${sign && v > 0 ? "+" : ""}${v.toFixed(3)}`;
-
-/**
- * The comparison as a text table: per metric and percentile, A, B, B − A, %, the interval and
- * the verdict, then how the intervals were made and any notes.
- */
-export function formatComparison(c: Comparison): string {
-  const what = c.test === "01_steady" ? "requests" : "attempts";
-  // Attempts are their own resampling unit; seconds (or blocks) are worth counting beside requests.
-  const unit = c.bootstrap.unit;
-  const blocks = (r: RunInfo) => unit === "attempt" ? "" : `, ${r.blocks} ${unit}s`;
-  const verdict = (r: RunInfo) =>
-    r.valid === false ? ", INVALID" : r.valid === true ? ", VALID" : "";
-  const run = (name: string, r: RunInfo) =>
-    `${name}: ${r.paths.join(", ")}  (${
-      r.mergeAsked ? "merged as asked (--merge), " : ""
-    }${r.total} ${what}, ${r.successPct.toFixed(1)}% ok${blocks(r)}${verdict(r)})`;
-  const warnings = c.notes.filter((n) => n.startsWith("WARNING:"));
-  const verdicts = (name: string, r: RunInfo) =>
-    r.verdicts.map((v, i) =>
-      `${name} verdict${r.verdicts.length > 1 ? ` (${r.paths[i]})` : ""}: ${v}`
-    );
-  const out = [
-    `compare ${c.test}`,
-    run("A", c.a),
-    run("B", c.b),
-    ...verdicts("A", c.a),
-    ...verdicts("B", c.b),
-    ...warnings,
-    "",
-  ];
-  const titles: Record<string, string> = {
-    latency: "latency of successful calls",
-    total: "total time of successful attempts",
-    connect: "connect time of successful attempts",
-  };
-  const head = (t: string) =>
-    `${t.padEnd(38)}${["A ms", "B ms", "B − A", "%"].map((h) => h.padStart(10)).join("")}  ${
-      "95% CI of B − A".padEnd(22)
-    }verdict`;
-  let metric = "";
-  for (const r of c.rows) {
-    if (r.metric !== metric) {
-      if (metric !== "") out.push("");
-      metric = r.metric;
-      out.push(head(titles[r.metric] ?? r.metric));
-    }
-    const pct = r.diffPct === null ? "-" : `${r.diffPct > 0 ? "+" : ""}${r.diffPct.toFixed(1)}%`;
-    const ci = r.lo === null || r.hi === null ? "-" : `[${fix(r.lo, true)}, ${fix(r.hi, true)}]`;
-    out.push(
-      `  p${String(r.p).padEnd(36)}${
-        [fix(r.a), fix(r.b), fix(r.diff, true), pct].map((v) => v.padStart(10)).join("")
-      }  ${ci.padEnd(22)}${r.verdict}`,
-    );
-  }
-  out.push("");
-  out.push(
-    `Intervals: percentile bootstrap, ${c.bootstrap.resamples} resamples of ${
-      unit === "second" ? "whole seconds" : unit === "block" ? "blocks" : "the attempts"
-    }, seed ${c.bootstrap.seed}.`,
-  );
-  for (const n of c.notes) if (!n.startsWith("WARNING:")) out.push(`note: ${n}`);
-  return out.join("\n");
 }

@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { compareCommand, type CompareRow } from "./command.ts";
+import { compareCommand } from "./command.ts";
+import type { CompareRow } from "./model.ts";
 import { lines, withFiles } from "../test_files.ts";
 import { A, coldRun, steadyRun } from "./_test_runs.ts";
 

@@ -11,7 +11,7 @@ import type { ReportRun, SegmentKey } from "./model.ts";
 export const esc = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-/** Two decimals. */
+/** Two decimals, of a figure that is there (`msCell` says `–` for one that is not). */
 export const f2 = (v: number): string => v.toFixed(2);
 /** One decimal. */
 export const f1 = (v: number): string => v.toFixed(1);

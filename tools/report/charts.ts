@@ -258,11 +258,11 @@ export function perSecondCharts(runs: ReportRun[], prefix: string): ChartSpec[] 
 }
 
 /** Bars beyond this many attempts are grouped (means of k attempts): thinner than a pixel. */
-export const MAX_BARS = 600;
+const MAX_BARS = 600;
 
 /**
  * Stacked bars of where each attempt's time went, phase by phase; undefined without attempts.
- * Beyond {@link MAX_BARS} attempts, each bar is the mean of consecutive ones.
+ * Beyond `MAX_BARS` attempts, each bar is the mean of consecutive ones.
  */
 export function attemptChart(run: ReportRun, idx: number): ChartSpec | undefined {
   const rows = run.attempts ?? [];

@@ -8,7 +8,8 @@ import { basename } from "node:path";
 import { ConfigError, formatOptions, resolveOptions } from "../../smft/shared/layered_config.ts";
 import { formatSloVerdict, judgeSlo, parseSlo, type SloClause } from "../../smft/slo.ts";
 import type { Summary } from "../../smft/summary.ts";
-import { durationOf, notesOf, type ResultsFile } from "../results.ts";
+import { durationOf, type ResultsFile } from "../results.ts";
+import { notesOf } from "../results_notes.ts";
 import { readRuns, type ResultsSet, shardOf, sloGateCode } from "../runs.ts";
 import { finite } from "../../smft/results_format.ts";
 import { type CommandResult, errorLine } from "../command_result.ts";
@@ -46,7 +47,7 @@ const DEFS = {
 };
 
 /** `report --help`: usage, what the page shows, options and exit codes. */
-export function reportHelp(): string {
+function reportHelp(): string {
   return `Usage: report FILE... [--out PATH] [--slo CLAUSES] [--title TEXT] [--merge]
 
 Draws one HTML page from results files written by smft (01_steady, 02_coldconn, or the seed's

@@ -6,9 +6,9 @@
  * **The knee.** Runs are taken in order of offered rate (`#META.rate`, all shards together).
  * With an SLO, a run *holds* when every clause passed and the run is VALID (the generator kept its
  * schedule). Without one, the baseline is the lowest-rate VALID run with successful calls, and a
- * run holds when it is VALID, its p99 is at most {@link KNEE_P99_FACTOR} × the baseline's p99 and
- * at least {@link KNEE_P99_MIN_MS} ms over it does not count (so sub-millisecond jitter is not a
- * knee), and its error rate is at most {@link KNEE_ERROR_PP} percentage points above the
+ * run holds when it is VALID, its p99 is at most `KNEE_P99_FACTOR` × the baseline's p99 and
+ * at least `KNEE_P99_MIN_MS` ms over it does not count (so sub-millisecond jitter is not a
+ * knee), and its error rate is at most `KNEE_ERROR_PP` percentage points above the
  * baseline's. The knee is the last run that holds before the first that does not (runs above that
  * one are not counted, even when they hold again: noted). A run whose verdict is unknown or
  * INVALID stops the walk: above the rate where the generator falls behind, nothing is known of the
@@ -22,11 +22,11 @@ import { finite } from "../../smft/results_format.ts";
 import { textTable } from "../../smft/shared/text_table.ts";
 
 /** Without an SLO, p99 "departs" above this many times the lowest rate's p99… */
-export const KNEE_P99_FACTOR = 1.5;
+const KNEE_P99_FACTOR = 1.5;
 /** …and by more than this many milliseconds. */
-export const KNEE_P99_MIN_MS = 1;
+const KNEE_P99_MIN_MS = 1;
 /** …or when the error rate rises by more than this many percentage points. */
-export const KNEE_ERROR_PP = 1;
+const KNEE_ERROR_PP = 1;
 
 /** One run of a ladder, as the ladder needs it. */
 export interface LadderInput {
@@ -104,7 +104,7 @@ export function laddersOf(inputs: LadderInput[], withSlo: boolean): Ladder[] {
 }
 
 /** One ladder and its knee. */
-export function ladderOf(target: string, runs: LadderInput[], withSlo: boolean): Ladder {
+function ladderOf(target: string, runs: LadderInput[], withSlo: boolean): Ladder {
   const points: LadderPoint[] = runs.map((i) => {
     const s = i.summary;
     const l = s.latency;

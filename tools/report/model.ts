@@ -90,10 +90,10 @@ export interface ReportRun {
 const SPECTRUM_PERCENTILES = Array.from({ length: 61 }, (_, k) => 100 * (1 - 10 ** (-k / 10)));
 
 /** Up to this many values, a spectrum is drawn as its exact steps, one per value. */
-export const STEP_SPECTRUM_MAX = 200;
+const STEP_SPECTRUM_MAX = 200;
 
 /**
- * A percentile spectrum of a series. Up to {@link STEP_SPECTRUM_MAX} values: the exact steps
+ * A percentile spectrum of a series. Up to `STEP_SPECTRUM_MAX` values: the exact steps
  * (the k-th smallest value holds from percentile 100·(k−1)/n up to 100·k/n, the nearest-rank
  * definition), marked `steps`, so 20 cold connections draw 20 honest steps rather than a curve
  * that stops at 95 % with a spike. More: a dense curve, points up to the percentile its count
@@ -134,7 +134,7 @@ export function spectrumOf(series: Series): Spectrum {
 }
 
 /** Points over time beyond which seconds are grouped into windows: a day is 86,400 seconds. */
-export const MAX_TIME_POINTS = 1800;
+const MAX_TIME_POINTS = 1800;
 
 /**
  * Per-second figures, or for a run longer than MAX_TIME_POINTS seconds, per window of k seconds,

@@ -49,7 +49,7 @@ export interface RenderOptions {
  * The ladders among the runs of a report: steady runs (a merge of shards, not its shards) of one
  * target at two or more rates. The knee follows the SLO when the runs were judged.
  */
-export function reportLadders(runs: ReportRun[], withSlo: boolean): Ladder[] {
+function reportLadders(runs: ReportRun[], withSlo: boolean): Ladder[] {
   return laddersOf(
     runs.filter((r) => r.test === "01_steady" && !r.inMerge).map((r) => ({
       name: runLabel(r),

@@ -49,7 +49,7 @@ func encodeJSONVector(s string) []byte {
 	return append(out, s...)
 }
 
-// defaultPayload is smft's default request (smft/options.ts defaultPayload), byte for byte.
+// defaultPayload is smft's default request (smft/option_table.ts defaultPayload), byte for byte.
 func defaultPayload() string {
 	parts := make([]string, 64)
 	for i := range parts {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runId } from "./harness.ts";
+import { runId } from "./run_meta.ts";
 
 Deno.test("runId() is the same for every shard of one planned run and differs between runs", () => {
   const plan = {
