@@ -10,7 +10,7 @@ import {
   targetString,
 } from "./channel.ts";
 import { failedPhase, lookupBefore } from "./cold_attempt.ts";
-import type { ConnectionTrace } from "./tap.ts";
+import { type ConnectionTrace, onThisHost } from "./tap.ts";
 
 Deno.test("targetString() brackets an IPv6 literal and nothing else", () => {
   const cases: [string, string][] = [
@@ -160,4 +160,14 @@ Deno.test("connectCause() names a refused connect, an unknown name and a plainte
   assert.equal(plain?.certain, true);
   assert.match(plain!.text, /df does not answer in TLS on port 41101/);
   assert.equal(connectCause({ tcpStart: 1 }, t), undefined, "still connecting: nothing to say");
+});
+
+Deno.test("onThisHost(): loopback, or the same address on both ends, is this host; another address is not", () => {
+  assert.equal(onThisHost("127.0.0.1", "127.0.0.1"), true);
+  assert.equal(onThisHost("127.0.1.1", "127.0.0.1"), true);
+  assert.equal(onThisHost("::1", "::1"), true);
+  assert.equal(onThisHost("::ffff:127.0.0.1", "::ffff:127.0.0.1"), true);
+  assert.equal(onThisHost("10.0.0.5", "10.0.0.5"), true);
+  assert.equal(onThisHost("10.0.0.5", "10.0.0.7"), false);
+  assert.equal(onThisHost("10.0.0.5", undefined), false);
 });

@@ -190,6 +190,8 @@ export async function runTest<L extends SteadyLine | ColdLine>(
     own: summary.ownDelay,
     latency: judged ? { p50: judged.p50, p99: judged.p99 } : undefined,
     hostPressurePct: hostPressure,
+    spinBesideServer: spec.test === "01_steady" && spec.meta.pacing === "spin" &&
+      spec.meta.server_on_this_host === true,
   });
   const verdict = judgeOutcome(judgedRun, acc.ok, acc.total - acc.ok);
   const clamped = acc.clampedValues();

@@ -136,7 +136,8 @@ export function commonOptions(cmd: Command) {
       meta: "<mode>",
       help: "wake: the connection's thread waits in its poll and a sleeping alarm thread wakes " +
         "it at each send (~0.1 ms late p99 on a quiet host, ~40 µs of CPU a send) | spin: never " +
-        "sleeps while a send is due within ~10 ms (a core each; for a dedicated load host) | " +
+        "sleeps while a send is due within ~10 ms (a core each; for a dedicated load host: INVALID " +
+        "against a server on the same host) | " +
         "timer: sleeps on Deno's timer when the next send is over ~3.5 ms away, spins the rest",
     }),
     arrival: opt<Arrival>({

@@ -126,6 +126,11 @@ export interface Meta {
   shard: string;
   /** How each connection's thread waited for its next send (`--pacing`): `wake`, `spin` or `timer`. */
   pacing?: string;
+  /**
+   * The server answered on this host (loopback, or the same address on both ends of the
+   * connection); absent when unknown (`--tls insecure`).
+   */
+  server_on_this_host?: boolean;
   /** Steady: warm-up seconds (sent, not written). */
   warmup_s?: number;
   /** Steady: epoch ms at which measurement starts. */

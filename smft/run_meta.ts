@@ -122,6 +122,9 @@ export function runMeta(o: {
     host: hostname(),
     shard: `${o.shard.index}/${o.shard.count}`,
     pacing: o.pacing ?? DEFAULT_PACING,
+    ...(o.trace?.serverOnThisHost !== undefined
+      ? { server_on_this_host: o.trace.serverOnThisHost }
+      : {}),
   };
 }
 

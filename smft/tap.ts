@@ -34,6 +34,11 @@ export interface ConnectionTrace {
   h2Done?: number;
   /** Remote address, `host:port`. */
   remote?: string;
+  /**
+   * The server answered on this very host: a loopback address, or the socket's own address on
+   * both ends. What smft does to its host's CPU then also happens to the server.
+   */
+  serverOnThisHost?: boolean;
   tlsVersion?: string;
   cipher?: string;
   alpn?: string;
@@ -69,6 +74,13 @@ export interface ConnectionTrace {
 const scope = new AsyncLocalStorage<ConnectionTrace>();
 
 /** Runs `fn` (which makes a channel connect) so that its connection is recorded on `trace`. */
+
+/** Whether a connection's far end is this host (pure): loopback, or the same address both ends. */
+export function onThisHost(remote: string, local: string | undefined): boolean {
+  const r = remote.replace(/^::ffff:/, "");
+  return r === "::1" || r.startsWith("127.") || r === local?.replace(/^::ffff:/, "");
+}
+
 export function withTrace<T>(trace: ConnectionTrace | undefined, fn: () => T): T {
   if (!trace) return fn();
   installTap();
@@ -165,7 +177,10 @@ export function installTap(): void {
       const raw = opts.socket as Stamped | undefined;
       trace.tcpStart = raw?.[TCP_START] ?? trace.tcpStart;
       trace.tcpDone = raw?.[TCP_DONE] ?? performance.now();
-      if (raw?.remoteAddress) trace.remote = `${raw.remoteAddress}:${raw.remotePort}`;
+      if (raw?.remoteAddress) {
+        trace.remote = `${raw.remoteAddress}:${raw.remotePort}`;
+        trace.serverOnThisHost = onThisHost(raw.remoteAddress, raw.localAddress);
+      }
       socket[TRACE] = trace;
       socket.once("secureConnect", () => {
         trace.tlsDone = performance.now();

@@ -50,6 +50,16 @@ export const RUN_RULES = {
    * only with every permission.)
    */
   hostPressureMaxPct: 15,
+  /**
+   * Steady with `--pacing spin` is never VALID against a server on the load host itself: the
+   * spinning thread keeps a core busy for the whole run, which the server (or a link emulated
+   * on this host) needs, and none of the generator's own measures can see what that does to the
+   * server. Two matrices (`deno task bench`, 2026-12-07) judged the same two of their four `spin`
+   * cells wrongly VALID (through a 2 ms relay at 100/s: p50 +1.1 ms against the grpc-go client;
+   * loopback at 500/s: p99 1.33-1.44x), every one of them against a server on the same host;
+   * no `wake` cell was.
+   */
+  spinBesideServerValid: false,
 } as const;
 
 /** The run's own verdict. */
@@ -83,6 +93,8 @@ export interface VerdictInput {
   own?: OwnDelay;
   latency?: { p50: number; p99: number };
   hostPressurePct?: number;
+  /** Steady paced by `spin`, against a server on this host ({@link RUN_RULES}). */
+  spinBesideServer?: boolean;
 }
 
 /** Whether `calls` measured calls are enough to judge the own delay ({@link RUN_RULES}). */
@@ -127,6 +139,12 @@ export function judgeRun(i: VerdictInput): RunVerdict {
   if (i.calls === 0) {
     return { ...base, valid: false, reasons: ["no measured calls"], lagJudged: false };
   }
+  if (i.spinBesideServer && !RUN_RULES.spinBesideServerValid) {
+    reasons.push(
+      `${SPIN_REASON}: --pacing spin keeps a core of this host busy for the whole run, and the ` +
+        `server answered on this host too`,
+    );
+  }
   const off = Math.abs(i.achievedRate - i.targetRate) / i.targetRate;
   if (off > RUN_RULES.rateTolerance) {
     reasons.push(
@@ -165,6 +183,9 @@ export function judgeRun(i: VerdictInput): RunVerdict {
   }
   return { ...base, valid: reasons.length === 0, reasons, lagJudged };
 }
+
+/** How the reason of a spinning run beside its server begins. */
+export const SPIN_REASON = "spin beside the server";
 
 /** The own delay in a verdict's words: both sides at p50 and p99. */
 function ownWords(v: RunVerdict): string {
@@ -216,6 +237,9 @@ export function invalidCause(reasons: readonly string[]): string {
   if (!read && !send && reasons.some((r) => r.startsWith("host:"))) {
     return "the load host was short of CPU";
   }
+  if (!read && !send && reasons.some((r) => r.startsWith(SPIN_REASON))) {
+    return "a spinning generator shares the server's host";
+  }
   const which = read && send ? "both sides" : read ? "read side" : "send side";
   return `the generator's own delay can move the figures (${which})`;
 }
@@ -223,6 +247,10 @@ export function invalidCause(reasons: readonly string[]): string {
 /** What to do about an INVALID run, by its reasons and the host's CPU pressure (pure). */
 export function advice(reasons: readonly string[], hostPressurePct?: number): string {
   if (reasons.includes("no measured calls")) return "";
+  if (reasons.some((r) => r.startsWith(SPIN_REASON))) {
+    return "Try: --pacing wake (the default, which leaves the core free between calls), or smft " +
+      "on a host of its own.";
+  }
   if (hostPressurePct !== undefined && hostPressurePct > RUN_RULES.hostPressureMaxPct) {
     return `The load host was short of CPU (some thread waited for one ${
       hostPressurePct.toFixed(0)

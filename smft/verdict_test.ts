@@ -247,3 +247,24 @@ Deno.test("verdictFromEnd() words a file's verdict as smft did; files of the ear
     /an earlier rule/,
   );
 });
+
+Deno.test("judgeRun(): steady spinning beside its server is INVALID on that alone, worded so, with what to do", () => {
+  const own = { sendP50: 0.01, sendP99: 0.1, readP50: 0.01, readP99: 0.1 };
+  const healthy = {
+    targetRate: 200,
+    achievedRate: 200,
+    calls: 1200,
+    own,
+    latency: { p50: 5.6, p99: 6.8 },
+  };
+  assert.equal(judgeRun(healthy).valid, true);
+  const v = judgeRun({ ...healthy, spinBesideServer: true });
+  assert.equal(v.valid, false);
+  assert.equal(v.reasons.length, 1);
+  assert.equal(invalidCause(v.reasons), "a spinning generator shares the server's host");
+  assert.match(formatRunVerdict(v), /^INVALID: a spinning generator shares the server's host \(/);
+  assert.match(formatRunVerdict(v), /Try: --pacing wake/);
+  // With another reason too, the cause names the generator's own side.
+  const both = judgeRun({ ...healthy, spinBesideServer: true, own: { ...own, readP50: 0.5 } });
+  assert.match(invalidCause(both.reasons), /own delay/);
+});

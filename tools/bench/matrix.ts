@@ -13,7 +13,7 @@
  */
 import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
-import { RUN_RULES } from "../../smft/verdict.ts";
+import { RUN_RULES, SPIN_REASON } from "../../smft/verdict.ts";
 import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
 import { f2OrDash } from "./table.ts";
 import { textTable } from "../../smft/shared/text_table.ts";
@@ -183,6 +183,8 @@ export interface CandidateRule {
   readBy?: "gaps" | "probe";
   /** Also INVALID when the host's CPU pressure was over this, %. */
   maxHostPressurePct?: number;
+  /** Also INVALID when steady spun beside its server (the verdict's reason says so). */
+  spinBesideServer?: boolean;
 }
 
 const OWN = {
@@ -193,10 +195,16 @@ const OWN = {
 
 /**
  * The verdict's own bound first, then others around it (printed side by side); every rule but
- * the first judges the own delay alone, as the verdict would without its host rule.
+ * the first and the last judges the own delay alone, as the verdict would without its host rule
+ * (the last: the verdict without its rule on spinning beside the server).
  */
 export const CANDIDATE_RULES: CandidateRule[] = [
-  { name: "the verdict's", ...OWN, maxHostPressurePct: RUN_RULES.hostPressureMaxPct },
+  {
+    name: "the verdict's",
+    ...OWN,
+    maxHostPressurePct: RUN_RULES.hostPressureMaxPct,
+    spinBesideServer: true,
+  },
   { name: "p99 share 10 %", ...OWN, p99MaxShare: 0.1 },
   { name: "p99 share 30 %", ...OWN, p99MaxShare: 0.3 },
   { name: "p50 0.1 ms", ...OWN, p50MaxMs: 0.1 },
@@ -207,6 +215,11 @@ export const CANDIDATE_RULES: CandidateRule[] = [
   { name: "host CPU pressure <= 5 % (the rule before wake)", ...OWN, maxHostPressurePct: 5 },
   { name: "host CPU pressure <= 10 %", ...OWN, maxHostPressurePct: 10 },
   { name: "host CPU pressure <= 20 %", ...OWN, maxHostPressurePct: 20 },
+  {
+    name: "the verdict's without its spin rule",
+    ...OWN,
+    maxHostPressurePct: RUN_RULES.hostPressureMaxPct,
+  },
 ];
 
 /**
@@ -215,6 +228,7 @@ export const CANDIDATE_RULES: CandidateRule[] = [
  */
 export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
   if (r.smft.reasons.some((x) => x.startsWith("rate:") || x.startsWith("achieved"))) return false;
+  if (rule.spinBesideServer && r.smft.reasons.some((x) => x.startsWith(SPIN_REASON))) return false;
   if (
     rule.maxHostPressurePct !== undefined &&
     (r.smft.hostPressurePct ?? 0) > rule.maxHostPressurePct
