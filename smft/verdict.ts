@@ -186,6 +186,8 @@ export function judgeRun(i: VerdictInput): RunVerdict {
 
 /** How the reason of a spinning run beside its server begins. */
 export const SPIN_REASON = "spin beside the server";
+/** What a run INVALID for that alone comes to, in words. */
+const SPIN_CAUSE = "a spinning generator shares the server's host";
 
 /** The own delay in a verdict's words: both sides at p50 and p99. */
 function ownWords(v: RunVerdict): string {
@@ -212,11 +214,14 @@ export function formatRunVerdict(v: RunVerdict): string {
     }`;
   }
   if (v.calls === 0) return "INVALID: no measured calls";
+  const cause = invalidCause(v.reasons);
   return v.valid
     ? `VALID: the generator kept its schedule and its own delay is a small part of the figures (${kept}${on})`
-    : `INVALID: ${invalidCause(v.reasons)} (${v.reasons.join("; ")}${
+    : `INVALID: ${cause} (${v.reasons.join("; ")}${
       v.lagJudged ? "" : `; ${own}`
-    }${on}); these figures include its own delay. ${advice(v.reasons, v.hostPressurePct)}`;
+    }${on}); these figures include ${
+      cause === SPIN_CAUSE ? "what its spinning took from the server" : "its own delay"
+    }. ${advice(v.reasons, v.hostPressurePct)}`;
 }
 
 /**
@@ -238,7 +243,7 @@ export function invalidCause(reasons: readonly string[]): string {
     return "the load host was short of CPU";
   }
   if (!read && !send && reasons.some((r) => r.startsWith(SPIN_REASON))) {
-    return "a spinning generator shares the server's host";
+    return SPIN_CAUSE;
   }
   const which = read && send ? "both sides" : read ? "read side" : "send side";
   return `the generator's own delay can move the figures (${which})`;

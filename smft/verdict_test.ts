@@ -264,6 +264,7 @@ Deno.test("judgeRun(): steady spinning beside its server is INVALID on that alon
   assert.equal(invalidCause(v.reasons), "a spinning generator shares the server's host");
   assert.match(formatRunVerdict(v), /^INVALID: a spinning generator shares the server's host \(/);
   assert.match(formatRunVerdict(v), /Try: --pacing wake/);
+  assert.match(formatRunVerdict(v), /these figures include what its spinning took from the server/);
   // With another reason too, the cause names the generator's own side.
   const both = judgeRun({ ...healthy, spinBesideServer: true, own: { ...own, readP50: 0.5 } });
   assert.match(invalidCause(both.reasons), /own delay/);
