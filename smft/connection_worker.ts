@@ -15,7 +15,7 @@ import { unaryCalls } from "./steady.ts";
 import type { ClonedRun } from "./steady_run.ts";
 import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
-import { type FromWorker, tlsFromClone, type ToWorker } from "./connections.ts";
+import { type FromWorker, tlsFromClone, type ToWorker, traceFacts } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
 const FLUSH_MS = 100;
@@ -42,12 +42,7 @@ async function connect(run: ClonedRun): Promise<void> {
     return post({ type: "unreachable", message: e.message });
   }
   probe = await IoProbe.start();
-  const t = channel.trace;
-  post({
-    type: "ready",
-    trace: t &&
-      { tlsVersion: t.tlsVersion, cipher: t.cipher, alpn: t.alpn, peerSubject: t.peerSubject },
-  });
+  post({ type: "ready", trace: channel.trace && traceFacts(channel.trace) });
 }
 
 /** Closes the pacer (and, under `wake`, its alarm thread) and the channel; safe to call twice. */

@@ -50,11 +50,20 @@ export type ToWorker =
   /** Close the pacer and the channel, then say `closed`. */
   | { type: "close" };
 
-/** TLS facts of a worker's connection, for `#META`. */
-export type TraceFacts = Pick<
-  ConnectionTrace,
-  "tlsVersion" | "cipher" | "alpn" | "peerSubject"
->;
+/** What `#META` takes from a worker's connection trace: its TLS facts and where the server is. */
+const TRACE_FACTS = [
+  "tlsVersion",
+  "cipher",
+  "alpn",
+  "peerSubject",
+  "serverOnThisHost",
+] as const;
+export type TraceFacts = Pick<ConnectionTrace, typeof TRACE_FACTS[number]>;
+
+/** What a worker's connection trace tells the run's `#META` (clonable across threads). */
+export function traceFacts(t: ConnectionTrace): TraceFacts {
+  return Object.fromEntries(TRACE_FACTS.map((k) => [k, t[k]])) as TraceFacts;
+}
 
 /** Sent by a worker. */
 export type FromWorker =

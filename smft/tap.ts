@@ -73,14 +73,13 @@ export interface ConnectionTrace {
  */
 const scope = new AsyncLocalStorage<ConnectionTrace>();
 
-/** Runs `fn` (which makes a channel connect) so that its connection is recorded on `trace`. */
-
 /** Whether a connection's far end is this host (pure): loopback, or the same address both ends. */
 export function onThisHost(remote: string, local: string | undefined): boolean {
   const r = remote.replace(/^::ffff:/, "");
   return r === "::1" || r.startsWith("127.") || r === local?.replace(/^::ffff:/, "");
 }
 
+/** Runs `fn` (which makes a channel connect) so that its connection is recorded on `trace`. */
 export function withTrace<T>(trace: ConnectionTrace | undefined, fn: () => T): T {
   if (!trace) return fn();
   installTap();
@@ -153,7 +152,12 @@ export function installTap(): void {
       if (to && typeof to === "object" && to.host !== undefined) {
         trace.tcpTarget = `${to.host.includes(":") ? `[${to.host}]` : to.host}:${to.port}`;
       }
-      socket.once("connect", () => trace.tcpDone = socket[TCP_DONE] ?? performance.now());
+      socket.once("connect", () => {
+        trace.tcpDone = socket[TCP_DONE] ?? performance.now();
+        if (socket.remoteAddress) {
+          trace.serverOnThisHost = onThisHost(socket.remoteAddress, socket.localAddress);
+        }
+      });
       socket.once("error", (e: Error & { code?: string }) => {
         if (trace.tcpDone !== undefined) return;
         trace.tcpErrorCode = e.code;

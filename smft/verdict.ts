@@ -50,16 +50,6 @@ export const RUN_RULES = {
    * only with every permission.)
    */
   hostPressureMaxPct: 15,
-  /**
-   * Steady with `--pacing spin` is never VALID against a server on the load host itself: the
-   * spinning thread keeps a core busy for the whole run, which the server (or a link emulated
-   * on this host) needs, and none of the generator's own measures can see what that does to the
-   * server. Two matrices (`deno task bench`, 2026-12-07) judged the same two of their four `spin`
-   * cells wrongly VALID (through a 2 ms relay at 100/s: p50 +1.1 ms against the grpc-go client;
-   * loopback at 500/s: p99 1.33-1.44x), every one of them against a server on the same host;
-   * no `wake` cell was.
-   */
-  spinBesideServerValid: false,
 } as const;
 
 /** The run's own verdict. */
@@ -93,7 +83,15 @@ export interface VerdictInput {
   own?: OwnDelay;
   latency?: { p50: number; p99: number };
   hostPressurePct?: number;
-  /** Steady paced by `spin`, against a server on this host ({@link RUN_RULES}). */
+  /**
+   * Steady with `--pacing spin` is never VALID against a server on the load host itself: the
+   * spinning thread keeps a core busy for the whole run, which the server (or a link emulated
+   * on this host) needs, and none of the generator's own measures can see what that does to the
+   * server. Two matrices (`deno task bench`, 2026-12-07) judged the same two of their four `spin`
+   * cells wrongly VALID (through a 2 ms relay at 100/s: p50 +1.1 ms against the grpc-go client;
+   * loopback at 500/s: p99 1.33-1.44x), every one of them against a server on the same host;
+   * no `wake` cell was.
+   */
   spinBesideServer?: boolean;
 }
 
@@ -139,7 +137,7 @@ export function judgeRun(i: VerdictInput): RunVerdict {
   if (i.calls === 0) {
     return { ...base, valid: false, reasons: ["no measured calls"], lagJudged: false };
   }
-  if (i.spinBesideServer && !RUN_RULES.spinBesideServerValid) {
+  if (i.spinBesideServer) {
     reasons.push(
       `${SPIN_REASON}: --pacing spin keeps a core of this host busy for the whole run, and the ` +
         `server answered on this host too`,
