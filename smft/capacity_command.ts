@@ -6,7 +6,6 @@
  */
 import type { SteadyConfig } from "./settings.ts";
 import { runSteady, type SteadyResult } from "./steady.ts";
-import { formatRunVerdict } from "./verdict.ts";
 import { ResultsWriter } from "./record.ts";
 import { insertBeforeExtension, resultsPath } from "./results_path.ts";
 import { formatProgress, logLine } from "./progress.ts";
@@ -17,8 +16,7 @@ import { EXIT } from "./exit_codes.ts";
 import { prepare } from "./command_setup.ts";
 import { resolveMethod } from "./method.ts";
 import { steadyRunOf } from "./steady_run.ts";
-import { judgeSlo } from "./slo.ts";
-import { placementLines, print, printSloVerdicts } from "./command_output.ts";
+import { placementLines, print, printVerdicts } from "./command_output.ts";
 
 /**
  * What the entry point (`tools/main.ts`) hands in: smft never imports the tools, so the report
@@ -86,8 +84,7 @@ export async function capacityCommand(
       placementLines(display, r, out);
       print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
       print(formatSummary(r.summary));
-      print(formatRunVerdict(r.verdict));
-      printSloVerdicts(judgeSlo(r.summary, clauses));
+      printVerdicts(r, clauses);
       return r;
     },
   );

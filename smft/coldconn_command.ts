@@ -7,8 +7,7 @@
 import { type ColdConfig, resolveColdconn } from "./settings.ts";
 import { resultsPath } from "./results_path.ts";
 import { helpText } from "./help_text.ts";
-import { runColdconn } from "./coldconn.ts";
-import { formatRunVerdict } from "./verdict.ts";
+import { type ColdResult, runColdconn } from "./coldconn.ts";
 import { formatProgress, logLine } from "./progress.ts";
 import { attemptsText, formatSummary, warmupLine } from "./summary_text.ts";
 import { versionLine } from "./shared/version.ts";
@@ -16,12 +15,11 @@ import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
 import { prepare, reserveAll } from "./command_setup.ts";
 import { resolveMethod } from "./method.ts";
-import { allPass, judgeSlo } from "./slo.ts";
 import {
   callLines,
   placementLines,
   print,
-  printSloVerdicts,
+  printVerdicts,
   saidNoneThrough,
 } from "./command_output.ts";
 
@@ -57,7 +55,7 @@ export async function coldconnCommand(args: string[]): Promise<number> {
       versionLine("smft")
     }`,
   );
-  let r: Awaited<ReturnType<typeof runColdconn>>;
+  let r: ColdResult;
   try {
     r = await runColdconn({
       writer,
@@ -93,13 +91,6 @@ export async function coldconnCommand(args: string[]): Promise<number> {
   print(callLines(method, c));
   print(formatSummary(r.summary));
   if (r.maxOverlap > 1) print(`Overlapping attempts: up to ${r.maxOverlap} at once`);
-  print(formatRunVerdict(r.verdict));
-  const slo = judgeSlo(r.summary, clauses);
-  printSloVerdicts(slo);
-  return exitCode({
-    noneThrough: saidNoneThrough(r, "attempt", target),
-    interrupted: r.interrupted,
-    invalid: !r.verdict.valid && !r.interrupted,
-    sloFailed: !allPass(slo),
-  });
+  const verdicts = printVerdicts(r, clauses);
+  return exitCode({ ...verdicts, noneThrough: saidNoneThrough(r, "attempt", target) });
 }

@@ -1,14 +1,14 @@
 /**
  * What `steady`, `steady --find-capacity` and `coldconn` all print around a run's summary: the
- * method line, SLO verdicts, where the file went, and that no call got through.
+ * method line, the run's and the SLO's verdicts, where the file went, and that no call got through.
  *
  * @module
  */
 import { type Target, targetString } from "./channel.ts";
-import { formatSloVerdicts, type SloVerdict } from "./slo.ts";
+import { allPass, formatSloVerdicts, judgeSlo, type SloClause } from "./slo.ts";
 import type { UnaryMethod } from "./unary_method.ts";
 import type { CommonConfig } from "./settings.ts";
-import { noneGotThrough } from "./verdict.ts";
+import { formatRunVerdict, noneGotThrough } from "./verdict.ts";
 import type { RunResult } from "./harness.ts";
 import { logLine, type stderrProgress } from "./progress.ts";
 import { printable } from "./shared/printable.ts";
@@ -43,9 +43,22 @@ export function saidNoneThrough(r: RunResult, what: "call" | "attempt", target: 
   return true;
 }
 
-/** Prints a run's SLO verdicts (`judgeSlo`), a line each; nothing when it has no clauses. */
-export function printSloVerdicts(verdicts: SloVerdict[]): void {
-  if (verdicts.length) print(formatSloVerdicts(verdicts));
+/**
+ * Prints a run's verdict, then its SLO verdicts (a line each; none without clauses), and returns
+ * what they mean for the exit code.
+ */
+export function printVerdicts(
+  r: RunResult,
+  clauses: SloClause[],
+): { interrupted: boolean; invalid: boolean; sloFailed: boolean } {
+  print(formatRunVerdict(r.verdict));
+  const slo = judgeSlo(r.summary, clauses);
+  if (slo.length) print(formatSloVerdicts(slo));
+  return {
+    interrupted: r.interrupted,
+    invalid: !r.verdict.valid && !r.interrupted,
+    sloFailed: !allPass(slo),
+  };
 }
 
 /** Says where the file went and what was moved to make room (one line each). */

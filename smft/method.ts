@@ -19,8 +19,6 @@ import { reflectService } from "./reflection.ts";
 import type { CommonConfig } from "./settings.ts";
 import { defaultMethod, type UnaryMethod } from "./unary_method.ts";
 
-export type { UnaryMethod };
-
 /** `package.Service/Method` split (a leading `/` is allowed). */
 export function parseCall(raw: string): { service: string; method: string } {
   const m = /^\/?([A-Za-z_][\w.]*)\/([A-Za-z_]\w*)$/.exec(raw.trim());

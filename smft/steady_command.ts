@@ -9,7 +9,6 @@ import { resolveSteady, type SteadyConfig } from "./settings.ts";
 import { resultsPath } from "./results_path.ts";
 import { helpText } from "./help_text.ts";
 import { runSteady, type SteadyResult } from "./steady.ts";
-import { formatRunVerdict } from "./verdict.ts";
 import { ownAt } from "./own_delay.ts";
 import { formatProgress, logLine } from "./progress.ts";
 import { formatSummary } from "./summary_text.ts";
@@ -20,12 +19,11 @@ import { textTable } from "./shared/text_table.ts";
 import { prepare, reserveAll } from "./command_setup.ts";
 import { resolveMethod } from "./method.ts";
 import { steadyRunOf } from "./steady_run.ts";
-import { allPass, judgeSlo } from "./slo.ts";
 import {
   callLines,
   placementLines,
   print,
-  printSloVerdicts,
+  printVerdicts,
   saidNoneThrough,
 } from "./command_output.ts";
 import { capacityCommand, type SmftHooks } from "./capacity_command.ts";
@@ -79,13 +77,11 @@ export async function steadyCommand(args: string[], hooks: SmftHooks): Promise<n
       print(describePacing(c.pacing, c.connections));
       print(callLines(method, c));
       print(formatSummary(r.summary));
-      print(formatRunVerdict(r.verdict));
-      const slo = judgeSlo(r.summary, clauses);
-      printSloVerdicts(slo);
-      if (!allPass(slo)) sloFail = true;
+      const v = printVerdicts(r, clauses);
+      if (v.sloFailed) sloFail = true;
       if (saidNoneThrough(r, "call", target)) noneThrough = true;
-      if (!r.verdict.valid && !r.interrupted) invalid = true;
-      if (r.interrupted) interrupted = true;
+      if (v.invalid) invalid = true;
+      if (v.interrupted) interrupted = true;
     }
   } finally {
     // Files of rates that never ran (interrupted, or an error) are released.
