@@ -244,6 +244,12 @@ export function resolveSteady(
           "(several hosts would each step on their own)",
       );
     }
+    if (v.capacityMax < v.rps[0]) {
+      throw new ConfigError(
+        `--capacity-max ${v.capacityMax} is below the rate the search starts from (${label} ` +
+          `${v.rps[0]}): raise --capacity-max or lower ${label}`,
+      );
+    }
     checkPlan("steady", v.capacityMax / common.shard.count, v.deadlineMs, "--capacity-max");
   }
   return {

@@ -208,3 +208,21 @@ Deno.test("options: --start-at refuses what only Date.parse would read as a time
     );
   }
 });
+
+Deno.test("options: --find-capacity refuses a --capacity-max below the rate it starts from, in one line", () => {
+  assert.throws(
+    () =>
+      steady(
+        ["--find-capacity", "--slo", "p99<20ms", "--rps", "500", "--capacity-max", "400"],
+        env,
+      ),
+    (e) =>
+      e instanceof ConfigError &&
+      /^--capacity-max 400 is below the rate the search starts from \(--rps 500\)/.test(e.message),
+  );
+  assert.equal(
+    steady(["--find-capacity", "--slo", "p99<20ms", "--rps", "400", "--capacity-max", "400"], env)
+      .capacity?.maxRate,
+    400,
+  );
+});
