@@ -102,11 +102,10 @@ export class Connections {
   closeFor(c: Conn, reason: string): void {
     if (c.closedCause) return;
     c.closedCause = reason;
+    c.reported = true;
     if (!c.secure) {
-      c.reported = true;
       this.refuse(c, reason);
     } else {
-      c.reported = true;
       this.stats.closedByReason[reason] = (this.stats.closedByReason[reason] ?? 0) + 1;
       this.onEvent?.({ type: "closed", peer: c.peer, reason });
     }

@@ -13,19 +13,20 @@ import { countCall, type DfStats } from "./stats.ts";
 
 /** The calls being held, and a wait for none (shutdown lets them finish). */
 export class InFlight {
-  n = 0;
+  #n = 0;
   #onIdle: (() => void) | undefined;
 
   start(): void {
-    this.n++;
+    this.#n++;
   }
 
   end(): void {
-    if (--this.n === 0) this.#onIdle?.();
+    if (--this.#n === 0) this.#onIdle?.();
   }
 
-  /** Resolves once no call is held, or after `graceMs`. */
+  /** Resolves once no call is held (at once when none is), or after `graceMs`. */
   idle(graceMs: number): Promise<void> {
+    if (this.#n === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, graceMs);
       this.#onIdle = () => {

@@ -11,7 +11,7 @@ import type * as net from "node:net";
 import type * as tls from "node:tls";
 import { refusalReason } from "./causes.ts";
 import { type Connections, keyOf, peerOf } from "./connections.ts";
-import { countCall, type DfStats } from "./stats.ts";
+import { countCall } from "./stats.ts";
 
 /** The HTTP/2 server grpc-js made for `server`'s connection injector (the last one made). */
 export function http2ServerOf(server: grpc.Server): http2.Http2Server {
@@ -22,13 +22,14 @@ export function http2ServerOf(server: grpc.Server): http2.Http2Server {
   return h2Server;
 }
 
-/** Follows `h2Server`'s handshakes, sessions and streams onto `conns` and `stats`. */
+/** Follows `h2Server`'s handshakes, sessions and streams onto `conns` and its counters. */
 export function observeConnections(
   h2Server: http2.Http2Server,
-  o: { conns: Connections; stats: DfStats; tls: boolean; draining: () => boolean },
+  conns: Connections,
+  draining: () => boolean,
 ): void {
-  const { conns, stats } = o;
-  if (o.tls) {
+  const { stats } = conns;
+  if (conns.handshakes) {
     h2Server.on("secureConnection", (socket: tls.TLSSocket) => {
       const c = conns.get(keyOf(socket.remoteAddress, socket.remotePort));
       if (!c) return;
@@ -61,7 +62,7 @@ export function observeConnections(
     // df's side: said and counted like every other connection df closes.
     session.on("error", (e: Error & { code?: string }) => {
       // A socket error (the client reset it) is the client's doing, not df's.
-      if (o.draining() || !e.code?.startsWith("ERR_HTTP2")) return;
+      if (draining() || !e.code?.startsWith("ERR_HTTP2")) return;
       conns.closeFor(c, `HTTP/2 error, the session was ended: ${e.message} (${e.code})`);
     });
     session.on("stream", (stream: http2.ServerHttp2Stream) => {

@@ -88,7 +88,7 @@ export async function startDf(o: DfOptions): Promise<RunningDf> {
   const injector = server.createConnectionInjector(
     serverCredentials(o.tlsMode, o.tls, limits.handshakeTimeoutMs + 1000),
   );
-  observeConnections(http2ServerOf(server), { conns, stats, tls: secure, draining: isDraining });
+  observeConnections(http2ServerOf(server), conns, isDraining);
 
   // Resident memory once a second; the connections' limits every sweep.
   const memory = new MemoryBound(stats, limits.maxRssMb, o.onEvent);

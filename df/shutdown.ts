@@ -31,7 +31,7 @@ export async function shutdown(p: DfParts, graceMs: number): Promise<void> {
   p.startDraining();
   p.listener.close();
   const deadline = performance.now() + graceMs;
-  if (p.inFlight.n > 0) await p.inFlight.idle(graceMs);
+  await p.inFlight.idle(graceMs);
   // An answered call is not yet sent: wait until every stream has closed and every socket
   // has handed its bytes to the kernel, within the grace period, then close the sessions
   // gracefully (GOAWAY) before anything is destroyed.

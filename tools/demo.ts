@@ -81,14 +81,13 @@ async function smft(
   args: string[],
   envFile: string,
 ): Promise<number> {
-  const [, ...flags] = runArgs(SMFT).slice(0, -1);
   const env = Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([k]) => !SUITE_ENV_KEYS.includes(k)),
   );
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      ...flags,
+      // SMFT's run flags, with this folder's entry in place of its relative path.
+      ...runArgs(SMFT).slice(0, -1),
       fileURLToPath(new URL("main.ts", import.meta.url)),
       command,
       "--env-file",
