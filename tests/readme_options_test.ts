@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ROOT } from "./helpers.ts";
 import { OPTIONS } from "../smft/option_table.ts";
 import { DF_OPTIONS } from "../df/options.ts";
-import type { OptionDef } from "../smft/shared/layered_config.ts";
+import { type OptionDef, shownDefault } from "../smft/shared/layered_config.ts";
 
 /** One row of a README option table, its cells as written. */
 interface Row {
@@ -43,14 +43,6 @@ function optionRows(markdown: string): Row[][] {
     rows.push({ flag: m[1], meta: m[2], variable: cells[1], dflt: cells[2] });
   }
   return tables;
-}
-
-/** The default as `--help` shows it, or undefined when it shows none. */
-function shownDefault(d: OptionDef): string | undefined {
-  if (d.defaultText !== undefined) return d.defaultText;
-  if (d.default === undefined || d.default === false) return undefined;
-  const s = String(d.default);
-  return s === "" ? undefined : s;
 }
 
 /** A cell's value for one command: `A; coldconn B` gives B for coldconn, A otherwise. */

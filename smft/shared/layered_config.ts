@@ -348,15 +348,20 @@ function cleanParseArgsMessage(message: string): string {
   return message.split(/\. To specify a positional|\n/)[0].replace(/^TypeError.*?: /, "");
 }
 
+/** An option's default as `--help` shows it, or undefined when it shows none. */
+export function shownDefault(d: OptionDef): string | undefined {
+  if (d.defaultText !== undefined) return d.defaultText;
+  if (d.default === undefined || d.default === false) return undefined;
+  const s = String(d.default);
+  return s === "" ? undefined : s;
+}
+
 /** Formats the options table for `--help`. */
 export function formatOptions(defs: Defs): string {
   const rows = Object.values(defs).map((d) => {
     const left = `  --${d.flag}${d.boolean ? "" : ` ${d.meta ?? "<value>"}`}`;
     const env = d.env ? ` [${d.env}]` : "";
-    const shown = d.defaultText ??
-      (d.default !== undefined && d.default !== false && String(d.default) !== ""
-        ? String(d.default)
-        : undefined);
+    const shown = shownDefault(d);
     const dflt = shown !== undefined ? ` (default ${shown})` : "";
     return [left, `${d.help}${env}${dflt}`];
   });
