@@ -12,6 +12,7 @@ import type { Summary } from "../../smft/summary.ts";
 import type { NativeArgs } from "./native.ts";
 import { type Cell, type CellResult, cellTag, figuresOf, RELAY_DELAY_MS } from "./matrix.ts";
 import { startRelay } from "./relay.ts";
+import { CLIENT_CORE } from "./one_core.ts";
 import { stealSince } from "./steal.ts";
 
 /** A client's run, read back from its results file. */
@@ -32,9 +33,9 @@ export interface MatrixEnv {
   progress(line: string): void;
 }
 
-/** A process spinning on core 0, so that a pinned smft gets the core only in turns. */
-function busyOnCore0(): Deno.ChildProcess {
-  const [cmd, args] = onCore(0, Deno.execPath(), ["eval", "for (;;) {}"]);
+/** A process spinning on the client's core, so that a pinned smft gets the core only in turns. */
+function busyOnClientCore(): Deno.ChildProcess {
+  const [cmd, args] = onCore(CLIENT_CORE, Deno.execPath(), ["eval", "for (;;) {}"]);
   return new Deno.Command(cmd, {
     args,
     stdout: "null",
@@ -72,7 +73,7 @@ export async function runMatrix(
           warmupS: env.warmupS,
           out: join(env.dir, `go_${tag}.txt`),
         });
-        const busy = cell.starved ? busyOnCore0() : undefined;
+        const busy = cell.starved ? busyOnClientCore() : undefined;
         let run: ClientRun;
         try {
           run = await env.smft(

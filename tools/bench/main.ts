@@ -153,7 +153,7 @@ function startServer(kind: Cell["server"], delayMs = DELAY_MS, core?: number): P
 
 /**
  * Runs the smft steady (or coldconn) command as its own process and reads its results file;
- * `pinned` pins it to core 0 (`taskset`): one host of one core, or, in the matrix, a starved
+ * `pinned` pins it to the client's core (`taskset`): one host of one core, or, in the matrix, a starved
  * smft (the matrix runs a busy process there).
  */
 async function smft(
