@@ -7,23 +7,19 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { type Channel, connectForRun, openChannel, UnreachableError } from "./channel.ts";
+import { UnreachableError } from "./channel.ts";
 import { loopPlan, runOpenLoop } from "./open_loop.ts";
 import type { Plan } from "./schedule.ts";
 import type { SteadyLine } from "./results_format.ts";
-import { unaryCalls } from "./steady.ts";
+import { openPacedChannel, type PacedChannel, unaryCalls } from "./steady.ts";
 import type { ClonedRun } from "./steady_run.ts";
-import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
-import { IoProbe } from "./io_probe.ts";
 import { type FromWorker, tlsFromClone, type ToWorker, traceFacts } from "./connections.ts";
 
 /** Lines are posted this often (and at the end): a batch per ~100 calls at 1000/s. */
 const FLUSH_MS = 100;
 
 let job: ClonedRun | undefined;
-let channel: Channel | undefined;
-let pacer: Pacer | undefined;
-let probe: IoProbe | undefined;
+let paced: PacedChannel | undefined;
 const stop = new AbortController();
 /** Cancels this connection's calls in flight (set while its plan runs). */
 let cancelCalls: (() => void) | undefined;
@@ -31,29 +27,24 @@ const post = (m: FromWorker) => self.postMessage(m);
 
 async function connect(run: ClonedRun): Promise<void> {
   job = { ...run, target: { ...run.target, tls: tlsFromClone(run.target.tls) } };
-  pacer = new Pacer(run.pacing ?? DEFAULT_PACING);
-  channel = openChannel(job.target);
   try {
-    await connectForRun(channel, job);
-    await pacer.ready();
+    paced = await openPacedChannel(job);
   } catch (e) {
     if (!(e instanceof UnreachableError)) throw e;
-    close();
     return post({ type: "unreachable", message: e.message });
   }
-  probe = await IoProbe.start();
-  post({ type: "ready", trace: channel.trace && traceFacts(channel.trace) });
+  const { trace } = paced.channel;
+  post({ type: "ready", trace: trace && traceFacts(trace) });
 }
 
 /** Closes the pacer (and, under `wake`, its alarm thread) and the channel; safe to call twice. */
 function close(): void {
-  probe?.close();
-  pacer?.close();
-  channel?.client.close();
+  paced?.close();
 }
 
 async function start(given: Plan, startInMs: number): Promise<void> {
-  if (!job || !channel || !pacer) throw new Error("start before connect");
+  if (!job || !paced) throw new Error("start before connect");
+  const { channel, pacer, probe } = paced;
   const plan = { ...given, t0: performance.now() + startInMs };
   const calls = unaryCalls(channel.client, pacer, {
     method: job.method,

@@ -19,7 +19,7 @@ import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
 import { plannedRate, totalRequests, warmupRequests } from "./schedule.ts";
 import { callMetadata, methodOf, type UnaryMethod } from "./unary_method.ts";
-import { connectForRun, openChannel } from "./channel.ts";
+import { type Channel, connectForRun, openChannel } from "./channel.ts";
 import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
 import { encodeHistogram } from "./histogram.ts";
 import { inFlightBoundMs, type RunResult, runTest, type TestSpec } from "./harness.ts";
@@ -64,24 +64,46 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
   }
 }
 
-/** One channel driven on this thread: connected, with its pacer and I/O probe ready. */
-async function openHere(run: SteadyRun, method: UnaryMethod): Promise<RunChannels> {
+/** A connected channel, its thread's pacer (ready) and I/O probe; `close` ends all three. */
+export interface PacedChannel {
+  channel: Channel;
+  pacer: Pacer;
+  probe?: IoProbe;
+  close: () => void;
+}
+
+/**
+ * What a thread that drives a channel needs before its plan starts: the channel connected, its
+ * pacer's alarm thread running, its I/O probe started (or undefined when it cannot start). On a
+ * failure all of them are closed again and the error is thrown (`UnreachableError` for df).
+ */
+export async function openPacedChannel(
+  run: Pick<SteadyRun, "target" | "connectTimeoutMs" | "pacing">,
+): Promise<PacedChannel> {
   const channel = openChannel(run.target);
-  const pacer = new Pacer(run.pacing ?? DEFAULT_PACING);
-  let probe: IoProbe | undefined;
-  const close = () => {
-    probe?.close();
-    pacer.close();
-    channel.client.close();
+  const paced: PacedChannel = {
+    channel,
+    pacer: new Pacer(run.pacing ?? DEFAULT_PACING),
+    close: () => {
+      paced.probe?.close();
+      paced.pacer.close();
+      channel.client.close();
+    },
   };
   try {
     await connectForRun(channel, run);
-    probe = await IoProbe.start();
-    await pacer.ready();
+    paced.probe = await IoProbe.start();
+    await paced.pacer.ready();
   } catch (e) {
-    close();
+    paced.close();
     throw e;
   }
+  return paced;
+}
+
+/** One channel driven on this thread: connected, with its pacer and I/O probe ready. */
+async function openHere(run: SteadyRun, method: UnaryMethod): Promise<RunChannels> {
+  const { channel, pacer, probe, close } = await openPacedChannel(run);
   let calls: LoopCalls<Done<SteadyLine>> | undefined;
   return {
     trace: channel.trace,
