@@ -80,7 +80,6 @@ export async function capacityCommand(
         writer.discard();
         throw e;
       }
-      display.done();
       placementLines(display, r, out);
       print(`\n== 01_steady at ${rate}/s -> ${r.file}`);
       print(formatSummary(r.summary));

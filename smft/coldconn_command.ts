@@ -83,7 +83,6 @@ export async function coldconnCommand(args: string[]): Promise<number> {
     writer.discard();
     throw e;
   }
-  display.done();
   placementLines(display, r, out);
   print(`\n== 02_coldconn -> ${r.file}`);
   print(describePacing(c.pacing));

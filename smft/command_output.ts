@@ -61,12 +61,16 @@ export function printVerdicts(
   };
 }
 
-/** Says where the file went and what was moved to make room (one line each). */
+/**
+ * Ends the run's live progress line, then says where the file went and what was moved to make
+ * room (one line each).
+ */
 export function placementLines(
   display: ReturnType<typeof stderrProgress>,
   r: RunResult,
   intended: string,
 ): void {
+  display.done();
   const p = r.placement;
   if (p.movedAside) {
     logLine(display, `smft: kept the earlier ${p.movedAside.from} as ${p.movedAside.to}`);

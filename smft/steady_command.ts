@@ -68,7 +68,6 @@ export async function steadyCommand(args: string[], hooks: SmftHooks): Promise<n
         startAt: k === 0 ? c.startAt : undefined,
         onProgress: (p) => display.update(formatProgress(p, ladder ? `[${rate}/s] ` : "")),
       });
-      display.done();
       results.push(r);
       placementLines(display, r, out);
       const tls = r.meta.tls;

@@ -83,7 +83,8 @@ export function formatSummary(s: Summary): string {
     });
     if (rows.length) {
       // Each header right-aligned over its column; first_rpc is no time from the attempt's start.
-      // Least widths keep the columns where they have always been: 9 characters a figure.
+      // Least widths keep the columns where they have always been (9 characters a figure) up
+      // to 9999.99 ms; a wider figure widens its column instead of running into the next.
       const head = ["phase (ms from attempt start)", "mean", "p50", "p90", "p99", "max"];
       out.push(textTable([head, ...rows], { left: [0], minWidth: [32, 7, 7, 7, 7, 7] }));
     }
