@@ -128,12 +128,46 @@ export function connectCause(
   return undefined;
 }
 
+/** Steady's own channel (`h2_channel.ts`), as connecting sees it: one attempt at a time. */
+export interface Attempting {
+  trace: ConnectionTrace;
+  /** One attempt; rejects when it failed (the trace says why). */
+  connect: (timeoutMs: number) => Promise<void>;
+}
+
+const BACKOFF_FIRST_MS = 100;
+const BACKOFF_MAX_MS = 1000;
+
 /**
  * Connects a channel and resolves when it is ready; rejects at once when the connection failed
  * for a reason that retrying cannot change ({@link connectCause}), else after `timeoutMs` with
  * the last reason seen. The error's `cause` is the {@link ConnectCause}.
  */
-function connectOrFail(
+async function connectOrFail(
+  ch: Channel | Attempting,
+  t: { host: string; port: number; tlsMode: TlsMode },
+  timeoutMs: number,
+): Promise<void> {
+  if ("client" in ch) return await connectGrpc(ch, t, timeoutMs);
+  const deadline = performance.now() + timeoutMs;
+  for (let backoff = BACKOFF_FIRST_MS;; backoff = Math.min(BACKOFF_MAX_MS, backoff * 1.6)) {
+    try {
+      return await ch.connect(Math.max(1, deadline - performance.now()));
+    } catch (e) {
+      const cause = connectCause(ch.trace, t);
+      if (cause?.certain) throw new Error(cause.text, { cause });
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        const text = cause?.text ?? connectFailure((e as Error).message, ch.trace);
+        throw new Error(text, { cause });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(backoff, left)));
+    }
+  }
+}
+
+/** {@link connectOrFail} for a grpc-js channel, which retries by itself. */
+function connectGrpc(
   ch: Channel,
   t: { host: string; port: number; tlsMode: TlsMode },
   timeoutMs: number,
@@ -222,7 +256,7 @@ export class UnreachableError extends Error {
 
 /** Connects a run's channel, or throws {@link UnreachableError} saying why it cannot. */
 export async function connectForRun(
-  channel: Channel,
+  channel: Channel | Attempting,
   run: { target: Target; connectTimeoutMs: number },
 ): Promise<void> {
   const t0 = performance.now();

@@ -46,7 +46,7 @@ async function start(given: Plan, startInMs: number): Promise<void> {
   if (!job || !paced) throw new Error("start before connect");
   const { channel, pacer, probe } = paced;
   const plan = { ...given, t0: performance.now() + startInMs };
-  const calls = unaryCalls(channel.client, pacer, {
+  const calls = unaryCalls(channel, pacer, {
     method: job.method,
     deadlineMs: job.deadlineMs,
     measureStart: plan.t0 + plan.warmupMs,

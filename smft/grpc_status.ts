@@ -1,42 +1,138 @@
 /**
- * Checks every `grpc-status` a server sends before grpc-js reads it, and rewrites one that is not
- * a status code: grpc-js would take it as NaN or as OK.
+ * A call's gRPC status from what the server sent: its trailers (or a trailers-only response), its
+ * HTTP status, or the stream's reset. Steady's own client (`h2_channel.ts`) reads it here; for
+ * grpc-js (coldconn, reflection) every `grpc-status` is checked before grpc-js reads it, because a
+ * status that is not a code would reach grpc-js as NaN or as OK.
  *
  * @module
  */
-import type http2 from "node:http2";
+import http2 from "node:http2";
+
+/** How a call ended. `handling`: the `df-handling-us` values sent with its status. */
+export interface CallStatus {
+  code: number;
+  details: string;
+  handling?: string[];
+}
 
 /** `grpc-status` as the gRPC spec writes it: a decimal code from 0 to 16, nothing else. */
 const CANONICAL_STATUS = /^(?:[0-9]|1[0-6])$/;
 
-/**
- * A `grpc-status` the server sent that is not a code (`abc`, `0x0`, empty, `99`) would reach
- * grpc-js as NaN or as OK (`Number("0x0")` is 0); the status is rewritten, before grpc-js reads
- * it, to INTERNAL (13, as grpc-go calls a malformed status) with the raw text in its details.
- */
-function checkStatus(headers: http2.IncomingHttpHeaders): void {
-  const raw = headers["grpc-status"];
-  if (raw === undefined) return;
-  const text = Array.isArray(raw) ? raw.join(",") : String(raw);
-  if (!Array.isArray(raw) && CANONICAL_STATUS.test(text)) return;
-  const msg = headers["grpc-message"];
-  const details = `malformed grpc-status ${JSON.stringify(text.slice(0, 40))} from the server${
-    msg ? ` (grpc-message: ${String(msg).slice(0, 200)})` : ""
-  }`;
-  headers["grpc-status"] = "13";
-  headers["grpc-message"] = encodeURIComponent(details);
+const HANDLING_KEY = "df-handling-us";
+
+/** `grpc-message` as sent: percent-encoded; text that does not decode is kept as it came. */
+function messageOf(raw: unknown): string {
+  if (raw === undefined) return "";
+  const text = String(raw);
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
- * Makes every stream `session` opens check its status (trailers, or the headers of a
- * trailers-only response); called before grpc-js adds its own listeners, which then run after.
+ * The status in `headers` (trailers, or a trailers-only response), or undefined when they carry
+ * none. A `grpc-status` that is not a code (`abc`, `0x0`, empty, `99`, sent twice) is INTERNAL
+ * (13, as grpc-go calls a malformed status) with the raw text in its details.
+ */
+export function statusOfHeaders(headers: http2.IncomingHttpHeaders): CallStatus | undefined {
+  const raw = headers["grpc-status"];
+  if (raw === undefined) return undefined;
+  const h = headers[HANDLING_KEY];
+  const handling = h === undefined ? undefined : [h].flat().map(String);
+  const text = Array.isArray(raw) ? raw.join(",") : String(raw);
+  if (!Array.isArray(raw) && CANONICAL_STATUS.test(text)) {
+    return { code: Number(text), details: messageOf(headers["grpc-message"]), handling };
+  }
+  return { code: 13, details: malformed(text, headers["grpc-message"]), handling };
+}
+
+function malformed(text: string, message: unknown): string {
+  return `malformed grpc-status ${JSON.stringify(text.slice(0, 40))} from the server${
+    message ? ` (grpc-message: ${String(message).slice(0, 200)})` : ""
+  }`;
+}
+
+/** gRPC codes for HTTP statuses, as the gRPC spec maps them (anything else: UNKNOWN). */
+const FROM_HTTP: Record<number, number> = {
+  400: 13,
+  401: 16,
+  403: 7,
+  404: 12,
+  429: 14,
+  502: 14,
+  503: 14,
+  504: 14,
+};
+
+/**
+ * The status a response's headers impose before any trailer: an HTTP status other than 200, or
+ * a body that is not gRPC. Undefined when the response is a gRPC one.
+ */
+export function statusOfHttp(headers: http2.IncomingHttpHeaders): CallStatus | undefined {
+  const http = Number(headers[":status"]);
+  if (http !== 200) {
+    const own = statusOfHeaders(headers);
+    if (own) return own;
+    return { code: FROM_HTTP[http] ?? 2, details: `Received HTTP status code ${http}` };
+  }
+  const type = String(headers["content-type"] ?? "");
+  if (!type.startsWith("application/grpc")) {
+    return { code: 2, details: `Invalid content-type ${JSON.stringify(type.slice(0, 60))}` };
+  }
+  return undefined;
+}
+
+/**
+ * The status of a stream that closed without one: from its reset code (as grpc-js maps them),
+ * or UNAVAILABLE when the connection under it dropped.
+ */
+export function statusOfReset(
+  rstCode: number | undefined,
+  o: { error?: string; dropped: boolean; httpDetails?: string },
+): CallStatus {
+  const c = http2.constants;
+  if (o.dropped) {
+    return { code: 14, details: `connection dropped${o.error ? ` (${o.error})` : ""}` };
+  }
+  switch (rstCode) {
+    case c.NGHTTP2_REFUSED_STREAM:
+      return { code: 14, details: "Stream refused by server" };
+    case c.NGHTTP2_CANCEL:
+      return { code: 1, details: "Call cancelled" };
+    case c.NGHTTP2_ENHANCE_YOUR_CALM:
+      return { code: 8, details: "Bandwidth exhausted or memory limit exceeded" };
+    case c.NGHTTP2_INADEQUATE_SECURITY:
+      return { code: 7, details: "Protocol not secure enough" };
+    case c.NGHTTP2_NO_ERROR:
+    case undefined:
+      return { code: 13, details: o.httpDetails ?? "the call ended without a gRPC status" };
+    default:
+      return {
+        code: 13,
+        details: `Received RST_STREAM with code ${rstCode}${o.error ? ` (${o.error})` : ""}`,
+      };
+  }
+}
+
+/**
+ * Makes every stream grpc-js opens on `session` check its status first (trailers, or the
+ * headers of a trailers-only response): a malformed one is rewritten to INTERNAL with the raw
+ * text, before grpc-js adds its own listeners, which then run after.
  */
 export function checkStatusesOf(session: http2.ClientHttp2Session): void {
   const request = session.request;
+  const check = (headers: http2.IncomingHttpHeaders) => {
+    const st = statusOfHeaders(headers);
+    if (st?.code !== 13 || !/^malformed grpc-status/.test(st.details)) return;
+    headers["grpc-status"] = "13";
+    headers["grpc-message"] = encodeURIComponent(st.details);
+  };
   session.request = function (this: http2.ClientHttp2Session, ...a: unknown[]) {
     const stream = (request as (...x: unknown[]) => http2.ClientHttp2Stream).apply(this, a);
-    stream.on("response", checkStatus);
-    stream.on("trailers", checkStatus);
+    stream.on("response", check);
+    stream.on("trailers", check);
     return stream;
   } as typeof session.request;
 }

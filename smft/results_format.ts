@@ -121,6 +121,8 @@ export interface Meta {
   tool: string;
   deno: string;
   grpc_js: string;
+  /** The gRPC client the calls went through: `node:http2` (steady's own) or `grpc-js`. */
+  client?: string;
   host: string;
   /** `k/n`. */
   shard: string;

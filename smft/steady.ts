@@ -12,15 +12,13 @@
  *
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
-import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
 import { DEFAULT_PACING, Pacer } from "./shared/pacer.ts";
 import { IoProbe } from "./io_probe.ts";
 import { plannedRate, totalRequests, warmupRequests } from "./schedule.ts";
-import { callMetadata, methodOf, type UnaryMethod } from "./unary_method.ts";
-import { type Channel, connectForRun, openChannel } from "./channel.ts";
-import { cutMessage, handlingTime, NO_MESSAGE, r3, statusName } from "./results_format.ts";
+import { methodOf, type UnaryMethod } from "./unary_method.ts";
+import { connectForRun } from "./channel.ts";
+import { type CallStatus, H2Channel, unaryRequest } from "./h2_channel.ts";
+import { cutMessage, handlingTime, r3, statusName } from "./results_format.ts";
 import { encodeHistogram } from "./histogram.ts";
 import { inFlightBoundMs, type RunResult, runTest, type TestSpec } from "./harness.ts";
 import { makePlan, runMeta } from "./run_meta.ts";
@@ -66,7 +64,7 @@ export async function runSteady(run: SteadyRun): Promise<SteadyResult> {
 
 /** A connected channel, its thread's pacer (ready) and I/O probe; `close` ends all three. */
 export interface PacedChannel {
-  channel: Channel;
+  channel: H2Channel;
   pacer: Pacer;
   probe?: IoProbe;
   close: () => void;
@@ -80,14 +78,14 @@ export interface PacedChannel {
 export async function openPacedChannel(
   run: Pick<SteadyRun, "target" | "connectTimeoutMs" | "pacing">,
 ): Promise<PacedChannel> {
-  const channel = openChannel(run.target);
+  const channel = new H2Channel(run.target);
   const paced: PacedChannel = {
     channel,
     pacer: new Pacer(run.pacing ?? DEFAULT_PACING),
     close: () => {
       paced.probe?.close();
       paced.pacer.close();
-      channel.client.close();
+      channel.close();
     },
   };
   try {
@@ -109,7 +107,7 @@ async function openHere(run: SteadyRun, method: UnaryMethod): Promise<RunChannel
     trace: channel.trace,
     callsOf: (plan) => {
       const measureStart = plan.t0 + plan.warmupMs;
-      calls = unaryCalls(channel.client, pacer, {
+      calls = unaryCalls(channel, pacer, {
         method,
         deadlineMs: run.deadlineMs,
         measureStart,
@@ -127,7 +125,7 @@ async function openHere(run: SteadyRun, method: UnaryMethod): Promise<RunChannel
  * still in flight (one connection's, on whichever thread drives it).
  */
 export function unaryCalls(
-  client: grpc.Client,
+  channel: H2Channel,
   clock: Clock,
   o: {
     method: UnaryMethod;
@@ -138,29 +136,20 @@ export function unaryCalls(
     probe?: IoProbe;
   },
 ): LoopCalls<Done<SteadyLine>> {
-  const active = new Set<grpc.ClientUnaryCall>();
-  const payload = Buffer.from(o.method.request);
-  const metadata = callMetadata(o.method.metadata);
-  const path = o.method.path;
+  const { method, deadlineMs, measureStart } = o;
+  const req = unaryRequest(
+    method.path,
+    method.request,
+    method.metadata,
+    deadlineMs,
+    channel.authority,
+  );
   const call = (_j: number, intended: number, issued: number): Promise<Done<SteadyLine>> =>
     new Promise((resolve) => {
-      // grpc-js calls back (before "status") with an error when an OK call brought no message.
-      let noMessage = false;
-      const c = client.makeUnaryRequest(
-        path,
-        passBytes,
-        passBytes,
-        payload,
-        metadata,
-        { deadline: Date.now() + o.deadlineMs },
-        (e) => noMessage = e !== null,
-      );
-      active.add(c);
-      c.on("status", (st: grpc.StatusObject) => {
+      channel.call(req, deadlineMs, (st) => {
         const done = performance.now();
-        active.delete(c);
         resolve({
-          line: steadyLine(st, { intended, issued, done, measureStart: o.measureStart, noMessage }),
+          line: steadyLine(st, { intended, issued, done, measureStart }),
           valueMs: done - intended,
         });
       });
@@ -169,8 +158,8 @@ export function unaryCalls(
     clock,
     launch: call,
     // Calls carry deadlines; this only ends a call that never does (written as CANCELLED).
-    abandon: () => active.forEach((c) => c.cancel()),
-    boundMs: inFlightBoundMs(o.deadlineMs),
+    abandon: () => channel.cancelAll(),
+    boundMs: inFlightBoundMs(deadlineMs),
     burst: BURST,
     probe: o.probe,
   };
@@ -218,29 +207,23 @@ function steadySpec(
   };
 }
 
-/**
- * The result line of one call (pure). `noMessage`: the call ended OK without a response
- * message, which is a failure (`INTERNAL`).
- */
+/** The result line of one call (pure). */
 function steadyLine(
-  st: Pick<grpc.StatusObject, "code" | "details" | "metadata">,
+  st: CallStatus,
   t: {
     intended: number;
     issued: number;
     done: number;
     /** The plan's start of measurement: `t_ms` counts from it. */
     measureStart: number;
-    noMessage?: boolean;
   },
 ): SteadyLine {
   const { intended, issued, done, measureStart } = t;
   // Everything here came from the server: a bad status or trailer is data, never a crash.
-  const status = st.code === 0 && t.noMessage
-    ? { ok: false, code: "INTERNAL", malformed: false, details: NO_MESSAGE }
-    : { ...statusName(st.code), details: st.details };
+  const status = { ...statusName(st.code), details: st.details };
   const ok = status.ok;
   // The server's own time cannot exceed the call's as seen here (it happens inside it).
-  const df = handlingTime(st.metadata?.get(HANDLING_METADATA_KEY), done - issued);
+  const df = handlingTime(st.handling, done - issued);
   // Undefined fields are left out of the JSON; the order is the seed's (ok, code, latency_ms).
   return {
     ok,

@@ -86,6 +86,12 @@ export function withTrace<T>(trace: ConnectionTrace | undefined, fn: () => T): T
   return scope.run(trace, fn);
 }
 
+/**
+ * Set on `http2.connect`'s options by a client that reads statuses itself (`h2_channel.ts`): its
+ * streams are not given grpc-js's status check.
+ */
+export const OWN_STATUS_CHECK = Symbol("smft.ownStatusCheck");
+
 const TCP_START = Symbol("smft.tcpStart");
 const TCP_DONE = Symbol("smft.tcpDone");
 const TRACE = Symbol("smft.trace");
@@ -221,7 +227,9 @@ export function installTap(): void {
       });
     }
     // Here, before grpc-js adds its own listeners to the session's streams.
-    checkStatusesOf(session);
+    if (!(opts as Record<symbol, unknown> | undefined)?.[OWN_STATUS_CHECK]) {
+      checkStatusesOf(session);
+    }
     return session;
   } as typeof http2.connect;
 }

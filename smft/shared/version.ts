@@ -16,7 +16,14 @@ export function grpcJsVersion(): string {
   return m?.[1] ?? "unknown";
 }
 
-/** One string naming tool, Deno and grpc-js versions. */
-export function versionLine(tool: string): string {
-  return `${tool} ${TOOL_VERSION} (deno ${Deno.version.deno}, grpc-js ${grpcJsVersion()})`;
+/** The gRPC client steady's calls go through: its own, on Deno's `node:http2` (`h2_channel.ts`). */
+export const STEADY_CLIENT = "node:http2";
+
+/**
+ * One string naming tool, Deno and the gRPC library: grpc-js, or `client` when the calls go
+ * through another (steady's own).
+ */
+export function versionLine(tool: string, client?: string): string {
+  const lib = client ? `client ${client}` : `grpc-js ${grpcJsVersion()}`;
+  return `${tool} ${TOOL_VERSION} (deno ${Deno.version.deno}, ${lib})`;
 }

@@ -1,7 +1,7 @@
 /**
  * CPU per call of each program, side by side in one sitting: smft against the floor of its
- * stack (a minimal grpc-js client on the same Deno, `tools/bench/floor/client.ts`) and a native
- * grpc-go client, all driving the grpc-go server; df against the floor server and the grpc-go
+ * stack (a bare `node:http2` client on the same Deno, `tools/bench/floor/client.ts`; the same
+ * loop on grpc-js beside it) and a native grpc-go client, all driving the grpc-go server; df against the floor server and the grpc-go
  * server, all driven by the grpc-go client. Cases run interleaved, several rounds; each figure
  * is the median. Per call: user+sys CPU from `/proc/PID/task/*` over a fixed window (by thread:
  * main, V8 GC helpers, workers (alarm, I/O probe, connections), other), context switches, and, where `perf` can count
@@ -180,17 +180,24 @@ function cpuCases(s: CpuBenchSetup): Case[] {
       client: goClient,
       measured: "client",
     },
-    ...(["timeout", "wake"] as const).map((pacing): Case => ({
+    // The floor paced by smft's `wake` shows what precise sends cost on their own; the same
+    // loop on grpc-js, what smft's own client saves.
+    ...([["timeout", "h2"], ["wake", "h2"], ["timeout", "grpc-js"]] as const).map((
+      [pacing, lib],
+    ): Case => ({
       side: "client",
-      // The floor paced by smft's `wake` shows what precise sends cost on their own.
-      program: pacing === "wake" ? "floor, wake pacing" : "floor (grpc-js)",
+      program: lib === "grpc-js"
+        ? "grpc-js loop"
+        : pacing === "wake"
+        ? "floor, wake pacing"
+        : "floor (node:http2)",
       server: goServer,
       measured: "client",
       client: ({ port, rate, seconds }) => ({
         argv: [deno, "run", "-A", "tools/bench/floor/client.ts", "--port", String(port)]
           .concat(["--rate", String(rate), "--duration", String(seconds), "--warmup", "0"])
           .concat(["--ca", c.ca, "--cert", c.clientCrt, "--key", c.clientKey])
-          .concat(["--pacing", pacing]),
+          .concat(["--pacing", pacing, "--client", lib]),
       }),
     })),
     ...([[1, DEFAULT_PACING], [1, "spin"], [2, DEFAULT_PACING]] as const).map((

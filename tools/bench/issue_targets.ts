@@ -51,7 +51,7 @@ export function issueTargets(
   const targets: Target[] = [];
   for (const rate of [1000, 2000]) {
     // Either measured mode may meet it: the default (wake) sleeps, spin pays a core for its precision.
-    const fl = cpu("client", "floor (grpc-js)", rate);
+    const fl = cpu("client", "floor (node:http2)", rate);
     const fw = cpu("client", "floor, wake pacing", rate);
     const modes = ([DEFAULT_PACING, "spin"] as const).map((pacing) => ({
       pacing,
@@ -107,7 +107,9 @@ export function issueTargets(
       target: `one core each: smft VALID at ${rate}/s, p99 <= 1.3x the grpc-go client's`,
       figure: r
         ? `${r.smft.end.valid ? "VALID" : "INVALID"}, ${f2OrDash(s)} vs ${f2OrDash(g)} ms = ` +
-          `${ratio(s, g)} (the grpc-js floor: ${f2OrDash(r.floorP99)} ms = ${ratio(r.floorP99, g)})`
+          `${ratio(s, g)} (the node:http2 floor: ${f2OrDash(r.floorP99)} ms = ${
+            ratio(r.floorP99, g)
+          })`
         : "-",
       met: r && s !== undefined && g !== undefined
         ? r.smft.end.valid === true && s <= 1.3 * g

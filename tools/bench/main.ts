@@ -2,7 +2,8 @@
  * `deno task bench`: the performance targets, measured on this machine side by side in one run
  * and printed as figures (never asserted: timings on a shared 2-core machine are noisy). Every
  * program runs as its own process, so CPU and memory are each one's own; the references are
- * grpc-go (`native/`) and a minimal grpc-js floor on the same Deno (`floor/`).
+ * grpc-go (`native/`) and the floors on the same Deno (`floor/`: a bare `node:http2` client,
+ * the grpc-js server; the same client loop on grpc-js for reference).
  *
  * @module
  */
@@ -67,7 +68,7 @@ if (flags.help) {
     `Usage: deno task bench [--quick] [--long] [--cpu-only | --no-cpu | --matrix-only | --one-core-only] [--keep DIR]
 
 Measures, side by side in one run, each program as its own process (DELAY_MS=${DELAY_MS}):
-  CPU per call per thread of smft, df, the grpc-js floor (tools/bench/floor/) and grpc-go
+  CPU per call per thread of smft, df, the floors (tools/bench/floor/) and grpc-go
     (tools/bench/native/), interleaved, with ratios (--no-cpu skips it, --cpu-only runs only it);
   one host of one core each (taskset: server on core 1, client on core 0): smft beside the
     grpc-go client over a ladder of rates (the highest VALID rate per core), and df beside the

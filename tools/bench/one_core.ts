@@ -57,7 +57,7 @@ export async function runOneCore(env: OneCoreEnv): Promise<OneCoreResults> {
         rate,
         out: join(env.dir, `core_smft_${rate}.txt`),
       });
-      // The floor (a plain grpc-js loop on this Deno) shows what the stack itself does here.
+      // The floor (a bare node:http2 loop on this Deno) shows what the stack itself does here.
       const floorP99 = [1000, 2000].includes(rate)
         ? await env.floorP99({ port: s.port, rate })
         : undefined;
@@ -116,7 +116,7 @@ export function formatOneCore(r: OneCoreResults): string {
     "smft p50 / p99",
     "grpc-go client p50 / p99",
     "p99 ratio",
-    "floor (grpc-js) p99",
+    "floor (node:http2) p99",
     "smft own delay p99 (send / read)",
     "host pressure",
   ]];

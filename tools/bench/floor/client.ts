@@ -1,11 +1,13 @@
 /**
- * The floor of this stack on the client side: the least a grpc-js unary load loop on Deno can
- * be, kept apart from smft and never used by it; `deno task bench` measures smft against it.
- * One channel, open loop (request i intended at t0 + i/rate, catch-up, never skip),
- * `makeUnaryRequest` with a pre-encoded request, mTLS over TLS 1.3, `setTimeout` pacing (~1 ms
- * late on Deno: the floor is cheap partly because it is imprecise). `--pacing wake` paces it with
- * smft's precise pacer instead (`smft/shared/pacer.ts`), so the bench can show what precise sends
- * cost by themselves. Prints one JSON line.
+ * The floor of this stack on the client side: the least a unary gRPC load loop on Deno can be,
+ * kept apart from smft and never used by it; `deno task bench` measures smft against it.
+ * One connection, open loop (request i intended at t0 + i/rate, catch-up, never skip), a
+ * pre-encoded request, mTLS over TLS 1.3, `setTimeout` pacing (~1 ms late on Deno: the floor is
+ * cheap partly because it is imprecise). `--client h2` (the default) is bare `node:http2` (a
+ * request, one framed message, the status from the trailers), what smft's own client is built
+ * on; `--client grpc-js` is grpc-js's `makeUnaryRequest`, what smft called before. `--pacing
+ * wake` paces it with smft's precise pacer instead (`smft/shared/pacer.ts`), so the bench can
+ * show what precise sends cost by themselves. Prints one JSON line.
  *
  *   deno run -A tools/bench/floor/client.ts --port 50071 --rate 1000 --duration 10 --warmup 3 \
  *     --ca certs/ca.crt --cert certs/client.crt --key certs/client.key
@@ -13,6 +15,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import http2 from "node:http2";
 import * as tls from "node:tls";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -31,6 +34,7 @@ const { values: a } = parseArgs({
     key: { type: "string", default: "certs/client.key" },
     // `wake`: smft's precise pacer instead of `setTimeout`, to show what the precision costs.
     pacing: { type: "string", default: "timeout" },
+    client: { type: "string", default: "h2" },
   },
 });
 const rate = Number(a.rate), warmupS = Number(a.warmup), durS = Number(a.duration);
@@ -59,22 +63,69 @@ for (let n = json.length;; n >>= 7) {
 }
 const request = Buffer.concat([Buffer.from([0x0a, ...lenBytes]), json]);
 
-const creds = grpc.credentials.createFromSecureContext(tls.createSecureContext({
-  minVersion: "TLSv1.3",
+const material = {
+  minVersion: "TLSv1.3" as const,
   ca: readFileSync(a.ca!),
   cert: readFileSync(a.cert!),
   key: readFileSync(a.key!),
-}));
-const client = new grpc.Client(`${a.host}:${a.port}`, creds, {
-  "grpc.ssl_target_name_override": "localhost",
-});
-await new Promise<void>((res, rej) =>
-  client.waitForReady(Date.now() + 5000, (e) => e ? rej(e) : res())
-);
+};
+
+/** One unary call; `done(ok)` when its status arrived. */
+type Call = (done: (ok: boolean) => void) => void;
+
+async function grpcJs(): Promise<{ call: Call; close: () => void }> {
+  const creds = grpc.credentials.createFromSecureContext(tls.createSecureContext(material));
+  const client = new grpc.Client(`${a.host}:${a.port}`, creds, {
+    "grpc.ssl_target_name_override": "localhost",
+  });
+  await new Promise<void>((res, rej) =>
+    client.waitForReady(Date.now() + 5000, (e) => e ? rej(e) : res())
+  );
+  const id = (b: Buffer) => b;
+  return {
+    call: (done) =>
+      client.makeUnaryRequest("/score.ScoreService/GetScore", id, id, request, (e) => done(!e)),
+    close: () => client.close(),
+  };
+}
+
+async function bareH2(): Promise<{ call: Call; close: () => void }> {
+  const session = http2.connect(`https://${a.host}:${a.port}`, {
+    ...material,
+    servername: "localhost",
+    ALPNProtocols: ["h2"],
+  });
+  await new Promise<void>((res, rej) => {
+    session.once("remoteSettings", () => res());
+    session.once("error", rej);
+  });
+  const headers = {
+    ":method": "POST",
+    ":path": "/score.ScoreService/GetScore",
+    ":authority": "localhost",
+    "content-type": "application/grpc",
+    te: "trailers",
+  };
+  const frame = Buffer.alloc(5 + request.length);
+  frame.writeUInt32BE(request.length, 1);
+  request.copy(frame, 5);
+  return {
+    call: (done) => {
+      const s = session.request(headers, { endStream: false });
+      let status: unknown;
+      s.on("trailers", (t) => status = t["grpc-status"]);
+      s.on("data", () => {});
+      s.on("close", () => done(status === "0"));
+      s.end(frame);
+    },
+    close: () => session.close(),
+  };
+}
+
+const client = a.client === "grpc-js" ? await grpcJs() : await bareH2();
 
 const lag = new Float64Array(total - first), lat = new Float64Array(total - first);
 let sent = 0, done = 0, ok = 0;
-const id = (b: Buffer) => b;
 const finished = Promise.withResolvers<void>();
 const t0 = performance.now() + 20, step = 1000 / rate;
 
@@ -84,9 +135,9 @@ function launch(i: number, now: number) {
   const intended = t0 + i * step;
   if (i === first) alloc0 = getHeapStatistics().total_allocated_bytes;
   if (i >= first) lag[i - first] = now - intended;
-  client.makeUnaryRequest("/score.ScoreService/GetScore", id, id, request, (err) => {
+  client.call((good) => {
     if (i >= first) lat[i - first] = performance.now() - intended;
-    if (!err) ok++;
+    if (good) ok++;
     if (++done === total) finished.resolve();
   });
 }
