@@ -66,39 +66,53 @@ const FROM_HTTP: Record<number, number> = {
   504: 14,
 };
 
-/**
- * The status a response's headers impose before any trailer: an HTTP status other than 200, or
- * a body that is not gRPC. Undefined when the response is a gRPC one.
- */
-export function statusOfHttp(headers: http2.IncomingHttpHeaders): CallStatus | undefined {
-  const http = Number(headers[":status"]);
-  if (http !== 200) {
-    const own = statusOfHeaders(headers);
-    if (own) return own;
-    return { code: FROM_HTTP[http] ?? 2, details: `Received HTTP status code ${http}` };
-  }
-  const type = String(headers["content-type"] ?? "");
-  if (!type.startsWith("application/grpc")) {
-    return { code: 2, details: `Invalid content-type ${JSON.stringify(type.slice(0, 60))}` };
-  }
-  return undefined;
+/** Whether a response's headers say it is a gRPC answer: HTTP 200, `application/grpc...`. */
+export function isGrpcResponse(headers: http2.IncomingHttpHeaders): boolean {
+  return Number(headers[":status"]) === 200 &&
+    String(headers["content-type"] ?? "").startsWith("application/grpc");
 }
 
 /**
- * The status of a stream that closed without one: from its reset code (as grpc-js maps them),
- * or UNAVAILABLE when the connection under it dropped.
+ * The status of a response that ended without a `grpc-status`, from its HTTP headers: a status
+ * other than 200 as the gRPC spec maps it, a body that is not gRPC, or (200, gRPC) UNKNOWN as
+ * grpc-js says it.
+ */
+export function statusOfHttp(headers: http2.IncomingHttpHeaders): CallStatus {
+  const http = Number(headers[":status"]);
+  const type = String(headers["content-type"] ?? "");
+  if (http === 200 && !type.startsWith("application/grpc")) {
+    return { code: 2, details: `Invalid content-type ${JSON.stringify(type.slice(0, 60))}` };
+  }
+  return { code: FROM_HTTP[http] ?? 2, details: `Received HTTP status code ${http}` };
+}
+
+/** What happened to the connection under a stream that closed without a status. */
+export interface ConnectionFate {
+  /** The connection was lost (closed, reset, failed). */
+  dropped: boolean;
+  /** The server sent GOAWAY on it. */
+  goaway?: boolean;
+}
+
+/**
+ * The status of a stream that closed without one: from its reset code (grpc-js's mapping and
+ * words), UNAVAILABLE when the connection under it was lost or went away.
  */
 export function statusOfReset(
   rstCode: number | undefined,
-  o: { error?: string; dropped: boolean; httpDetails?: string },
+  fate: ConnectionFate,
+  error?: string,
 ): CallStatus {
   const c = http2.constants;
-  if (o.dropped) {
-    return { code: 14, details: `connection dropped${o.error ? ` (${o.error})` : ""}` };
+  const why = error ? ` (${error})` : "";
+  if (rstCode === c.NGHTTP2_REFUSED_STREAM) {
+    return { code: 14, details: "Stream refused by server" };
+  }
+  if (fate.dropped) return { code: 14, details: `Connection dropped${why}` };
+  if (fate.goaway && (rstCode === undefined || rstCode === c.NGHTTP2_CANCEL)) {
+    return { code: 14, details: `the server went away (GOAWAY)${why}` };
   }
   switch (rstCode) {
-    case c.NGHTTP2_REFUSED_STREAM:
-      return { code: 14, details: "Stream refused by server" };
     case c.NGHTTP2_CANCEL:
       return { code: 1, details: "Call cancelled" };
     case c.NGHTTP2_ENHANCE_YOUR_CALM:
@@ -107,12 +121,17 @@ export function statusOfReset(
       return { code: 7, details: "Protocol not secure enough" };
     case c.NGHTTP2_NO_ERROR:
     case undefined:
-      return { code: 13, details: o.httpDetails ?? "the call ended without a gRPC status" };
-    default:
       return {
         code: 13,
-        details: `Received RST_STREAM with code ${rstCode}${o.error ? ` (${o.error})` : ""}`,
+        details: "Received RST_STREAM with code 0 (Call ended without gRPC status)",
       };
+    case c.NGHTTP2_INTERNAL_ERROR:
+      return {
+        code: 13,
+        details: `Received RST_STREAM with code ${rstCode} (Internal server error)${why}`,
+      };
+    default:
+      return { code: 13, details: `Received RST_STREAM with code ${rstCode}${why}` };
   }
 }
 

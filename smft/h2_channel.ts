@@ -20,19 +20,24 @@ import { Buffer } from "node:buffer";
 import { clientSecureContext } from "../certs/tls.ts";
 import { type Target, targetString } from "./channel.ts";
 import { type ConnectionTrace, OWN_STATUS_CHECK, watchContext, withTrace } from "./tap.ts";
-import { type CallStatus, statusOfHeaders, statusOfHttp, statusOfReset } from "./grpc_status.ts";
-import { NO_MESSAGE } from "./results_format.ts";
+import type { CallStatus, ConnectionFate } from "./grpc_status.ts";
+import { readUnary } from "./unary_read.ts";
 
 export type { CallStatus };
 
-/** The largest response message read, as grpc-js's default: larger ends RESOURCE_EXHAUSTED. */
-export const MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
-
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 1000;
+/** A connect after a loss waits this long at most (grpc-js has none; calls have deadlines). */
+const RECONNECT_TIMEOUT_MS = 20_000;
+/** Calls on one connection before it is replaced: a session has ~2^30 client stream ids. */
+const CALLS_PER_SESSION = 1_000_000_000;
+/** As grpc-js sets its sessions: no cap on the session's memory, large header blocks. */
+const SESSION_OPTIONS = {
+  maxSessionMemory: Number.MAX_SAFE_INTEGER,
+  maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER,
+};
 
 const UNAVAILABLE = 14;
-const INTERNAL = 13;
 
 /** A call's request, built once per run: the same headers and frame for every call. */
 export interface UnaryRequest {
@@ -77,6 +82,14 @@ export function grpcTimeout(ms: number): string {
   return `${Math.min(99_999_999, Math.ceil(us / 1e6))}S`;
 }
 
+/** A connection: its session, what happened to it, and how many calls it carried. */
+interface Conn {
+  session: http2.ClientHttp2Session;
+  /** What a stream closing without a status reads (`statusOfReset`). */
+  fate: ConnectionFate;
+  calls: number;
+}
+
 /** A call in flight: its stream (none while it waits for a connection) and how it ends. */
 interface Pending {
   req: UnaryRequest;
@@ -93,7 +106,7 @@ export class H2Channel {
   readonly trace: ConnectionTrace;
   readonly #target: Target;
   readonly #ctx?: tls.SecureContext;
-  #session?: http2.ClientHttp2Session;
+  #conn?: Conn;
   #connecting?: Promise<void>;
   /** Calls waiting for a connection. */
   #waiting: Pending[] = [];
@@ -122,9 +135,10 @@ export class H2Channel {
     return targetString(this.#target);
   }
 
-  /** Whether a connection is up. */
+  /** Whether a connection is up and takes new calls. */
   get ready(): boolean {
-    return this.#session !== undefined && !this.#session.closed && !this.#session.destroyed;
+    const s = this.#conn?.session;
+    return s !== undefined && !s.closed && !s.destroyed;
   }
 
   /**
@@ -140,23 +154,59 @@ export class H2Channel {
   async #attempt(timeoutMs: number): Promise<void> {
     const t = this.#target;
     const until = performance.now() + timeoutMs;
-    const addresses = net.isIP(t.host) ? [t.host] : await withTrace(
-      this.trace,
-      () => dns.promises.lookup(t.host, { all: true }),
+    const addresses = net.isIP(t.host) ? [t.host] : await within(
+      withTrace(this.trace, () => dns.promises.lookup(t.host, { all: true })),
+      timeoutMs,
+      `no answer for ${t.host} from the name resolver`,
     ).then((a) => a.map((x) => x.address));
-    let last: Error = new Error("no address");
-    for (const address of addresses) {
+    let last: Error = new Error(`no address for ${t.host}`);
+    for (const [i, address] of addresses.entries()) {
       if (this.#closed) throw new Error("channel closed");
+      // An address that never answers must leave time for the next ones: half what is left.
+      const left = until - performance.now();
+      const budget = i === addresses.length - 1 ? left : left / 2;
       try {
-        this.#session = await this.#open(address, Math.max(1, until - performance.now()));
-        this.#backoffMs = BACKOFF_FIRST_MS;
-        this.#failingUntil = 0;
+        const session = await this.#open(address, Math.max(1, budget));
+        if (this.#closed) {
+          session.destroy();
+          throw new Error("channel closed");
+        }
+        this.#adopt(session);
         return;
       } catch (e) {
         last = e as Error;
       }
     }
     throw last;
+  }
+
+  /** Takes a connected session as the channel's connection and follows what happens to it. */
+  #adopt(session: http2.ClientHttp2Session): void {
+    let dropped = false;
+    const fate = {
+      // Read when a stream closes, which can be before the session says it closed.
+      get dropped() {
+        return dropped || session.destroyed;
+      },
+      goaway: false,
+    };
+    const conn: Conn = { session, fate, calls: 0 };
+    const lost = (drop: boolean) => {
+      if (drop) dropped = true;
+      if (this.#conn === conn) this.#conn = undefined;
+    };
+    session.on("error", () => lost(true));
+    session.once("close", () => lost(true));
+    session.socket?.once("close", () => lost(true));
+    // The server is going away: calls in flight finish on it, new ones go to a new connection.
+    session.once("goaway", () => {
+      conn.fate.goaway = true;
+      lost(false);
+      session.close();
+    });
+    this.#conn = conn;
+    this.#backoffMs = BACKOFF_FIRST_MS;
+    this.#failingUntil = 0;
   }
 
   /** TCP first, then TLS and HTTP/2 over it, as grpc-js does (the tap sees each phase). */
@@ -182,11 +232,11 @@ export class H2Channel {
       });
     });
     raw.setNoDelay(true);
-    return await this.#session2(raw, Math.max(1, until - performance.now()));
+    return await this.#session(raw, Math.max(1, until - performance.now()));
   }
 
   /** TLS (unless insecure) and HTTP/2 over a connected socket, up to the server's SETTINGS. */
-  #session2(raw: net.Socket, timeoutMs: number): Promise<http2.ClientHttp2Session> {
+  #session(raw: net.Socket, timeoutMs: number): Promise<http2.ClientHttp2Session> {
     const t = this.#target;
     return new Promise((resolve, reject) => {
       const socket: net.Socket = this.#ctx
@@ -199,58 +249,56 @@ export class H2Channel {
         : raw;
       const scheme = this.#ctx ? "https" : "http";
       const session = http2.connect(`${scheme}://${targetString(t)}`, {
+        ...SESSION_OPTIONS,
         createConnection: () => socket,
         [OWN_STATUS_CHECK]: true,
       } as http2.ClientSessionOptions);
+      // Errors are read by the listeners below until SETTINGS, by #adopt's after; a socket or
+      // session may emit more than one, and none may go uncaught.
+      for (const e of [session, socket, raw]) e.on("error", () => {});
+      let done = false;
       const fail = (e: Error) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         session.destroy();
         socket.destroy();
         raw.destroy();
         reject(e);
       };
+      // Said at once: the session's own "close", which the tap watches, comes a turn later, and
+      // connectCause() reads the trace as soon as this attempt fails.
+      const failed = (e: Error) => {
+        if (!done) this.trace.closedBeforeSettings = true;
+        fail(e);
+      };
+      const closed = () => failed(new Error("connection closed before HTTP/2 SETTINGS"));
       const timer = setTimeout(
         () => fail(new Error("no connection before the deadline")),
         timeoutMs,
       );
       session.once("remoteSettings", () => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        session.off("error", fail);
-        session.off("close", closed);
-        socket.off("error", fail);
-        session.on("error", () => {/* ends its streams; they say so */});
-        // The server is going away: calls in flight finish on it, new ones go to a new one.
-        session.once("goaway", () => {
-          this.#lost(session);
-          session.close();
-        });
-        session.once("close", () => this.#lost(session));
         resolve(session);
       });
-      const closed = () => {
-        // Said now: the session's own "close", which the tap watches, comes a turn later.
-        this.trace.closedBeforeSettings = true;
-        fail(new Error("connection closed before HTTP/2 SETTINGS"));
-      };
-      session.once("error", fail);
-      session.once("close", closed);
-      socket.once("error", fail);
-      socket.once("close", closed);
+      for (const e of [session, socket]) {
+        e.once("error", failed);
+        e.once("close", closed);
+      }
     });
   }
 
-  #lost(session: http2.ClientHttp2Session): void {
-    if (this.#session === session) this.#session = undefined;
-  }
-
   /** A unary call; `done` gets its status once (deadline, reset and lost connection included). */
-  call(req: UnaryRequest, deadlineMs: number, done: (st: CallStatus) => void): Pending {
+  call(req: UnaryRequest, deadlineMs: number, done: (st: CallStatus) => void): void {
     const p: Pending = {
       req,
       deadline: performance.now() + deadlineMs,
       settle: (st) => {
         if (p.settled) return;
         p.settled = true;
+        p.stream = undefined;
         done(st);
       },
       settled: false,
@@ -258,7 +306,7 @@ export class H2Channel {
     this.#inFlight.push(p);
     if (this.#timer === undefined) this.#armDeadline();
     if (this.ready) {
-      this.#send(p);
+      this.#send(p, this.#conn!);
     } else if (this.#closed) {
       p.settle({ code: UNAVAILABLE, details: "channel closed" });
     } else if (performance.now() < this.#failingUntil && !this.#connecting) {
@@ -267,36 +315,43 @@ export class H2Channel {
       this.#waiting.push(p);
       this.#reconnect();
     }
-    return p;
   }
 
   #reconnect(): void {
     if (this.#connecting) return;
-    this.connect(Math.max(BACKOFF_MAX_MS, this.#backoffMs * 4)).then(() => {
+    this.connect(RECONNECT_TIMEOUT_MS).then(() => {
       const w = this.#waiting;
       this.#waiting = [];
-      for (const p of w) if (!p.settled) this.#send(p);
+      for (const p of w) if (!p.settled) this.#send(p, this.#conn!);
     }, (e: Error) => {
       this.#lastFailure = `connection to the server failed: ${e.message}`;
       this.#failingUntil = performance.now() + this.#backoffMs;
       this.#backoffMs = Math.min(BACKOFF_MAX_MS, this.#backoffMs * 1.6);
-      const w = this.#waiting;
-      this.#waiting = [];
-      for (const p of w) p.settle({ code: UNAVAILABLE, details: this.#lastFailure });
+      this.#failWaiting(this.#lastFailure);
     });
   }
 
-  #send(p: Pending): void {
+  #failWaiting(details: string): void {
+    const w = this.#waiting;
+    this.#waiting = [];
+    for (const p of w) p.settle({ code: UNAVAILABLE, details });
+  }
+
+  #send(p: Pending, conn: Conn): void {
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = this.#session!.request(p.req.headers, { endStream: false });
+      stream = conn.session.request(p.req.headers, { endStream: false });
     } catch (e) {
       p.settle({ code: UNAVAILABLE, details: (e as Error).message });
       return;
     }
+    // Stream ids run out after ~2^30 calls: the next call goes to a new connection.
+    if (++conn.calls >= CALLS_PER_SESSION && this.#conn === conn) {
+      this.#conn = undefined;
+      conn.session.close();
+    }
     p.stream = stream;
-    const session = this.#session!;
-    readUnary(stream, p.settle, () => session.destroyed || this.#session !== session);
+    readUnary(stream, p.settle, conn.fate);
     stream.end(p.req.frame);
   }
 
@@ -336,89 +391,24 @@ export class H2Channel {
     }
   }
 
-  /** Closes the connection (calls still in flight end as the server or the reset says). */
+  /**
+   * Closes the connection: calls in flight end as the server or the reset says, calls waiting
+   * for a connection end UNAVAILABLE.
+   */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#session?.close();
-    this.#session = undefined;
+    this.#conn?.session.close();
+    this.#conn = undefined;
+    this.#failWaiting("channel closed");
   }
 }
 
-/**
- * Reads one unary response from `stream` and settles its status once: from the trailers (or a
- * trailers-only response), the HTTP status, or the reset; OK without exactly one message, or
- * with a broken frame, is INTERNAL.
- */
-function readUnary(
-  stream: http2.ClientHttp2Stream,
-  settle: (st: CallStatus) => void,
-  dropped: () => boolean,
-): void {
-  let status: CallStatus | undefined;
-  let messages = 0;
-  /** Bytes of the current frame still to come; -1 while its 5-byte prefix is incomplete. */
-  let need = -1;
-  let prefix: Buffer | undefined;
-  let bad: CallStatus | undefined;
-  let error: string | undefined;
-  stream.on("response", (h) => {
-    // Not a gRPC answer (HTTP status, content-type): that is the call's status, whatever follows.
-    bad ??= statusOfHttp(h);
-    status ??= statusOfHeaders(h);
+/** `p`, or a rejection with `message` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
   });
-  stream.on("data", (chunk: Buffer) => {
-    if (bad) return;
-    let at = 0;
-    while (at < chunk.length) {
-      if (need < 0) {
-        const take = Math.min(5 - (prefix?.length ?? 0), chunk.length - at);
-        const part = chunk.subarray(at, at + take);
-        prefix = prefix ? Buffer.concat([prefix, part]) : part;
-        at += take;
-        if (prefix.length < 5) return;
-        const len = prefix.readUInt32BE(1);
-        if (prefix[0] !== 0) {
-          bad = { code: INTERNAL, details: "a compressed response, but no compression was asked" };
-        } else if (len > MAX_RECEIVE_BYTES) {
-          bad = {
-            code: 8,
-            details: `Received message larger than max (${len} vs. ${MAX_RECEIVE_BYTES})`,
-          };
-        }
-        if (bad) {
-          stream.close(http2.constants.NGHTTP2_CANCEL);
-          return;
-        }
-        messages++;
-        need = len;
-        prefix = undefined;
-      }
-      const take = Math.min(need, chunk.length - at);
-      at += take;
-      need -= take;
-      if (need === 0) need = -1;
-    }
-  });
-  stream.on("trailers", (h) => {
-    status = statusOfHeaders(h) ?? status;
-  });
-  stream.on("error", (e: Error) => error ??= e.message);
-  stream.on("close", () => {
-    if (bad) return settle(bad);
-    if (!status) return settle(statusOfReset(stream.rstCode, { error, dropped: dropped() }));
-    if (status.code === 0) {
-      if (messages === 0) return settle({ ...status, code: INTERNAL, details: NO_MESSAGE });
-      if (messages > 1 || need >= 0 || prefix) {
-        return settle({
-          ...status,
-          code: INTERNAL,
-          details: messages > 1
-            ? `${messages} response messages to a unary call`
-            : "the response ended inside a message",
-        });
-      }
-    }
-    settle(status);
-  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

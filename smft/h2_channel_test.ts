@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { grpcTimeout, unaryRequest } from "./h2_channel.ts";
-import { statusOfHeaders, statusOfHttp, statusOfReset } from "./grpc_status.ts";
+import { isGrpcResponse, statusOfHeaders, statusOfHttp, statusOfReset } from "./grpc_status.ts";
 
 Deno.test("grpcTimeout() writes at most 8 digits in the finest unit that fits", () => {
   assert.equal(grpcTimeout(1000), "1000000u");
@@ -56,24 +56,34 @@ Deno.test("a status is read from the trailers, never OK when it is not a code", 
 /** Response headers as the runtime hands them over (`:status` a number). */
 const h = (o: Record<string, unknown>) => o as http2.IncomingHttpHeaders;
 
-Deno.test("an HTTP answer that is not gRPC maps as the gRPC spec says", () => {
+Deno.test("an answer without a grpc-status: its HTTP status, as the gRPC spec maps it", () => {
   assert.equal(
-    statusOfHttp(h({ ":status": 200, "content-type": "application/grpc+proto" })),
-    undefined,
+    isGrpcResponse(h({ ":status": 200, "content-type": "application/grpc+proto" })),
+    true,
   );
-  assert.equal(statusOfHttp(h({ ":status": 503 }))?.code, 14);
-  assert.equal(statusOfHttp(h({ ":status": 404 }))?.code, 12);
-  assert.equal(statusOfHttp(h({ ":status": 418 }))?.code, 2);
-  assert.equal(statusOfHttp(h({ ":status": 500, "grpc-status": "8" }))?.code, 8);
-  assert.equal(statusOfHttp(h({ ":status": 200, "content-type": "text/html" }))?.code, 2);
+  assert.equal(isGrpcResponse(h({ ":status": 503, "content-type": "application/grpc" })), false);
+  assert.equal(statusOfHttp(h({ ":status": 503 })).code, 14);
+  assert.equal(statusOfHttp(h({ ":status": 404 })).code, 12);
+  assert.equal(statusOfHttp(h({ ":status": 418 })).code, 2);
+  assert.match(
+    statusOfHttp(h({ ":status": 200, "content-type": "text/html" })).details,
+    /content-type/,
+  );
+  assert.match(
+    statusOfHttp(h({ ":status": 200, "content-type": "application/grpc" })).details,
+    /HTTP status code 200/,
+  );
 });
 
 Deno.test("a stream closed without a status: the reset says which, a lost connection UNAVAILABLE", () => {
   const c = http2.constants;
-  assert.equal(statusOfReset(c.NGHTTP2_REFUSED_STREAM, { dropped: false }).code, 14);
-  assert.equal(statusOfReset(c.NGHTTP2_CANCEL, { dropped: false }).code, 1);
+  const kept = { dropped: false };
+  assert.equal(statusOfReset(c.NGHTTP2_REFUSED_STREAM, kept).code, 14);
+  assert.equal(statusOfReset(c.NGHTTP2_CANCEL, kept).code, 1);
   assert.equal(statusOfReset(c.NGHTTP2_CANCEL, { dropped: true }).code, 14);
-  assert.equal(statusOfReset(c.NGHTTP2_ENHANCE_YOUR_CALM, { dropped: false }).code, 8);
-  assert.equal(statusOfReset(c.NGHTTP2_NO_ERROR, { dropped: false }).code, 13);
-  assert.match(statusOfReset(c.NGHTTP2_PROTOCOL_ERROR, { dropped: false }).details, /code 1/);
+  assert.equal(statusOfReset(c.NGHTTP2_CANCEL, { dropped: false, goaway: true }).code, 14);
+  assert.equal(statusOfReset(c.NGHTTP2_ENHANCE_YOUR_CALM, kept).code, 8);
+  assert.match(statusOfReset(c.NGHTTP2_NO_ERROR, kept).details, /Call ended without gRPC status/);
+  assert.match(statusOfReset(c.NGHTTP2_INTERNAL_ERROR, kept).details, /Internal server error/);
+  assert.match(statusOfReset(c.NGHTTP2_PROTOCOL_ERROR, kept, "x").details, /code 1 \(x\)/);
 });

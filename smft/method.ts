@@ -220,6 +220,18 @@ function fieldValue(field: protobuf.Field, v: unknown, label: string, at: string
   return v;
 }
 
+/** Headers a gRPC call sets itself, or HTTP/2 forbids: never metadata. */
+const RESERVED_HEADERS = new Set([
+  "content-type",
+  "te",
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-connection",
+]);
+
 /** `--metadata 'key: value'`: a lower-case key, `-bin` values in base64. */
 export function parseMetadata(raw: string): [string, string] {
   const i = raw.indexOf(":");
@@ -232,6 +244,9 @@ export function parseMetadata(raw: string): [string, string] {
   }
   if (key.startsWith("grpc-") || key.startsWith(":")) {
     throw new ConfigError(`--metadata ${key}: keys starting "grpc-" are reserved by gRPC`);
+  }
+  if (RESERVED_HEADERS.has(key)) {
+    throw new ConfigError(`--metadata ${key}: a header gRPC sets itself, not metadata`);
   }
   if (key.endsWith("-bin") && !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
     throw new ConfigError(`--metadata ${key}: a -bin key takes its value in base64`);

@@ -180,6 +180,7 @@ Deno.test("options: --call, its schema and request; repeatable --proto and --met
     [["--call", "nope"], /expected package\.Service\/Method/],
     [["--metadata", "trace-bin: not base64!"], /a -bin key takes its value in base64/],
     [["--metadata", "grpc-timeout: 1"], /reserved by gRPC/],
+    [["--metadata", "content-type: text/plain"], /a header gRPC sets itself/],
   ];
   for (const [args, re] of refused) {
     assert.throws(

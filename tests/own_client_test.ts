@@ -1,7 +1,9 @@
 /**
  * Steady's own gRPC client (`smft/h2_channel.ts`) against a server that breaks the protocol in
- * every way a unary call can be broken: each call's line says what the server did, in the status
- * grpc-js would have given, never OK for a broken answer. A real smft process, a real TLS server.
+ * every way a unary call can be broken, and drops, hangs up or goes away: each call's line says
+ * what the server did (in grpc-js's status and words where grpc-js had them), never OK for a
+ * broken answer, and the call after a lost connection goes through on a new one. A real smft
+ * process, a real TLS server.
  */
 import assert from "node:assert/strict";
 import http2 from "node:http2";
@@ -15,6 +17,13 @@ const message = frame(new Uint8Array([0x0d, 0, 0, 0, 0x3f])); // score: 0.5
 /** Each answer and the code and error its line must carry. */
 const CASES: { name: string; answer: RawAnswer; code?: string; error?: RegExp }[] = [
   { name: "a good answer", answer: { body: message, trailers: OK } },
+  // Early in the list: the connection dropped below must come after this call's deadline.
+  {
+    name: "no answer before the deadline",
+    answer: { hang: true },
+    code: "DEADLINE_EXCEEDED",
+    error: /Deadline exceeded/,
+  },
   {
     name: "status with a percent-encoded message",
     answer: { trailers: { "grpc-status": "5", "grpc-message": "no%20such%20entity" } },
@@ -29,9 +38,21 @@ const CASES: { name: string; answer: RawAnswer; code?: string; error?: RegExp }[
   },
   {
     name: "HTTP 200 that is not gRPC",
-    answer: { headers: { "content-type": "text/html" }, body: message, trailers: OK },
+    answer: { headers: { "content-type": "text/html" }, body: new TextEncoder().encode("<html>") },
     code: "UNKNOWN",
     error: /content-type "text\/html"/,
+  },
+  {
+    name: "trailers without a grpc-status",
+    answer: { body: message, trailers: { "x-other": "1" } },
+    code: "UNKNOWN",
+    error: /Received HTTP status code 200/,
+  },
+  {
+    name: "a status in the first headers, none at the end",
+    answer: { headers: OK, body: message },
+    code: "INTERNAL",
+    error: /Call ended without gRPC status/,
   },
   {
     name: "two messages to a unary call",
@@ -73,8 +94,17 @@ const CASES: { name: string; answer: RawAnswer; code?: string; error?: RegExp }[
     name: "a stream ended without a status",
     answer: { body: message },
     code: "INTERNAL",
-    error: /without a gRPC status/,
+    error: /Call ended without gRPC status/,
   },
+  {
+    name: "the connection dropped under the call",
+    answer: { drop: true },
+    code: "UNAVAILABLE",
+    error: /Connection dropped/,
+  },
+  { name: "the next call, on a new connection", answer: { body: message, trailers: OK } },
+  { name: "an answer, then GOAWAY", answer: { body: message, trailers: OK, goaway: true } },
+  { name: "the next call, on a new connection", answer: { body: message, trailers: OK } },
 ];
 
 Deno.test("steady's own client reads every broken answer as the status it is, never OK", async () => {
@@ -83,9 +113,10 @@ Deno.test("steady's own client reads every broken answer as the status it is, ne
   try {
     const out = join(dir, "raw.txt");
     const n = CASES.length * 2;
-    // One call at a time in order (far apart), so line i is case i % CASES.length.
+    // Calls in order, far apart, so line i is case i % CASES.length.
     const smft = await startSmft(
-      ["steady", "--rps", String(n), "--duration", "1", "--warmup", "0", "--out", out, "--quiet"],
+      ["steady", "--rps", String(n), "--duration", "1", "--warmup", "0"]
+        .concat(["--deadline-ms", "300", "--out", out, "--quiet"]),
       { DF_PORT: String(server.port) },
     );
     const status = await waitAtMost(smft, 30_000);
@@ -102,7 +133,7 @@ Deno.test("steady's own client reads every broken answer as the status it is, ne
       assert.equal(l.code, c.code, what);
       assert.match(String(l.error), c.error!, what);
     });
-    assert.equal(r.end?.ok, 2);
+    assert.equal(r.end?.ok, 2 * CASES.filter((c) => !c.code).length);
   } finally {
     await server.close();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

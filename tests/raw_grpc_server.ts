@@ -20,6 +20,11 @@ export interface RawAnswer {
   trailers?: Record<string, string>;
   /** Reset the stream with this HTTP/2 error code instead of answering. */
   reset?: number;
+  /** Instead of answering: drop the whole connection, or never answer. */
+  drop?: boolean;
+  hang?: boolean;
+  /** After answering, send GOAWAY: the connection takes no new calls. */
+  goaway?: boolean;
 }
 
 /** A gRPC frame (pure): flag, 4-byte big-endian length, then `length` of `payload`'s bytes. */
@@ -56,7 +61,10 @@ export async function startRawServer(answer: (i: number) => RawAnswer): Promise<
     stream.on("error", () => {});
     stream.on("data", () => {});
     stream.on("end", () => {
+      if (a.hang) return;
+      if (a.drop) return stream.session?.destroy();
       if (a.reset !== undefined) return stream.close(a.reset);
+      if (a.goaway) stream.on("close", () => stream.session?.goaway());
       const headers = { ":status": 200, "content-type": "application/grpc", ...a.headers };
       stream.respond(headers, {
         waitForTrailers: a.trailers !== undefined,
