@@ -20,7 +20,7 @@ import {
   tempResults,
 } from "./helpers.ts";
 import { startRelay } from "../tools/bench/relay.ts";
-import { ownP99Limit, RUN_RULES } from "../smft/verdict.ts";
+import { hostPressureLimit, ownP99Limit } from "../smft/verdict.ts";
 
 /** Runs steady up to `tries` times until VALID; returns every run's stdout and the last file. */
 async function bestOf(
@@ -156,7 +156,7 @@ Deno.test({
     const lost = own.send_p99_ms + own.read_p99_ms;
     const pressure = f.end?.host_cpu_pressure_pct as number | undefined;
     assert.ok(
-      lost > ownP99Limit(p99) || (pressure ?? 0) > RUN_RULES.hostPressureMaxPct,
+      lost > ownP99Limit(p99) || (pressure ?? 0) > hostPressureLimit(200),
       `own delay p99 ${lost} vs p99 ${p99}, host CPU pressure ${pressure} %`,
     );
   },

@@ -13,7 +13,7 @@
  */
 import type { Summary } from "../../smft/summary.ts";
 import { ownAt, type OwnDelay } from "../../smft/own_delay.ts";
-import { RUN_RULES, SPIN_REASON } from "../../smft/verdict.ts";
+import { hostPressureLimit, RUN_RULES, SPIN_REASON } from "../../smft/verdict.ts";
 import { DEFAULT_PACING, type PacingMode } from "../../smft/shared/pacer.ts";
 import { f2OrDash } from "./table.ts";
 import { textTable } from "../../smft/shared/text_table.ts";
@@ -181,8 +181,8 @@ export interface CandidateRule {
   sendOnly?: boolean;
   /** The read side from one measure only: the turn gaps, or the I/O probe. */
   readBy?: "gaps" | "probe";
-  /** Also INVALID when the host's CPU pressure was over this, %. */
-  maxHostPressurePct?: number;
+  /** Also INVALID when the host's CPU pressure was over this, %, or the verdict's limit. */
+  maxHostPressurePct?: number | "the verdict's";
   /** Also INVALID when steady spun beside its server (the verdict's reason says so). */
   spinBesideServer?: boolean;
 }
@@ -202,23 +202,28 @@ export const CANDIDATE_RULES: CandidateRule[] = [
   {
     name: "the verdict's",
     ...OWN,
-    maxHostPressurePct: RUN_RULES.hostPressureMaxPct,
+    maxHostPressurePct: "the verdict's",
     spinBesideServer: true,
   },
   { name: "p99 share 10 %", ...OWN, p99MaxShare: 0.1 },
+  { name: "p99 share 20 % (the share before 2026-12-08)", ...OWN, p99MaxShare: 0.2 },
   { name: "p99 share 30 %", ...OWN, p99MaxShare: 0.3 },
   { name: "p50 0.1 ms", ...OWN, p50MaxMs: 0.1 },
   { name: "send side only", ...OWN, sendOnly: true },
   { name: "read by turn gaps only", ...OWN, readBy: "gaps" },
   { name: "read by the I/O probe only", ...OWN, readBy: "probe" },
   { name: "no host CPU pressure rule", ...OWN },
-  { name: "host CPU pressure <= 5 % (the rule before wake)", ...OWN, maxHostPressurePct: 5 },
   { name: "host CPU pressure <= 10 %", ...OWN, maxHostPressurePct: 10 },
+  {
+    name: "host CPU pressure <= 15 % (the limit before 2026-12-08)",
+    ...OWN,
+    maxHostPressurePct: 15,
+  },
   { name: "host CPU pressure <= 20 %", ...OWN, maxHostPressurePct: 20 },
   {
     name: "the verdict's without its spin rule",
     ...OWN,
-    maxHostPressurePct: RUN_RULES.hostPressureMaxPct,
+    maxHostPressurePct: "the verdict's",
   },
 ];
 
@@ -229,10 +234,10 @@ export const CANDIDATE_RULES: CandidateRule[] = [
 export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
   if (r.smft.reasons.some((x) => x.startsWith("rate:") || x.startsWith("achieved"))) return false;
   if (rule.spinBesideServer && r.smft.reasons.some((x) => x.startsWith(SPIN_REASON))) return false;
-  if (
-    rule.maxHostPressurePct !== undefined &&
-    (r.smft.hostPressurePct ?? 0) > rule.maxHostPressurePct
-  ) return false;
+  const pressureLimit = rule.maxHostPressurePct === "the verdict's"
+    ? hostPressureLimit(r.cell.rate)
+    : rule.maxHostPressurePct;
+  if (pressureLimit !== undefined && (r.smft.hostPressurePct ?? 0) > pressureLimit) return false;
   const own = r.smft.own;
   if (!own) return r.smft.valid;
   const send = { sendP50: own.sendP50, sendP99: own.sendP99 };

@@ -75,7 +75,7 @@ Deno.test("confusion() counts both errors; a false VALID is a VALID run whose fi
 });
 
 Deno.test("candidateValid() applies a bound to the own delay; a run that missed its rate is never valid", () => {
-  const [verdicts, , , , sendOnly, gapsOnly, probeOnly] = CANDIDATE_RULES;
+  const [verdicts, , , , , sendOnly, gapsOnly, probeOnly] = CANDIDATE_RULES;
   const own = { sendP50: 0.01, sendP99: 0.1, readP50: 0.01, readP99: 1.5 };
   const r = result(figures(0.6, 4, { own }), figures(0.6, 2));
   assert.equal(candidateValid(verdicts, r), false, "read side 1.6 ms of a 4 ms p99");

@@ -2,9 +2,10 @@
  * A link with a delay, for a kernel without netem: a TCP relay on loopback that holds every chunk
  * it reads for `delayMs` before it writes it on, in each direction, in order. TLS passes through
  * untouched (the relay never reads it), so df and smft see one another as through a slow
- * network. Deno's timer ends a hold ~1 ms late: the one-way delay is `delayMs` and
- * up to ~1–2 ms more, like a real link's jitter; what matters for the bench is that every client
- * crosses the same relay.
+ * network. A hold ends on smft's precise pacer (`wake`, ~0.1 ms late), not on Deno's timer: that
+ * one ends ~1 ms late at its millisecond ticks, and calls at a constant rate lock onto those ticks
+ * at a phase of their own each sitting, so the link's delay moved by up to ~1 ms from one client's
+ * sitting to the next, and the bench's truth with it.
  *
  * Run alone: `deno run --allow-net tools/bench/relay.ts --to 127.0.0.1:50051 --delay-ms 2`
  * (prints `relay listening on 127.0.0.1:PORT` once it accepts).
@@ -14,6 +15,7 @@
 import * as net from "node:net";
 import type { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
+import { Pacer } from "../../smft/shared/pacer.ts";
 
 /** A running relay. */
 export interface Relay {
@@ -30,41 +32,36 @@ interface Held {
   end?: true;
 }
 
-/**
- * A chunk due this soon after a flush is waited for there, not with another timer: a timer ends
- * ~1 ms late, which would hold the second of two chunks written 40 µs apart (grpc-js writes a
- * request's HEADERS and DATA so) ~1 ms longer than the first.
- */
-const WAIT_FOR_MS = 0.3;
-
-/** Moves `from`'s bytes to `to`, each held `delayMs`, in order. */
-function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number): void {
+/** Moves `from`'s bytes to `to`, each held `delayMs`, in order; holds end on `pacer`. */
+function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number, pacer: Pacer): void {
   const queue: Held[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let armed = false;
   const flush = () => {
-    timer = undefined;
-    let now = performance.now();
-    while (queue.length > 0 && queue[0].due <= now + WAIT_FOR_MS) {
-      while (now < queue[0].due) now = performance.now();
+    armed = false;
+    const now = pacer.now();
+    while (queue.length > 0 && queue[0].due <= now) {
       const h = queue.shift()!;
       if (to.destroyed) return;
       if (h.end) to.end();
       else to.write(h.chunk!);
     }
-    if (queue.length > 0) timer = setTimeout(flush, Math.max(0, queue[0].due - now));
+    arm();
+  };
+  const arm = () => {
+    if (armed || queue.length === 0) return;
+    armed = true;
+    pacer.at(queue[0].due, flush);
   };
   const hold = (h: Held) => {
     queue.push(h);
-    timer ??= setTimeout(flush, delayMs);
+    arm();
   };
-  from.on("data", (chunk: Buffer) => hold({ due: performance.now() + delayMs, chunk }));
-  from.on("end", () => hold({ due: performance.now() + delayMs, end: true }));
+  from.on("data", (chunk: Buffer) => hold({ due: pacer.now() + delayMs, chunk }));
+  from.on("end", () => hold({ due: pacer.now() + delayMs, end: true }));
   from.on("close", () => {
-    // The other side learns of an abrupt close only after the link's delay too.
-    setTimeout(() => {
-      if (queue.length === 0) to.destroy();
-      else setTimeout(() => to.destroy(), delayMs);
-    }, delayMs);
+    // The other side learns of an abrupt close only after the link's delay too, after what is
+    // still held (due no later; the pacer runs equal instants in order).
+    pacer.at(pacer.now() + delayMs, () => to.destroy());
   });
 }
 
@@ -79,6 +76,7 @@ export function startRelay(o: {
 }): Promise<Relay> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
+  const pacer = new Pacer("wake");
   const server = net.createServer({ noDelay: true }, (client) => {
     connections++;
     const upstream = net.connect({ host: o.to.host, port: o.to.port, noDelay: true });
@@ -87,26 +85,29 @@ export function startRelay(o: {
       s.on("error", () => {/* the other side is closed by the close handler */});
       s.on("close", () => sockets.delete(s));
     }
-    pipeDelayed(client, upstream, o.delayMs);
-    pipeDelayed(upstream, client, o.delayMs);
+    pipeDelayed(client, upstream, o.delayMs, pacer);
+    pipeDelayed(upstream, client, o.delayMs, pacer);
   });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(o.port ?? 0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      resolve({
-        port,
-        get connections() {
-          return connections;
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
+  return pacer.ready().then(() =>
+    new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(o.port ?? 0, "127.0.0.1", () => {
+        const port = (server.address() as net.AddressInfo).port;
+        resolve({
+          port,
+          get connections() {
+            return connections;
+          },
+          close: () =>
+            new Promise<void>((done) => {
+              for (const s of sockets) s.destroy();
+              pacer.close();
+              server.close(() => done());
+            }),
+        });
       });
-    });
-  });
+    })
+  );
 }
 
 if (import.meta.main) {
