@@ -484,40 +484,7 @@ export interface FakeDf {
  * server smft must not trust; the real df never sends these.
  */
 export async function startFakeDf(answer: FakeAnswer): Promise<FakeDf> {
-  const http2 = await import("node:http2");
-  const c = await testCerts();
-  let calls = 0;
-  const server = http2.createSecureServer({
-    ca: readFileSync(c.caCrt),
-    cert: readFileSync(c.serverCrt),
-    key: readFileSync(c.serverKey),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.3",
-    ALPNProtocols: ["h2"],
-  });
-  server.on("stream", (stream: import("node:http2").ServerHttp2Stream) => {
-    const i = calls++;
-    stream.on("data", () => {});
-    stream.on("end", () => {
-      stream.respond({ ":status": 200, "content-type": "application/grpc" }, {
-        waitForTrailers: true,
-      });
-      stream.on("wantTrailers", () => stream.sendTrailers(answer(i)));
-      // One empty protobuf message: flag 0, length 0.
-      stream.end(new Uint8Array(5));
-    });
-  });
-  server.on("error", () => {});
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    port,
-    calls: () => calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        setTimeout(resolve, 2000);
-      }),
-  };
+  const { startRawServer } = await import("./raw_grpc_server.ts");
+  // One empty protobuf message (flag 0, length 0), then the trailers as given.
+  return startRawServer((i) => ({ body: new Uint8Array(5), trailers: answer(i) }));
 }
