@@ -80,20 +80,23 @@ Deno.test("against DELAY_MS=0 the verdict judges the generator alone: its summar
 });
 
 Deno.test("a healthy low-rate run through a link with 2 ms each way is VALID: the link's delay is not the generator's", async () => {
-  // df's hold sleeps between releases: on 2 shared cores a spinning hold, the relay and smft
-  // would leave the host short of CPU, which is not what this test is about.
-  const df = await startDfProcess({ DELAY_MS: "5", DF_PACING: "timer" });
+  // df's default hold (`wake`) sleeps between releases; `timer` spins the last ~3.5 ms before
+  // each, which with the relay and smft leaves 2 shared cores short of CPU (pressure 13-15 % at
+  // 200/s), which is not what this test is about.
+  const df = await startDfProcess({ DELAY_MS: "5" });
   const relay = await startRelay({ to: { host: "127.0.0.1", port: df.port }, delayMs: 2 });
   const dir = await tempResults();
   const out = join(dir, "link.txt");
   try {
+    // Five tries: on a 2-core machine another test's leftovers can leave it short of CPU for a
+    // few seconds, and the verdict rightly says so.
     const r = await bestOf(
-      3,
+      5,
       relay.port,
-      ["--rps", "100", "--duration", "3", "--warmup", "1"],
+      ["--rps", "100", "--duration", "3", "--warmup", "2"],
       out,
     );
-    assert.ok(r.valid, `no VALID run of 3:\n${r.outputs.join("\n---\n")}`);
+    assert.ok(r.valid, `no VALID run of 5:\n${r.outputs.join("\n---\n")}`);
     assert.ok(relay.connections >= 1);
   } finally {
     await relay.close();
