@@ -34,14 +34,26 @@ export interface Channel {
   trace?: ConnectionTrace;
 }
 
+/**
+ * How soon a failed connection is tried again: from the first wait to the longest, each wait
+ * 1.6 times the last (grpc-js's own factor). Steady's grpc-js channel was set so; its own client
+ * (`h2_channel.ts`) and the run's first connect (`connectForRun`) wait so.
+ */
+export const RECONNECT_BACKOFF = { firstMs: 100, maxMs: 1000 } as const;
+
+/** The wait after `ms` in {@link RECONNECT_BACKOFF}. */
+export function nextBackoffMs(ms: number): number {
+  return Math.min(RECONNECT_BACKOFF.maxMs, ms * 1.6);
+}
+
 /** Opens a new channel; it connects when asked (`waitForReady`) or on the first call. */
 export function openChannel(t: Target, extra: grpc.ChannelOptions = {}): Channel {
   const options: grpc.ChannelOptions = {
     "grpc.use_local_subchannel_pool": 1,
     // A measurement must see each failure, not a transparent retry.
     "grpc.enable_retries": 0,
-    "grpc.initial_reconnect_backoff_ms": 100,
-    "grpc.max_reconnect_backoff_ms": 1000,
+    "grpc.initial_reconnect_backoff_ms": RECONNECT_BACKOFF.firstMs,
+    "grpc.max_reconnect_backoff_ms": RECONNECT_BACKOFF.maxMs,
     ...extra,
   };
   if (t.tlsMode === "insecure") {
@@ -135,9 +147,6 @@ export interface Attempting {
   connect: (timeoutMs: number) => Promise<void>;
 }
 
-const BACKOFF_FIRST_MS = 100;
-const BACKOFF_MAX_MS = 1000;
-
 /**
  * Connects a channel and resolves when it is ready; rejects at once when the connection failed
  * for a reason that retrying cannot change ({@link connectCause}), else after `timeoutMs` with
@@ -150,7 +159,7 @@ async function connectOrFail(
 ): Promise<void> {
   if ("client" in ch) return await connectGrpc(ch, t, timeoutMs);
   const deadline = performance.now() + timeoutMs;
-  for (let backoff = BACKOFF_FIRST_MS;; backoff = Math.min(BACKOFF_MAX_MS, backoff * 1.6)) {
+  for (let backoff: number = RECONNECT_BACKOFF.firstMs;; backoff = nextBackoffMs(backoff)) {
     try {
       return await ch.connect(Math.max(1, deadline - performance.now()));
     } catch (e) {

@@ -7,6 +7,7 @@
  * @module
  */
 import http2 from "node:http2";
+import { HANDLING_METADATA_KEY } from "../proto/score.ts";
 
 /** How a call ended. `handling`: the `df-handling-us` values sent with its status. */
 export interface CallStatus {
@@ -17,8 +18,6 @@ export interface CallStatus {
 
 /** `grpc-status` as the gRPC spec writes it: a decimal code from 0 to 16, nothing else. */
 const CANONICAL_STATUS = /^(?:[0-9]|1[0-6])$/;
-
-const HANDLING_KEY = "df-handling-us";
 
 /** `grpc-message` as sent: percent-encoded; text that does not decode is kept as it came. */
 function messageOf(raw: unknown): string {
@@ -39,7 +38,7 @@ function messageOf(raw: unknown): string {
 export function statusOfHeaders(headers: http2.IncomingHttpHeaders): CallStatus | undefined {
   const raw = headers["grpc-status"];
   if (raw === undefined) return undefined;
-  const h = headers[HANDLING_KEY];
+  const h = headers[HANDLING_METADATA_KEY];
   const handling = h === undefined ? undefined : [h].flat().map(String);
   const text = Array.isArray(raw) ? raw.join(",") : String(raw);
   if (!Array.isArray(raw) && CANONICAL_STATUS.test(text)) {

@@ -18,15 +18,13 @@ import net from "node:net";
 import tls from "node:tls";
 import { Buffer } from "node:buffer";
 import { clientSecureContext } from "../certs/tls.ts";
-import { type Target, targetString } from "./channel.ts";
+import { nextBackoffMs, RECONNECT_BACKOFF, type Target, targetString } from "./channel.ts";
 import { type ConnectionTrace, OWN_STATUS_CHECK, watchContext, withTrace } from "./tap.ts";
 import type { CallStatus, ConnectionFate } from "./grpc_status.ts";
 import { readUnary } from "./unary_read.ts";
 
 export type { CallStatus };
 
-const BACKOFF_FIRST_MS = 100;
-const BACKOFF_MAX_MS = 1000;
 /** A connect after a loss waits this long at most (grpc-js has none; calls have deadlines). */
 const RECONNECT_TIMEOUT_MS = 20_000;
 /** Calls on one connection before it is replaced: a session has ~2^30 client stream ids. */
@@ -113,7 +111,7 @@ export class H2Channel {
   /** No call before this instant (`performance.now()`): the last attempt failed. */
   #failingUntil = 0;
   #lastFailure = "";
-  #backoffMs = BACKOFF_FIRST_MS;
+  #backoffMs: number = RECONNECT_BACKOFF.firstMs;
   #closed = false;
   /** Calls in the order they were made; all share one deadline length, so they expire in order. */
   readonly #inFlight: Pending[] = [];
@@ -205,7 +203,7 @@ export class H2Channel {
       session.close();
     });
     this.#conn = conn;
-    this.#backoffMs = BACKOFF_FIRST_MS;
+    this.#backoffMs = RECONNECT_BACKOFF.firstMs;
     this.#failingUntil = 0;
   }
 
@@ -326,7 +324,7 @@ export class H2Channel {
     }, (e: Error) => {
       this.#lastFailure = `connection to the server failed: ${e.message}`;
       this.#failingUntil = performance.now() + this.#backoffMs;
-      this.#backoffMs = Math.min(BACKOFF_MAX_MS, this.#backoffMs * 1.6);
+      this.#backoffMs = nextBackoffMs(this.#backoffMs);
       this.#failWaiting(this.#lastFailure);
     });
   }

@@ -18,7 +18,7 @@ import {
 import { NO_MESSAGE } from "./results_format.ts";
 
 /** The largest response message read, as grpc-js's default: larger ends RESOURCE_EXHAUSTED. */
-export const MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+const MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
 
 const INTERNAL = 13;
 const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;

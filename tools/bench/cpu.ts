@@ -1,9 +1,9 @@
 /**
  * CPU per call of each program, side by side in one sitting: smft against the floor of its
  * stack (a bare `node:http2` client on the same Deno, `tools/bench/floor/client.ts`; the same
- * loop on grpc-js beside it) and a native grpc-go client, all driving the grpc-go server; df against the floor server and the grpc-go
- * server, all driven by the grpc-go client. Cases run interleaved, several rounds; each figure
- * is the median. Per call: user+sys CPU from `/proc/PID/task/*` over a fixed window (by thread:
+ * loop on grpc-js beside it) and a native grpc-go client, all driving the grpc-go server; df
+ * against the floor server and the grpc-go server, all driven by the grpc-go client. Cases run
+ * interleaved, several rounds; each figure is the median. Per call: user+sys CPU from `/proc/PID/task/*` over a fixed window (by thread:
  * main, V8 GC helpers, workers (alarm, I/O probe, connections), other), context switches, and, where `perf` can count
  * syscall tracepoints, futex calls. Calls are counted by the grpc-go peer (SIGUSR1), so a
  * program that falls behind is not flattered.
