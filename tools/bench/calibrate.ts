@@ -1,6 +1,6 @@
 /**
  * Runs the verdict's calibration matrix (`matrix.ts` says what and why): for each cell, the
- * grpc-go client, unimpeded, then smft, at the same rate, through the same link, against the same
+ * grpc-go client, unimpeded, then smft, then the grpc-go client again, at the same rate, through the same link, against the same
  * server. Servers and relays are started once per kind; a starved cell runs smft pinned to core 0
  * beside a busy process pinned there too. Nothing here prints but `progress` lines.
  *
@@ -90,10 +90,20 @@ export async function runMatrix(
             await busy.status;
           }
         }
+        // The reference again: two sittings show the truth's own noise (matrix.ts, truthOf).
+        const ref2 = await env.native(port, {
+          mode: "steady",
+          rate: cell.rate,
+          durationS: env.seconds,
+          warmupS: env.warmupS,
+          out: join(env.dir, `go2_${tag}.txt`),
+        });
+        const again = figuresOf(ref2.summary, ref2.end);
         const r: CellResult = {
           cell,
           smft: figuresOf(run.summary, run.end),
           ref: figuresOf(ref.summary, ref.end),
+          ref2: again,
           steal: steal(),
           allocKbPerCall: Number(run.end.alloc_kb_per_call),
           spinsPerCall: Number(run.end.spins_per_call),
@@ -103,7 +113,9 @@ export async function runMatrix(
         env.progress(
           `  ${tag}: smft p50 ${r.smft.p50.toFixed(2)} p99 ${r.smft.p99.toFixed(2)}, grpc-go p50 ${
             r.ref.p50.toFixed(2)
-          } p99 ${r.ref.p99.toFixed(2)}; ${r.smft.valid ? "VALID" : "INVALID"}`,
+          } p99 ${r.ref.p99.toFixed(2)} then p50 ${again.p50.toFixed(2)} p99 ${
+            again.p99.toFixed(2)
+          }; ${r.smft.valid ? "VALID" : "INVALID"}`,
         );
       }
     } finally {

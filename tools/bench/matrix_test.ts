@@ -9,8 +9,10 @@ import {
   confusion,
   formatMatrix,
   matrixCells,
+  referenceDisagrees,
   type RunFigures,
   serversFigures,
+  truthOf,
 } from "./matrix.ts";
 
 const cell: Cell = {
@@ -55,6 +57,42 @@ Deno.test("the truth is the independent client: p50 within +0.3 ms and p99 withi
   assert.equal(serversFigures(result(figures(0.6, 2.7), figures(0.6, 2))), false);
 });
 
+Deno.test("with the reference run twice, the truth is yes near both sittings, no near neither, undecided between", () => {
+  const twice = (smft: RunFigures, a: RunFigures, b: RunFigures): CellResult => ({
+    ...result(smft, a),
+    ref2: b,
+  });
+  assert.equal(truthOf(twice(figures(0.6, 2.5), figures(0.6, 2), figures(0.6, 2.1))), "yes");
+  assert.equal(truthOf(twice(figures(0.6, 2.5), figures(0.6, 2), figures(0.6, 1.5))), "undecided");
+  assert.equal(truthOf(twice(figures(0.6, 3.0), figures(0.6, 2), figures(0.6, 1.5))), "no");
+  assert.equal(
+    referenceDisagrees(twice(figures(0.6, 2), figures(0.6, 2), figures(0.6, 2.1))),
+    false,
+  );
+  assert.equal(
+    referenceDisagrees(twice(figures(0.6, 2), figures(0.6, 2), figures(0.6, 1.5))),
+    true,
+  );
+  assert.equal(referenceDisagrees(result(figures(0.6, 2), figures(0.6, 9))), false, "one sitting");
+  const rs = [
+    twice(figures(0.6, 2.5), figures(0.6, 2), figures(0.6, 1.5)), // undecided: not counted
+    twice(figures(0.6, 9), figures(0.6, 2), figures(0.6, 2)), // VALID, wrong
+  ];
+  assert.deepEqual(confusion(rs), {
+    validRight: 0,
+    falseValid: 1,
+    invalidRight: 0,
+    falseInvalid: 0,
+    undecided: 1,
+  });
+  const text = formatMatrix(rs);
+  assert.match(text, /over 1 decided cells/);
+  assert.match(
+    text,
+    /outside \+0\.3 ms \/ 1\.3x of each other in 1 of 2 cells; 1 cells are undecided/,
+  );
+});
+
 Deno.test("confusion() counts both errors; a false VALID is a VALID run whose figures are not the server's", () => {
   const rs = [
     result(figures(0.6, 2), figures(0.6, 2)), // VALID, right
@@ -67,6 +105,7 @@ Deno.test("confusion() counts both errors; a false VALID is a VALID run whose fi
     falseValid: 1,
     invalidRight: 1,
     falseInvalid: 1,
+    undecided: 0,
   });
   const text = formatMatrix(rs);
   assert.match(text, /FALSE VALID/);
