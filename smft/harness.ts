@@ -104,6 +104,14 @@ function ownDelayFields(acc: Accumulator, summary: Summary): Partial<End> {
       ...(d.ioP99 !== undefined
         ? { io_p50_ms: r3(d.ioP50 ?? 0), io_p99_ms: r3(d.ioP99), io_samples: d.ioSamples }
         : {}),
+      ...(d.moves
+        ? {
+          moves_send_p50_ms: r3(d.moves.sendP50),
+          moves_send_p99_ms: r3(d.moves.sendP99),
+          moves_read_p50_ms: r3(d.moves.readP50),
+          moves_read_p99_ms: r3(d.moves.readP99),
+        }
+        : {}),
     },
     ...(acc.readGaps ? { read_window_ms: r3(acc.readWindowMs) } : {}),
   };

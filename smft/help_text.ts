@@ -19,7 +19,8 @@ function verdictHelp(): string {
     `generator's own delay (sending late: lag; reading late: responses waiting for its thread) ` +
     `can move the p50 by over ${r.ownP50MaxMs} ms or the p99 by over ${
       r.ownP99MaxShare * 100
-    } % of it (${r.ownP99FloorMs} ms at least), or when the load host was short of CPU (Linux ` +
+    } % of it (${r.ownP99FloorMs} ms at least; the send side exactly, the read side by adding ` +
+    `its distribution to every call once more), or when the load host was short of CPU (Linux ` +
     `PSI: some thread waiting for one over ${r.hostPressureBasePct} % of the time plus 1 % per ` +
     `100 calls/s, ${r.hostPressureMaxPct} % at most), or when it ` +
     `was paced by spin against a server on the same host (the spinning core is one the server ` +

@@ -12,6 +12,13 @@
  * included, reads at once). Percentiles of that are exact from a histogram of the intervals, which
  * merges across connections and load hosts like every other histogram (the windows add up).
  *
+ * How much both sides move the reported percentiles ({@link OwnDelay.moves}) is what the verdict
+ * judges: the send side exactly, from each call's latency (from its intended instant) against its
+ * time from issue to read; the read side by adding its distribution to every call's time once more
+ * and seeing how far each percentile goes ({@link addedDelayMoves}). Adding the two sides'
+ * percentiles instead (`at most`, still used where the calls' times are not kept) overstates: a
+ * read delay at its p99 rarely meets a call at its own.
+ *
  * Not seen: the ~0.1 ms between two polls of a spinning loop (the event loop reads sockets about
  * every 61 turns), and time lost before the thread: in the kernel, or on a server sharing the
  * host. Both are the reason the verdict's bound is calibrated against an independent client
@@ -21,6 +28,7 @@
  */
 import type { BusyLog } from "./shared/pacer.ts";
 import {
+  type Bucket,
   bucketsOf,
   HIGHEST_TRACKABLE_US,
   type Histogram,
@@ -90,6 +98,14 @@ export function readDelayPercentile(
   return 0;
 }
 
+/** How much each side of the own delay moves the reported p50 and p99, ms. */
+export interface OwnMoves {
+  sendP50: number;
+  sendP99: number;
+  readP50: number;
+  readP99: number;
+}
+
 /** The generator's own delay at the two percentiles the verdict judges, ms. */
 export interface OwnDelay {
   /** Lag (issued − intended) p50 and p99. */
@@ -108,13 +124,101 @@ export interface OwnDelay {
   ioP99?: number;
   /** Probes timed. */
   ioSamples?: number;
+  /**
+   * How much each side moves the reported p50 and p99 (module text), when the calls' times are
+   * known (steady); undefined for coldconn and for files without them.
+   */
+  moves?: OwnMoves;
 }
 
-/** The own delay from the lag figures and, when measured, the busy intervals (pure). */
+/** The calls' times a run kept, to say how much the own delay moves their percentiles. */
+export interface CallTimes {
+  /** Each call's latency, from its intended instant (µs, as recorded). */
+  latency: Histogram;
+  /** Each call's time from issue to read (µs). */
+  service: Histogram;
+}
+
+/** Equally likely values the read delay's distribution is sampled at to add it to every call. */
+const READ_LEVELS = 10_000;
+
+/**
+ * The read delay's distribution as {@link READ_LEVELS} equally likely values, ascending, ms
+ * (pure): at each level, the larger of the turn gaps' and the I/O probe's figure, as
+ * {@link readAt} takes them.
+ */
+export function readDelayLevels(
+  gaps: { buckets: readonly Bucket[]; windowMs: number } | undefined,
+  io: Histogram | undefined,
+): Float64Array {
+  const out = new Float64Array(READ_LEVELS);
+  for (let i = 0; i < READ_LEVELS; i++) {
+    const p = (i + 0.5) / READ_LEVELS * 100;
+    const g = gaps ? readDelayPercentile(gaps.buckets, gaps.windowMs, p) : 0;
+    out[i] = Math.max(g, io && io.totalCount > 0 ? io.getValueAtPercentile(p) / 1000 : 0);
+  }
+  return out.sort();
+}
+
+/**
+ * How far the `p`-th percentile of the calls' times (`buckets`, µs) moves when a delay taking each
+ * of `delays` (ms) with equal chance is added to every call, ms (pure; 0.001 ms steps).
+ *
+ * @example
+ * ```ts
+ * const calls = [{ topUs: 10_000, count: 100 }];
+ * addedDelayMoves(calls, Float64Array.from([0, 0, 0, 1]), 50); // 0: three calls in four wait 0
+ * addedDelayMoves(calls, Float64Array.from([0, 0, 0, 1]), 99); // 1
+ * ```
+ */
+export function addedDelayMoves(
+  buckets: readonly Bucket[],
+  delays: Float64Array,
+  p: number,
+): number {
+  const sorted = [...buckets].filter((b) => b.count > 0).sort((a, b) => a.topUs - b.topUs);
+  if (sorted.length === 0 || delays.length === 0) return 0;
+  const tops = sorted.map((b) => b.topUs);
+  const cum: number[] = [];
+  let total = 0;
+  for (const b of sorted) cum.push(total += b.count);
+  // The share of calls at most x µs.
+  const below = (x: number) => {
+    let lo = 0, hi = tops.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tops[mid] <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? 0 : cum[lo - 1] / total;
+  };
+  const want = p / 100;
+  const base = tops[cum.findIndex((c) => c / total >= want - 1e-12)];
+  const withDelay = (x: number) => {
+    let sum = 0;
+    for (const d of delays) sum += below(x - d * 1000);
+    return sum / delays.length;
+  };
+  if (withDelay(base) >= want - 1e-12) return 0;
+  // The smallest x with withDelay(x) >= want lies in (base, base + the longest delay].
+  let lo = base, hi = base + delays[delays.length - 1] * 1000 + 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) / 2;
+    if (withDelay(mid) >= want - 1e-12) hi = mid;
+    else lo = mid;
+  }
+  return Math.max(0, Math.round(hi - base)) / 1000;
+}
+
+/**
+ * The own delay from the lag figures and, when measured, the busy intervals and the I/O probe;
+ * with the calls' times, how much each side moves their p50 and p99 (pure).
+ */
 export function ownDelayOf(
   lag: Pick<Stat, "p50" | "p99">,
   read?: { hist: Histogram; windowMs: number },
   io?: Histogram,
+  calls?: CallTimes,
 ): OwnDelay {
   const d: OwnDelay = { sendP50: lag.p50, sendP99: lag.p99 };
   if (io && io.totalCount > 0) {
@@ -127,6 +231,25 @@ export function ownDelayOf(
     d.readP50 = readDelayPercentile(buckets, read.windowMs, 50);
     d.readP99 = readDelayPercentile(buckets, read.windowMs, 99);
     d.readWindowS = read.windowMs / 1000;
+  }
+  if (calls && calls.latency.totalCount > 0 && calls.service.totalCount > 0) {
+    const at = (h: Histogram, p: number) => h.getValueAtPercentile(p) / 1000;
+    const sendMoves = (p: number) => Math.max(0, at(calls.latency, p) - at(calls.service, p));
+    const measured = read && read.windowMs > 0;
+    const levels = measured || d.ioSamples
+      ? readDelayLevels(
+        measured ? { buckets: bucketsOf(read.hist), windowMs: read.windowMs } : undefined,
+        io,
+      )
+      : undefined;
+    const buckets = levels ? bucketsOf(calls.latency) : [];
+    const readMoves = (p: number) => levels ? addedDelayMoves(buckets, levels, p) : 0;
+    d.moves = {
+      sendP50: sendMoves(50),
+      sendP99: sendMoves(99),
+      readP50: readMoves(50),
+      readP99: readMoves(99),
+    };
   }
   return d;
 }
@@ -143,8 +266,14 @@ export function readAt(d: OwnDelay): { p50: number; p99: number } | undefined {
   };
 }
 
-/** How much the own delay can add at p50 and at p99: both sides added, ms (pure). */
+/**
+ * How much the own delay moves the reported p50 and p99, ms (pure): both sides' moves when known,
+ * else (coldconn, older files) both sides' percentiles added, which overstates.
+ */
 export function ownAt(d: OwnDelay): { p50: number; p99: number } {
+  if (d.moves) {
+    return { p50: d.moves.sendP50 + d.moves.readP50, p99: d.moves.sendP99 + d.moves.readP99 };
+  }
   const read = readAt(d);
   return { p50: d.sendP50 + (read?.p50 ?? 0), p99: d.sendP99 + (read?.p99 ?? 0) };
 }
@@ -152,8 +281,8 @@ export function ownAt(d: OwnDelay): { p50: number; p99: number } {
 const f2 = (v: number) => v.toFixed(2);
 
 /**
- * The summary's line (pure): both sides, and how much of the reported p50 and p99 they can
- * account for at most.
+ * The summary's line (pure): both sides, and how much they move the reported p50 and p99 (or,
+ * without the calls' times, how much of them they can account for at most).
  *
  * @example
  * ```ts
@@ -168,10 +297,14 @@ export function formatOwnDelay(d: OwnDelay, latency?: Pick<Stat, "p50" | "p99">)
     ? "read side not measured"
     : `read p50 ${f2(r.p50)} / p99 ${f2(r.p99)} ms`;
   const at = ownAt(d);
-  const of = latency
-    ? ` (at most ${f2(at.p50)} ms of the p50 ${f2(latency.p50)} ms, ${f2(at.p99)} ms of the p99 ${
+  const of = !latency
+    ? ""
+    : d.moves
+    ? ` (moves the p50 ${f2(latency.p50)} ms by ${f2(at.p50)} ms, the p99 ${
       f2(latency.p99)
-    } ms)`
-    : "";
+    } ms by ${f2(at.p99)} ms)`
+    : ` (at most ${f2(at.p50)} ms of the p50 ${f2(latency.p50)} ms, ${f2(at.p99)} ms of the p99 ${
+      f2(latency.p99)
+    } ms)`;
   return `Generator's own delay: send p50 ${f2(d.sendP50)} / p99 ${f2(d.sendP99)} ms, ${read}${of}`;
 }

@@ -196,6 +196,11 @@ export interface End {
     io_p50_ms?: number;
     io_p99_ms?: number;
     io_samples?: number;
+    /** How much each side moves the latency's p50 and p99 (steady; what the verdict judges). */
+    moves_send_p50_ms?: number;
+    moves_send_p99_ms?: number;
+    moves_read_p50_ms?: number;
+    moves_read_p99_ms?: number;
   };
   /**
    * Thread time the read side covers, ms (each connection's measurement window, added); with

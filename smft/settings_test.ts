@@ -112,7 +112,7 @@ Deno.test("steady --help describes the verdict that is applied: every rule of RU
     flat.includes(
       `the p99 by over ${
         RUN_RULES.ownP99MaxShare * 100
-      } % of it (${RUN_RULES.ownP99FloorMs} ms at least)`,
+      } % of it (${RUN_RULES.ownP99FloorMs} ms at least;`,
     ),
     flat,
   );

@@ -378,6 +378,8 @@ export class Accumulator {
       lag,
       this.readGaps ? { hist: this.readGaps, windowMs: this.readWindowMs } : undefined,
       this.ioProbe,
+      // Steady's calls: their latency against their time from issue to read (coldconn has none).
+      this.service.count ? { latency: this.latency.hist, service: this.service.hist } : undefined,
     );
   }
 

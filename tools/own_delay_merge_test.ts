@@ -65,9 +65,23 @@ Deno.test("merged shards keep the generator's own delay: the read side is the me
     const json = JSON.parse((await summarizeCommand([p("a.txt"), p("b.txt"), "--json"])).stdout);
     ok(Math.abs(json.summary.ownDelay.readP99 - 20) < 0.05, JSON.stringify(json.summary.ownDelay));
     equal(json.summary.ownDelay.readWindowS, 2);
+    // Every call took 2 ms: the merged read delay added to each moves the p99 by its own p99.
+    const moves = json.summary.ownDelay.moves;
+    // (The read delay is sampled at 10,000 levels: on this tail, 0.2 ms a level.)
+    ok(Math.abs(moves.readP99 - 20) < 0.15 && moves.sendP99 === 0, JSON.stringify(moves));
+    ok(
+      /moves the p50 2\.00 ms by 0\.00 ms, the p99 2\.00 ms by (19\.9|20\.0)\d ms/.test(
+        both.stdout,
+      ),
+      both.stdout,
+    );
     const out = p("r.html");
     const r = await reportCommand([p("a.txt"), p("b.txt"), "--out", out]);
     equal(r.code, 0, r.stderr);
-    ok((await Deno.readTextFile(out)).includes("generator's own delay (send + read)"));
+    ok(
+      (await Deno.readTextFile(out)).includes(
+        "generator's own delay (how far it moves them, send + read)",
+      ),
+    );
   });
 });

@@ -97,7 +97,7 @@ Deno.test("summarize merges the shards of one run: the combined summary, then on
         "Service time (issued to done): mean 6.20ms | P50 6.15ms | P90 6.75ms | P99 6.85ms | Max 6.85ms",
         "df handling time: mean 5.01ms | P50 5.01ms | P90 5.01ms | P99 5.01ms | Max 5.01ms",
         "Generator lag (intended to issued): mean 0.05ms | P50 0.05ms | P90 0.05ms | P99 0.05ms | Max 0.10ms",
-        "Generator's own delay: send p50 0.05 / p99 0.05 ms, read side not measured (at most 0.05 ms of the p50 6.20 ms, 0.05 ms of the p99 6.90 ms)",
+        "Generator's own delay: send p50 0.05 / p99 0.05 ms, read side not measured (moves the p50 6.20 ms by 0.05 ms, the p99 6.90 ms by 0.05 ms)",
         "Top failure reasons (of 3):",
         "        3 x DEADLINE_EXCEEDED: Deadline exceeded",
         // 500 requests over the longest host's 3 s: the hosts ran side by side.

@@ -222,6 +222,8 @@ export interface CandidateRule {
   p99FloorMs: number;
   /** Judge the send side only (lag), as a generator that cannot see its reads would. */
   sendOnly?: boolean;
+  /** Add the two sides' percentiles (the rule before 2026-12-08) instead of their moves. */
+  sum?: boolean;
   /** The read side from one measure only: the turn gaps, or the I/O probe. */
   readBy?: "gaps" | "probe";
   /** Also INVALID when the host's CPU pressure was over this, %, or the verdict's limit. */
@@ -248,20 +250,21 @@ export const CANDIDATE_RULES: CandidateRule[] = [
     maxHostPressurePct: "the verdict's",
     spinBesideServer: true,
   },
-  { name: "p99 share 10 %", ...OWN, p99MaxShare: 0.1 },
-  { name: "p99 share 20 % (the share before 2026-12-08)", ...OWN, p99MaxShare: 0.2 },
-  { name: "p99 share 30 %", ...OWN, p99MaxShare: 0.3 },
+  { name: "moves p99 7.5 %", ...OWN, p99MaxShare: 0.075 },
+  { name: "moves p99 12.5 %", ...OWN, p99MaxShare: 0.125 },
+  { name: "moves p99 15 %", ...OWN, p99MaxShare: 0.15 },
+  {
+    name: "the two sides' p99s added, 15 % (the rule before 2026-12-08)",
+    ...OWN,
+    p99MaxShare: RUN_RULES.ownP99SumMaxShare,
+    sum: true,
+  },
   { name: "p50 0.1 ms", ...OWN, p50MaxMs: 0.1 },
   { name: "send side only", ...OWN, sendOnly: true },
-  { name: "read by turn gaps only", ...OWN, readBy: "gaps" },
-  { name: "read by the I/O probe only", ...OWN, readBy: "probe" },
+  { name: "read by turn gaps only (p99s added)", ...OWN, readBy: "gaps", sum: true },
+  { name: "read by the I/O probe only (p99s added)", ...OWN, readBy: "probe", sum: true },
   { name: "no host CPU pressure rule", ...OWN },
   { name: "host CPU pressure <= 10 %", ...OWN, maxHostPressurePct: 10 },
-  {
-    name: "host CPU pressure <= 15 % (the limit before 2026-12-08)",
-    ...OWN,
-    maxHostPressurePct: 15,
-  },
   { name: "host CPU pressure <= 20 %", ...OWN, maxHostPressurePct: 20 },
   {
     name: "the verdict's without its spin rule",
@@ -284,13 +287,16 @@ export function candidateValid(rule: CandidateRule, r: CellResult): boolean {
   const own = r.smft.own;
   if (!own) return r.smft.valid;
   const send = { sendP50: own.sendP50, sendP99: own.sendP99 };
-  const at = ownAt(
+  const moves = own.moves;
+  const at = rule.sendOnly && moves ? { p50: moves.sendP50, p99: moves.sendP99 } : ownAt(
     rule.sendOnly
       ? send
       : rule.readBy === "gaps"
       ? { ...send, readP50: own.readP50, readP99: own.readP99 }
       : rule.readBy === "probe"
       ? { ...send, ioP50: own.ioP50, ioP99: own.ioP99 }
+      : rule.sum
+      ? { ...own, moves: undefined }
       : own,
   );
   return at.p50 <= rule.p50MaxMs &&
@@ -315,6 +321,7 @@ export function formatMatrix(results: CellResult[]): string {
     "send p99",
     "gaps p99",
     "probe p99",
+    "moves p99",
     "psi %",
     "server's?",
     "verdict",
@@ -340,6 +347,7 @@ export function formatMatrix(results: CellResult[]): string {
       f2OrDash(r.smft.own?.sendP99),
       f2OrDash(r.smft.own?.readP99),
       f2OrDash(r.smft.own?.ioP99),
+      r.smft.own?.moves ? f2OrDash(ownAt(r.smft.own).p99) : "-",
       r.smft.hostPressurePct === undefined ? "-" : r.smft.hostPressurePct.toFixed(1),
       truth,
       r.smft.valid ? "VALID" : "INVALID",
@@ -360,7 +368,9 @@ export function formatMatrix(results: CellResult[]): string {
     rules.push([
       `${rule.name} (p50 <= ${rule.p50MaxMs} ms, p99 <= ${
         rule.p99MaxShare * 100
-      } % or ${rule.p99FloorMs} ms${rule.sendOnly ? ", send side only" : ""})`,
+      } % or ${rule.p99FloorMs} ms${rule.sendOnly ? ", send side only" : ""}${
+        rule.maxHostPressurePct === undefined ? "" : ", host pressure"
+      })`,
       String(k.validRight),
       String(k.invalidRight),
       String(k.falseValid),

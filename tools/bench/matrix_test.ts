@@ -114,7 +114,9 @@ Deno.test("confusion() counts both errors; a false VALID is a VALID run whose fi
 });
 
 Deno.test("candidateValid() applies a bound to the own delay; a run that missed its rate is never valid", () => {
-  const [verdicts, , , , , sendOnly, gapsOnly, probeOnly] = CANDIDATE_RULES;
+  const rule = (start: string) => CANDIDATE_RULES.find((r) => r.name.startsWith(start))!;
+  const verdicts = rule("the verdict's"), sendOnly = rule("send side only");
+  const gapsOnly = rule("read by turn gaps only"), probeOnly = rule("read by the I/O probe only");
   const own = { sendP50: 0.01, sendP99: 0.1, readP50: 0.01, readP99: 1.5 };
   const r = result(figures(0.6, 4, { own }), figures(0.6, 2));
   assert.equal(candidateValid(verdicts, r), false, "read side 1.6 ms of a 4 ms p99");

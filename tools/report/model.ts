@@ -12,7 +12,7 @@ import {
   invalidCause,
   lagJudgeable,
   ownP99Limit,
-  RUN_RULES,
+  ownP99Share,
   verdictFromEnd,
 } from "../../smft/verdict.ts";
 import { ownAt } from "../../smft/own_delay.ts";
@@ -229,11 +229,13 @@ function ownDelayNote(s: Summary): string | undefined {
   const judged = s.test === "01_steady" ? s.latency : s.phases?.total;
   if (!s.ownDelay || !judged || !lagJudgeable(s.total)) return undefined;
   const at = ownAt(s.ownDelay).p99;
-  const limit = ownP99Limit(judged.p99);
+  const limit = ownP99Limit(judged.p99, s.ownDelay);
   if (at <= limit) return undefined;
   return `Generator lag p99 is ${s.ownDelay.sendP99.toFixed(2)} ms (max ${
     s.lag?.max.toFixed(2) ?? "?"
-  } ms), over ${limit.toFixed(2)} ms (${RUN_RULES.ownP99MaxShare * 100} % of the p99 ` +
+  } ms${s.ownDelay.moves ? `; it moves the p99 by ${at.toFixed(2)} ms` : ""}), over ${
+    limit.toFixed(2)
+  } ms (${ownP99Share(s.ownDelay) * 100} % of the p99 ` +
     `${judged.p99.toFixed(2)} ms): the load generator fell behind its schedule, so response ` +
     `times include its own delay. Service time (done − issued) excludes it.`;
 }

@@ -163,12 +163,15 @@ const successPct = (s: Summary): string =>
   } %</span>`;
 
 /**
- * The generator's own delay as one row: at p50 and p99, send + read (the columns a partial
- * figure has; the others say what they are not).
+ * The generator's own delay as one row: how far it moves the p50 and p99 (or, without the calls'
+ * times, both sides' percentiles added), send + read (the columns a partial figure has; the
+ * others say what they are not).
  */
 function ownDelayCells(d: OwnDelay): string {
   const at = ownAt(d);
-  const read = readAt(d) === undefined ? "read side not measured" : "send + read";
+  const read = `${d.moves ? "how far it moves them, " : ""}${
+    readAt(d) === undefined ? "read side not measured" : "send + read"
+  }`;
   return `<td title="${esc(formatOwnDelay(d))}">generator's own delay (${read})</td>` +
     STAT_COLS.map((c) =>
       c === "p50"
