@@ -32,8 +32,14 @@ interface Held {
   end?: true;
 }
 
+/** When holds end: the relay's pacer while it is open. */
+interface HoldClock {
+  now(): number;
+  at(instant: number, run: () => void): void;
+}
+
 /** Moves `from`'s bytes to `to`, each held `delayMs`, in order; holds end on `pacer`. */
-function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number, pacer: Pacer): void {
+function pipeDelayed(from: net.Socket, to: net.Socket, delayMs: number, pacer: HoldClock): void {
   const queue: Held[] = [];
   let armed = false;
   const flush = () => {
@@ -77,6 +83,14 @@ export function startRelay(o: {
   let connections = 0;
   const sockets = new Set<net.Socket>();
   const pacer = new Pacer("wake");
+  // Sockets destroyed by close() still report their end afterwards: nothing is held then.
+  let closed = false;
+  const clock: HoldClock = {
+    now: () => pacer.now(),
+    at: (instant, run) => {
+      if (!closed) pacer.at(instant, run);
+    },
+  };
   const server = net.createServer({ noDelay: true }, (client) => {
     connections++;
     const upstream = net.connect({ host: o.to.host, port: o.to.port, noDelay: true });
@@ -85,8 +99,8 @@ export function startRelay(o: {
       s.on("error", () => {/* the other side is closed by the close handler */});
       s.on("close", () => sockets.delete(s));
     }
-    pipeDelayed(client, upstream, o.delayMs, pacer);
-    pipeDelayed(upstream, client, o.delayMs, pacer);
+    pipeDelayed(client, upstream, o.delayMs, clock);
+    pipeDelayed(upstream, client, o.delayMs, clock);
   });
   return pacer.ready().then(() =>
     new Promise((resolve, reject) => {
@@ -100,6 +114,7 @@ export function startRelay(o: {
           },
           close: () =>
             new Promise<void>((done) => {
+              closed = true;
               for (const s of sockets) s.destroy();
               pacer.close();
               server.close(() => done());
