@@ -95,6 +95,7 @@ export function combineTotals(all: LoopTotals[]): LoopTotals {
     spins: all.reduce((s, t) => s + t.spins, 0),
     readGaps: all.flatMap((t) => t.readGaps),
     ioProbes: all.flatMap((t) => t.ioProbes),
+    ioProbeRtts: all.flatMap((t) => t.ioProbeRtts),
   };
 }
 

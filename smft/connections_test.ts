@@ -40,6 +40,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest; each 
       spins: 40,
       readGaps: [{ hist: "a", windowMs: 5000 }],
       ioProbes: ["pa"],
+      ioProbeRtts: ["ra"],
     },
     {
       interrupted: true,
@@ -52,6 +53,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest; each 
       spins: 2,
       readGaps: [{ hist: "b", windowMs: 4000 }],
       ioProbes: [],
+      ioProbeRtts: [],
     },
   ]);
   assert.deepEqual(t, {
@@ -65,6 +67,7 @@ Deno.test("the loops' totals add up; the last measured send is the latest; each 
     spins: 42,
     readGaps: [{ hist: "a", windowMs: 5000 }, { hist: "b", windowMs: 4000 }],
     ioProbes: ["pa"],
+    ioProbeRtts: ["ra"],
   });
 });
 

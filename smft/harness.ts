@@ -185,6 +185,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   });
   for (const g of totals.readGaps) withDecoded(g.hist, (h) => acc.addReadGaps(h, g.windowMs));
   for (const p of totals.ioProbes) withDecoded(p, (h) => acc.addIoProbe(h));
+  for (const p of totals.ioProbeRtts) withDecoded(p, (h) => acc.addIoProbe(h, "rtt"));
   const summary = acc.summary(achieved.windowS > 0 ? achieved.windowS : undefined);
   const pressure1 = readCpuPressure();
   const hostPressure = pressure0 && pressure1 ? pressurePct(pressure0, pressure1) : undefined;
@@ -225,6 +226,7 @@ export async function runTest<L extends SteadyLine | ColdLine>(
   };
   if (acc.readGaps) end.histograms.read_gap_us = encodeHistogram(acc.readGaps);
   if (acc.ioProbe) end.histograms.io_probe_us = encodeHistogram(acc.ioProbe);
+  if (acc.ioProbeRtt) end.histograms.io_probe_rtt_us = encodeHistogram(acc.ioProbeRtt);
   // This process's CPU per call over the whole run (warm-up included, and so its calls).
   end.cpu_us_per_call = totals.sent > 0 ? Math.round(end.cpu_s * 1e6 / totals.sent) : undefined;
   // What the loops' threads allocated per measured call, and how many turns their pacers spun

@@ -6,26 +6,47 @@
  * while the pacer kept turning). Turn gaps (`own_delay.ts`'s `ReadGaps`) cannot see that; a probe
  * on the same path can.
  *
- * An echo thread (`io_probe_worker.ts`) sends the thread that owns a channel one byte at random
- * instants (Poisson, ~200 a second), over a `node:net` socket (grpc-js's own stack), and times it
- * until the owning thread has read it and written it back. The sender is another thread, so bytes
- * arrive whatever the owning thread is doing, as responses do; Poisson arrivals see time averages
- * (PASTA). The fastest round trip of the run is the floor (loopback, the echo thread's wake-up);
- * the excess over it is how late this thread read, and wrote, at a random instant. The probe never
+ * A thread of its own (`io_probe_worker.ts`) sends the thread that owns a channel a stamp at random
+ * instants (Poisson, ~200 a second) over a `node:net` socket (the client's own stack): the instant
+ * it wrote it, on a clock the process's threads share. The owning thread times each stamp when it
+ * reads it and echoes it. The sender is another thread, so stamps arrive whatever the owning thread
+ * is doing, as responses do; Poisson arrivals see time averages (PASTA). The fastest of the run is
+ * the floor (loopback); the excess over it is how late this thread read at a random instant. The
+ * sender times the echo too: a round trip also holds the sender's own wake-up to read it, which on
+ * a busy host is as long as what it measures, so the verdict uses the one-way figure and the round
+ * trip is kept beside it (`histograms.io_probe_rtt_us`) for the calibration. The probe never
  * touches the server or the link.
  *
  * @module
  */
 import * as net from "node:net";
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import { HIGHEST_TRACKABLE_US, type Histogram, newHistogram } from "./histogram.ts";
 
-/** What a probe measured over its window: the excess of each round trip over the fastest, µs. */
+/** What a probe measured over its window, µs. */
 export interface ProbeRecord {
+  /** Each stamp's wait until this thread read it, over the fastest. */
   hist: Histogram;
   samples: number;
-  /** The fastest round trip, µs (the floor taken off). */
+  /** The fastest, µs (the floor taken off; it includes the clocks' offset). */
   floorUs: number;
+  /** Each round trip (to the echo back at the sender) over the fastest; absent when none. */
+  rttHist?: Histogram;
+}
+
+/** A stamp's size, bytes (a float64: see `io_probe_worker.ts`). */
+const STAMP = 8;
+
+/** Excess over the fastest of `ms`, as a µs histogram (undefined when empty). */
+function excessOf(ms: readonly number[]): { hist: Histogram; floorUs: number } | undefined {
+  if (ms.length === 0) return undefined;
+  let floor = Infinity;
+  for (const v of ms) floor = Math.min(floor, v);
+  const hist = newHistogram();
+  for (const v of ms) {
+    hist.recordValue(Math.min(Math.max(0, Math.round((v - floor) * 1000)), HIGHEST_TRACKABLE_US));
+  }
+  return { hist, floorUs: Math.round(floor * 1000) };
 }
 
 /** The I/O probe of one thread (see the module's description). */
@@ -34,12 +55,25 @@ export class IoProbe {
   #socket: net.Socket;
   #closed = false;
   #answer: ((rtts: number[]) => void) | undefined;
+  #counting = false;
+  #waits: number[] = [];
+  #partial: Buffer = Buffer.alloc(0);
 
   private constructor(worker: Worker, socket: net.Socket) {
     this.#worker = worker;
     this.#socket = socket;
-    // The echo: what this thread reads, it writes back at once.
-    socket.on("data", (chunk: Buffer) => socket.write(chunk));
+    // Each whole stamp is timed as read, then echoed; a stamp split across reads waits for its
+    // rest (a read is timed when it completes a stamp).
+    socket.on("data", (chunk: Buffer) => {
+      const now = performance.timeOrigin + performance.now();
+      const bytes = this.#partial.length > 0 ? Buffer.concat([this.#partial, chunk]) : chunk;
+      const whole = bytes.length - bytes.length % STAMP;
+      if (this.#counting) {
+        for (let at = 0; at < whole; at += STAMP) this.#waits.push(now - bytes.readDoubleLE(at));
+      }
+      this.#partial = bytes.subarray(whole);
+      if (whole > 0) socket.write(bytes.subarray(0, whole));
+    });
     socket.on("error", () => this.close());
     worker.onmessage = (e: MessageEvent<{ rtts?: number[] }>) => {
       if (e.data.rtts) this.#answer?.(e.data.rtts);
@@ -74,14 +108,17 @@ export class IoProbe {
     }
   }
 
-  /** Round trips from now on count (the first measured call). */
+  /** Stamps from now on count (the first measured call). */
   start(): void {
-    if (!this.#closed) this.#worker.postMessage("start");
+    if (this.#closed) return;
+    this.#counting = true;
+    this.#worker.postMessage("start");
   }
 
-  /** Ends the window: the excess over the fastest round trip, or undefined if none was timed. */
+  /** Ends the window: the excess over the fastest, or undefined if no stamp was timed. */
   async stop(): Promise<ProbeRecord | undefined> {
     if (this.#closed) return undefined;
+    this.#counting = false;
     const rtts = await new Promise<number[]>((resolve) => {
       this.#answer = resolve;
       this.#worker.postMessage("stop");
@@ -89,13 +126,11 @@ export class IoProbe {
       const t = setTimeout(() => resolve([]), 1000);
       Deno.unrefTimer(t as unknown as number);
     });
-    if (rtts.length === 0) return undefined;
-    const floor = Math.min(...rtts);
-    const hist = newHistogram();
-    for (const rtt of rtts) {
-      hist.recordValue(Math.min(Math.round((rtt - floor) * 1000), HIGHEST_TRACKABLE_US));
-    }
-    return { hist, samples: rtts.length, floorUs: Math.round(floor * 1000) };
+    const waits = this.#waits;
+    this.#waits = [];
+    const oneWay = excessOf(waits);
+    if (!oneWay) return undefined;
+    return { ...oneWay, samples: waits.length, rttHist: excessOf(rtts)?.hist };
   }
 
   close(): void {

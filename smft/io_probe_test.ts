@@ -9,7 +9,7 @@ function block(ms: number): void {
   while (performance.now() < until) { /* busy */ }
 }
 
-Deno.test("IoProbe times round trips to its echo thread from start() to stop(), their excess over the fastest", async () => {
+Deno.test("IoProbe times its stamps from their send until this thread reads them, from start() to stop(), and their round trips beside", async () => {
   const probe = await IoProbe.start();
   assert.ok(probe, "the probe starts (a worker and a loopback socket)");
   try {
@@ -20,9 +20,11 @@ Deno.test("IoProbe times round trips to its echo thread from start() to stop(), 
     assert.ok(r, "some probes were timed");
     // ~200 a second: well over 20 in 0.4 s, whatever the machine.
     assert.ok(r.samples >= 20, `${r.samples} probes`);
-    assert.ok(r.floorUs > 0, `floor ${r.floorUs} µs`);
+    assert.ok(Number.isFinite(r.floorUs), `floor ${r.floorUs} µs`);
     assert.equal(r.hist.totalCount, r.samples);
+    assert.ok(r.rttHist && r.rttHist.totalCount >= 20, "the echoes came back and were timed");
     r.hist.destroy();
+    r.rttHist.destroy();
   } finally {
     probe.close();
   }

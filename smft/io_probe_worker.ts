@@ -1,13 +1,14 @@
 /**
  * The far end of the I/O probe (`io_probe.ts`), in a thread of its own: it listens on 127.0.0.1,
- * and once the probed thread has connected, sends it one byte at random instants (Poisson) and
- * times each until it comes back. The probed thread echoes what it reads at once, so a round trip
- * is the loopback, this thread's own prompt wake-up (it sleeps in its event loop's poll), and the
- * probed thread's reading and writing, late or not. Round trips are kept here and handed over
- * when asked: the probed thread does no more per probe than echo a byte.
+ * and once the probed thread has connected, sends it a stamp at random instants (Poisson): the
+ * instant it was written, 8 bytes, on a clock every thread of the process shares
+ * (`performance.timeOrigin + performance.now()`). The probed thread times each stamp when it reads
+ * it (one way: this thread's wake-up does not count) and echoes it at once; the round trip this
+ * thread then times also holds its own wake-up to read the echo, and is kept beside it for the
+ * verdict's calibration (`histograms.io_probe_rtt_us`).
  *
- * Messages in: `"start"` (count from now), `"stop"` (answer the round trips counted, ms, and stop
- * counting), `"close"`. Out: `{ port }` once listening, `{ rtts }` for each `"stop"`.
+ * Messages in: `"start"` (count round trips from now), `"stop"` (answer those counted, ms, and
+ * stop counting), `"close"`. Out: `{ port }` once listening, `{ rtts }` for each `"stop"`.
  *
  * @module
  */
@@ -17,14 +18,17 @@
 const MEAN_GAP_MS = 5;
 /** At most this many probes in flight: a thread stalled for long is not sent a burst. */
 const MAX_IN_FLIGHT = 8;
+/** A stamp's size, bytes (a float64). */
+const STAMP = 8;
 
 const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
 let conn: Deno.TcpConn | undefined;
 let counting = false;
 let rtts: number[] = [];
-const sent: number[] = [];
+let inFlight = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
-const BYTE = new Uint8Array([0x2a]);
+const stamp = new Uint8Array(STAMP);
+const stampView = new DataView(stamp.buffer);
 
 self.onmessage = (e: MessageEvent<string>) => {
   if (e.data === "start") {
@@ -51,9 +55,10 @@ function next(): void {
 
 function fire(): void {
   if (!conn) return;
-  if (sent.length < MAX_IN_FLIGHT) {
-    sent.push(performance.now());
-    conn.write(BYTE).catch(() => {});
+  if (inFlight < MAX_IN_FLIGHT) {
+    inFlight++;
+    stampView.setFloat64(0, performance.timeOrigin + performance.now(), true);
+    conn.write(stamp.slice()).catch(() => {});
   }
   next();
 }
@@ -63,14 +68,20 @@ try {
   conn = await listener.accept() as Deno.TcpConn;
   conn.setNoDelay(true);
   next();
-  const buf = new Uint8Array(64);
+  const buf = new Uint8Array(64 * STAMP);
+  let have = 0;
   for (;;) {
-    const n = await conn.read(buf);
+    const n = await conn.read(buf.subarray(have));
     if (n === null) break;
-    const now = performance.now();
-    for (let i = 0; i < n; i++) {
-      const at = sent.shift();
-      if (at !== undefined && counting) rtts.push(now - at);
+    const now = performance.timeOrigin + performance.now();
+    have += n;
+    const whole = have - have % STAMP;
+    const view = new DataView(buf.buffer, 0, whole);
+    for (let at = 0; at < whole; at += STAMP) {
+      inFlight--;
+      if (counting) rtts.push(now - view.getFloat64(at, true));
     }
+    buf.copyWithin(0, whole, have);
+    have -= whole;
   }
 } catch { /* the probed thread went away, or close */ }

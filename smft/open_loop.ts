@@ -150,10 +150,12 @@ export interface LoopTotals {
   /** Each loop thread's busy intervals over the measurement (none when its clock cannot tell). */
   readGaps: ReadGapsRecord[];
   /**
-   * Each loop thread's I/O probe over the measurement: its round trips over their floor, an
-   * encoded µs histogram (none without a probe).
+   * Each loop thread's I/O probe over the measurement: how late it read each stamp, over the
+   * fastest, an encoded µs histogram (none without a probe).
    */
   ioProbes: string[];
+  /** The same probes' round trips over their fastest (the calibration's comparison). */
+  ioProbeRtts: string[];
 }
 
 /** How long abandoned work may take to report its end before the loop gives up on it. */
@@ -315,7 +317,9 @@ export class OpenLoop {
     }
     const probed = await o.calls.probe?.stop();
     const ioProbes = probed ? [encodeHistogram(probed.hist)] : [];
+    const ioProbeRtts = probed?.rttHist ? [encodeHistogram(probed.rttHist)] : [];
     probed?.hist.destroy();
+    probed?.rttHist?.destroy();
     const gaps = this.#gaps;
     const readGaps: ReadGapsRecord[] = [];
     if (gaps) {
@@ -336,6 +340,7 @@ export class OpenLoop {
       spins: this.#alloc0 === undefined ? 0 : (clock.stats?.spins ?? 0) - this.#spins0,
       readGaps,
       ioProbes,
+      ioProbeRtts,
     };
   }
 }

@@ -133,8 +133,10 @@ export class Accumulator {
    */
   readGaps: Histogram | undefined;
   readWindowMs = 0;
-  /** The I/O probes' round trips over their floors (µs), from the run or its `#END`. */
+  /** How late the I/O probes' stamps were read, over their floors (µs), from the run or `#END`. */
   ioProbe: Histogram | undefined;
+  /** The same probes' round trips over their floors (µs): the calibration's comparison. */
+  ioProbeRtt: Histogram | undefined;
 
   static readonly MAX_REASONS = 100;
   /** Per-second series cost memory; tools that only need totals turn them off. */
@@ -226,8 +228,16 @@ export class Accumulator {
     this.readWindowMs += windowMs;
   }
 
-  /** Adds one thread's I/O probe: its round trips over their floor, µs (see `io_probe.ts`). */
-  addIoProbe(hist: Histogram): void {
+  /**
+   * Adds one thread's I/O probe: how late it read each stamp, over the fastest, µs (see
+   * `io_probe.ts`); or, with `"rtt"`, the same probes' round trips (kept for the calibration).
+   */
+  addIoProbe(hist: Histogram, kind: "one-way" | "rtt" = "one-way"): void {
+    if (kind === "rtt") {
+      this.ioProbeRtt ??= newHistogram();
+      this.ioProbeRtt.add(hist);
+      return;
+    }
     this.ioProbe ??= newHistogram();
     this.ioProbe.add(hist);
   }
@@ -254,6 +264,7 @@ export class Accumulator {
     addCounts(this.tlsVersions, other.tlsVersions);
     if (other.readGaps) this.addReadGaps(other.readGaps, other.readWindowMs);
     if (other.ioProbe) this.addIoProbe(other.ioProbe);
+    if (other.ioProbeRtt) this.addIoProbe(other.ioProbeRtt, "rtt");
     this.latency.add(other.latency);
     this.latencyAll.add(other.latencyAll);
     this.service.add(other.service);
@@ -388,6 +399,7 @@ export class Accumulator {
     for (const s of [this.latency, this.latencyAll, this.service, this.lag, this.df]) s.destroy();
     this.readGaps?.destroy();
     this.ioProbe?.destroy();
+    this.ioProbeRtt?.destroy();
     for (const s of this.phases.values()) s.destroy();
   }
 }

@@ -232,6 +232,7 @@ function checkTimes(
 function addOwnDelay(acc: Accumulator, end: Record<string, unknown> | undefined): void {
   const hists = end?.histograms as Record<string, unknown> | undefined;
   const gaps = hists?.read_gap_us, windowMs = end?.read_window_ms, probe = hists?.io_probe_us;
+  const rtt = hists?.io_probe_rtt_us;
   try {
     if (typeof gaps === "string" && typeof windowMs === "number" && windowMs > 0) {
       withDecoded(gaps, (h) => acc.addReadGaps(h, windowMs));
@@ -240,6 +241,9 @@ function addOwnDelay(acc: Accumulator, end: Record<string, unknown> | undefined)
   try {
     if (typeof probe === "string") withDecoded(probe, (h) => acc.addIoProbe(h));
   } catch { /* Not a histogram: no probe for this file. */ }
+  try {
+    if (typeof rtt === "string") withDecoded(rtt, (h) => acc.addIoProbe(h, "rtt"));
+  } catch { /* Not a histogram: none kept for this file. */ }
 }
 
 /** The run's own verdict, from its `#END` (`valid`, `verdict_reasons`, `interrupted`). */
