@@ -66,13 +66,16 @@ export async function runMatrix(
         const port = cell.link === "relay" ? relay!.port : s.port;
         const tag = cellTag(cell);
         const steal = stealSince();
-        const ref = await env.native(port, {
-          mode: "steady",
-          rate: cell.rate,
-          durationS: env.seconds,
-          warmupS: env.warmupS,
-          out: join(env.dir, `go_${tag}.txt`),
-        });
+        // The reference, unimpeded: once before smft and once after (matrix.ts, truthOf).
+        const reference = (name: string) =>
+          env.native(port, {
+            mode: "steady",
+            rate: cell.rate,
+            durationS: env.seconds,
+            warmupS: env.warmupS,
+            out: join(env.dir, `${name}_${tag}.txt`),
+          });
+        const ref = await reference("go");
         const busy = cell.starved ? busyOnClientCore() : undefined;
         let run: ClientRun;
         try {
@@ -90,14 +93,7 @@ export async function runMatrix(
             await busy.status;
           }
         }
-        // The reference again: two sittings show the truth's own noise (matrix.ts, truthOf).
-        const ref2 = await env.native(port, {
-          mode: "steady",
-          rate: cell.rate,
-          durationS: env.seconds,
-          warmupS: env.warmupS,
-          out: join(env.dir, `go2_${tag}.txt`),
-        });
+        const ref2 = await reference("go2");
         const again = figuresOf(ref2.summary, ref2.end);
         const r: CellResult = {
           cell,
