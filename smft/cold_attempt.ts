@@ -1,35 +1,22 @@
 /**
  * One cold-connection attempt: a brand-new channel, connect, one call, close, and the line that
- * says how far it got and when each phase ended (cumulative from the attempt's start).
+ * says how far it got and when each phase ended (cumulative from the attempt's start). The
+ * channel is steady's own client (`h2_channel.ts`): name lookup, TCP, TLS and HTTP/2 as grpc-js
+ * makes them, traced by the tap, without grpc-js's own start-up and per-call work.
  *
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
-import { HANDLING_METADATA_KEY, passBytes } from "../proto/score.ts";
-import { callMetadata, type UnaryMethod } from "./unary_method.ts";
-import {
-  type Channel,
-  connectFailure,
-  explainTlsError,
-  openChannel,
-  type Target,
-} from "./channel.ts";
-import { type ConnectionTrace, type Lookup, withTrace } from "./tap.ts";
-import {
-  type ColdLine,
-  cutMessage,
-  handlingTime,
-  NO_MESSAGE,
-  r3,
-  statusName,
-} from "./results_format.ts";
+import type { UnaryMethod } from "./unary_method.ts";
+import { connectFailure, explainTlsError, type Target } from "./channel.ts";
+import { type CallStatus, H2Channel, type UnaryRequest, unaryRequest } from "./h2_channel.ts";
+import type { ConnectionTrace, Lookup } from "./tap.ts";
+import { type ColdLine, cutMessage, handlingTime, r3, statusName } from "./results_format.ts";
 import type { Done } from "./open_loop.ts";
 
 /**
  * How far an attempt got: the first phase it did not complete. `t_dns_ms` (`tcpStart`) is set
  * when the TCP connect is tried, so a refused connect is `tcp`; no connect tried is `dns` when a
- * name lookup failed or never ended, else `start` (grpc-js never got as far as connecting).
+ * name lookup failed or never ended, else `start` (the channel never got as far as connecting).
  */
 export function failedPhase(t: ConnectionTrace, ready: boolean): string {
   if (ready) return "rpc";
@@ -62,25 +49,14 @@ export function lookupBefore(lookups: Lookup[] | undefined, until: number): numb
 
 type ConnectState = "ready" | "failed" | "deadline";
 
-/** Ends when the channel is READY, fails, or the deadline passes. */
-function connect(
-  client: grpc.Client,
-  trace: ConnectionTrace,
-  deadline: number,
-): Promise<ConnectState> {
-  const channel = client.getChannel();
-  return new Promise((resolve) => {
-    const check = () => {
-      // Inside the attempt's trace scope: its TCP connect and name lookup are recorded on it.
-      const state = withTrace(trace, () => channel.getConnectivityState(true));
-      if (state === grpc.connectivityState.READY) return resolve("ready");
-      if (state === grpc.connectivityState.TRANSIENT_FAILURE) return resolve("failed");
-      if (state === grpc.connectivityState.SHUTDOWN) return resolve("failed");
-      if (Date.now() >= deadline) return resolve("deadline");
-      channel.watchConnectivityState(state, deadline, (err) => err ? resolve("deadline") : check());
-    };
-    check();
-  });
+/** Ends when the channel is connected (the server's SETTINGS), fails, or the deadline passes. */
+async function connect(channel: H2Channel, deadline: number): Promise<ConnectState> {
+  try {
+    await channel.connect(Math.max(1, deadline - Date.now()));
+    return "ready";
+  } catch {
+    return Date.now() >= deadline ? "deadline" : "failed";
+  }
 }
 
 /** The phases' end times and what TLS negotiated, written on `line` (in the file's key order). */
@@ -119,33 +95,38 @@ export interface AttemptSetup {
  */
 export class ColdAttempts {
   readonly #s: AttemptSetup;
-  readonly #payload: Buffer;
-  readonly #metadata: grpc.Metadata;
-  readonly #running = new Set<grpc.Client>();
-  // Calls in flight: closing a channel does not end its calls, cancelling them does.
-  readonly #calls = new Set<grpc.ClientUnaryCall>();
+  /** The request, built once: every attempt sends the same (its own deadline is the client's). */
+  #request: UnaryRequest | undefined;
+  readonly #running = new Set<H2Channel>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
   readonly #explanations = new Map<string, Promise<string>>();
-  #prepared: Channel | undefined;
+  #prepared: H2Channel | undefined;
   #scheduling = true;
   /** smft itself is ending what is in flight: an attempt that fails now was cancelled, not refused. */
   #abandoning = false;
 
   constructor(s: AttemptSetup) {
     this.#s = s;
-    this.#payload = Buffer.from(s.method.request);
-    this.#metadata = callMetadata(s.method.metadata);
     this.#prepared = this.#prepare();
   }
 
-  // Each attempt's channel and credentials are built before its start (an idle channel makes no
-  // connection), so the phase times count connecting, not building a TLS context (~0.55 ms).
+  // Each attempt's channel and credentials are built before its start (a channel connects only
+  // when asked), so the phase times count connecting, not building a TLS context (~0.55 ms).
   // They are built when an attempt ends (and one before the plan), never in the turn that
-  // starts an attempt: that work would land inside its start-up, before grpc-js's resolver
-  // runs (+1 ms to every connect). An attempt that starts while another is still running, so
-  // that none was built for it, builds its own: its start-up then shows that cost.
-  #prepare(): Channel {
-    return openChannel(this.#s.target, { "grpc.max_reconnect_backoff_ms": this.#s.deadlineMs });
+  // starts an attempt: that work would land inside its start-up. An attempt that starts while
+  // another is still running, so that none was built for it, builds its own: its start-up then
+  // shows that cost.
+  #prepare(): H2Channel {
+    const channel = new H2Channel(this.#s.target);
+    const m = this.#s.method;
+    this.#request ??= unaryRequest(
+      m.path,
+      m.request,
+      m.metadata,
+      this.#s.deadlineMs,
+      channel.authority,
+    );
+    return channel;
   }
 
   #explain(message: string): Promise<string> {
@@ -163,11 +144,12 @@ export class ColdAttempts {
     start: number,
     loop: { inflight: number },
   ): Promise<Done<ColdLine>> => {
-    const { client, trace: live = {} } = this.#prepared ?? this.#prepare();
+    const channel = this.#prepared ?? this.#prepare();
     this.#prepared = undefined;
+    const live = channel.trace;
     const overlap = loop.inflight - 1;
     const deadline = Date.now() + this.#s.deadlineMs;
-    this.#running.add(client);
+    this.#running.add(channel);
     const line: ColdLine = {
       ok: false,
       t_ms: r3(intended - this.#s.measureStart),
@@ -175,21 +157,15 @@ export class ColdAttempts {
     };
     let totalMs: number | undefined;
     try {
-      const state = await connect(client, live, deadline);
+      const state = await connect(channel, deadline);
       const ready = performance.now();
-      const { status, noMessage } = state === "ready"
-        ? await this.#call(client, deadline)
-        : { status: undefined, noMessage: false };
+      const status = state === "ready" ? await this.#call(channel, deadline) : undefined;
       const done = performance.now();
-      // What the connection went through, as of now: grpc-js may reconnect a failed channel
-      // (and reset the live trace) while the failure is being explained below.
+      // What the connection went through, as of now.
       const trace: ConnectionTrace = { ...live };
-      // The status came from the server: a malformed one is an error, never OK or "NaN".
-      const st = status
-        ? status.code === 0 && noMessage
-          ? { ok: false, code: "INTERNAL", malformed: false }
-          : statusName(status.code)
-        : undefined;
+      // The status came from the server (or the client's reading of it): never OK or "NaN" when
+      // malformed, and OK only with its one message (`unary_read.ts`).
+      const st = status ? statusName(status.code) : undefined;
       const success = st?.ok === true;
       line.ok = success;
       if (!success) await this.#recordFailure(line, { trace, state, status, st });
@@ -202,10 +178,7 @@ export class ColdAttempts {
       recordPhases(line, trace, start);
       line.overlap = overlap;
       // The server's own time cannot exceed the call's (from READY to its status) as seen here.
-      const df = handlingTime(
-        status?.metadata?.get(HANDLING_METADATA_KEY),
-        state === "ready" ? done - ready : undefined,
-      );
+      const df = handlingTime(status?.handling, state === "ready" ? done - ready : undefined);
       line.df_ms = df.df_ms;
       line.df_bad = df.df_bad;
     } catch (e) {
@@ -213,37 +186,18 @@ export class ColdAttempts {
       line.code ??= "UNKNOWN";
       line.error = cutMessage(`smft: ${(e as Error).message}`);
     } finally {
-      client.close();
-      this.#running.delete(client);
+      channel.close();
+      this.#running.delete(channel);
       if (this.#scheduling) this.#prepared ??= this.#prepare();
     }
     return { line, valueMs: totalMs };
   };
 
-  /** The one call on a READY channel: its status, and whether an OK brought no message. */
-  async #call(
-    client: grpc.Client,
-    deadline: number,
-  ): Promise<{ status: grpc.StatusObject | undefined; noMessage: boolean }> {
-    const out = { status: undefined as grpc.StatusObject | undefined, noMessage: false };
-    out.status = await new Promise<grpc.StatusObject>((resolve) => {
-      const call = client.makeUnaryRequest(
-        this.#s.method.path,
-        passBytes,
-        passBytes,
-        this.#payload,
-        this.#metadata,
-        { deadline },
-        // grpc-js calls back (before "status") with an error when OK brought no message.
-        (e) => out.noMessage = e !== null,
-      );
-      this.#calls.add(call);
-      call.on("status", (st: grpc.StatusObject) => {
-        this.#calls.delete(call);
-        resolve(st);
-      });
+  /** The one call on a connected channel: its status (the deadline's included). */
+  #call(channel: H2Channel, deadline: number): Promise<CallStatus> {
+    return new Promise((resolve) => {
+      channel.call(this.#request!, Math.max(1, deadline - Date.now()), resolve);
     });
-    return out;
   }
 
   /** A failed attempt's phase, code and error, written on `line`. */
@@ -252,7 +206,7 @@ export class ColdAttempts {
     o: {
       trace: ConnectionTrace;
       state: ConnectState;
-      status: grpc.StatusObject | undefined;
+      status: CallStatus | undefined;
       st: { code?: string; malformed: boolean } | undefined;
     },
   ): Promise<void> {
@@ -263,11 +217,9 @@ export class ColdAttempts {
     line.error = phase === "tls" && trace.tlsError && trace.tlsDone === undefined
       ? await this.#explain(trace.tlsError)
       : phase === "rpc"
-      ? status?.code === 0
-        ? NO_MESSAGE
-        : st?.malformed
+      ? st?.malformed
         ? `malformed status code ${String(status?.code)} (${status?.details})`
-        : status?.details ?? "call failed"
+        : status?.details || "call failed"
       : connectFailure(`channel ${state}`, trace, this.#s.target);
     // The server's text, cut: a line stays far under a reader's line limit.
     line.error = cutMessage(line.error);
@@ -281,14 +233,16 @@ export class ColdAttempts {
   /** Ends every attempt in flight: their calls are cancelled, their channels closed. */
   abandon = (): void => {
     this.#abandoning = true;
-    this.#calls.forEach((c) => c.cancel());
-    this.#running.forEach((c) => c.close());
+    this.#running.forEach((c) => {
+      c.cancelAll();
+      c.close();
+    });
   };
 
   /** No attempt is left to start: the channel built for a next one is closed. */
   endScheduling = (): void => {
     this.#scheduling = false;
-    this.#prepared?.client.close();
+    this.#prepared?.close();
     this.#prepared = undefined;
   };
 }

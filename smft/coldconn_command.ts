@@ -10,7 +10,7 @@ import { helpText } from "./help_text.ts";
 import { type ColdResult, runColdconn } from "./coldconn.ts";
 import { formatProgress, logLine } from "./progress.ts";
 import { attemptsText, formatSummary, warmupLine } from "./summary_text.ts";
-import { versionLine } from "./shared/version.ts";
+import { SMFT_CLIENT, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
 import { prepare, reserveAll } from "./command_setup.ts";
@@ -52,7 +52,7 @@ export async function coldconnCommand(args: string[]): Promise<number> {
     } after ${
       attemptsText(c.warmupAttempts)
     } of warm-up (not recorded); a new channel and a full TLS handshake per attempt; ${
-      versionLine("smft")
+      versionLine("smft", SMFT_CLIENT)
     }`,
   );
   let r: ColdResult;

@@ -332,7 +332,7 @@ function coldconnOptions() {
       parse: int(0, 1000),
       meta: "<n>",
       help: "attempts made first, on the same schedule, and not recorded: the first attempt of " +
-        "a process also times its own start-up (grpc-js and TLS code run for the first time)",
+        "a process also times its own start-up (its client's and TLS code run for the first time)",
     }),
     payload: {
       ...s.payload,

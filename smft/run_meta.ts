@@ -10,7 +10,7 @@ import type { Arrival, Plan } from "./schedule.ts";
 import type { Shard } from "./option_parsers.ts";
 import { type Target, targetString } from "./channel.ts";
 import type { ConnectionTrace } from "./tap.ts";
-import { grpcJsVersion, STEADY_CLIENT, TOOL_VERSION } from "./shared/version.ts";
+import { grpcJsVersion, SMFT_CLIENT, TOOL_VERSION } from "./shared/version.ts";
 import { DEFAULT_PACING, type PacingMode } from "./shared/pacer.ts";
 import type { Meta, TestName } from "./results_format.ts";
 import { r3 } from "./results_format.ts";
@@ -119,7 +119,7 @@ export function runMeta(o: {
     tool: `smft ${TOOL_VERSION}`,
     deno: Deno.version.deno,
     grpc_js: grpcJsVersion(),
-    client: o.test === "01_steady" ? STEADY_CLIENT : "grpc-js",
+    client: SMFT_CLIENT,
     host: hostname(),
     shard: `${o.shard.index}/${o.shard.count}`,
     pacing: o.pacing ?? DEFAULT_PACING,

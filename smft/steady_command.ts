@@ -12,7 +12,7 @@ import { runSteady, type SteadyResult } from "./steady.ts";
 import { ownAt } from "./own_delay.ts";
 import { formatProgress, logLine } from "./progress.ts";
 import { formatSummary } from "./summary_text.ts";
-import { STEADY_CLIENT, versionLine } from "./shared/version.ts";
+import { SMFT_CLIENT, versionLine } from "./shared/version.ts";
 import { describePacing } from "./shared/pacer.ts";
 import { EXIT, exitCode } from "./exit_codes.ts";
 import { textTable } from "./shared/text_table.ts";
@@ -55,7 +55,7 @@ export async function steadyCommand(args: string[], hooks: SmftHooks): Promise<n
       c.connections > 1 ? ` over ${c.connections} connections (a thread each)` : ""
     }${c.method ? ` calling ${c.method.call}` : ""}${
       c.arrival === "poisson" ? ` poisson arrivals (seed ${c.seed})` : ""
-    } warm-up ${c.warmupS} s, measure ${c.durationS} s; ${versionLine("smft", STEADY_CLIENT)}`,
+    } warm-up ${c.warmupS} s, measure ${c.durationS} s; ${versionLine("smft", SMFT_CLIENT)}`,
   );
   try {
     for (const [k, rate] of c.rates.entries()) {

@@ -118,7 +118,7 @@ Deno.test("coldconn --pacing spin at 2/s sleeps between attempts: its pacer spin
   assert.ok(spins < 50_000, `${spins} turns per attempt`);
 });
 
-Deno.test("coldconn names grpc-js's channel start-up as its own phase: an IP target has no DNS time", async () => {
+Deno.test("coldconn names the channel's start-up as its own phase: an IP target has no DNS time", async () => {
   const df = await startDfProcess({ DELAY_MS: "1" });
   const dir = await tempResults();
   try {

@@ -16,8 +16,11 @@ export function grpcJsVersion(): string {
   return m?.[1] ?? "unknown";
 }
 
-/** The gRPC client steady's calls go through: its own, on Deno's `node:http2` (`h2_channel.ts`). */
-export const STEADY_CLIENT = "node:http2";
+/**
+ * The gRPC client steady's calls and coldconn's attempts go through: smft's own, on Deno's
+ * `node:http2` (`h2_channel.ts`).
+ */
+export const SMFT_CLIENT = "node:http2";
 
 /**
  * One string naming tool, Deno and the gRPC library: grpc-js, or `client` when the calls go
