@@ -5,8 +5,6 @@
  *
  * @module
  */
-import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
 import { encodeJsonVector, GET_SCORE_PATH } from "../proto/score.ts";
 
 /** The method a run calls, with everything encoded before the run. */
@@ -34,11 +32,4 @@ export function defaultMethod(payload: string, metadata: [string, string][] = []
 /** The method a run calls: `run.method`, else df's GetScore with `run.payload` (no metadata). */
 export function methodOf(run: { method?: UnaryMethod; payload: string }): UnaryMethod {
   return run.method ?? defaultMethod(run.payload);
-}
-
-/** Metadata for every call, built once (`-bin` values arrive as base64 text). */
-export function callMetadata(pairs: [string, string][]): grpc.Metadata {
-  const md = new grpc.Metadata();
-  for (const [k, v] of pairs) md.add(k, k.endsWith("-bin") ? Buffer.from(v, "base64") : v);
-  return md;
 }
