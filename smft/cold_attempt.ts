@@ -7,7 +7,7 @@
  * @module
  */
 import type { UnaryMethod } from "./unary_method.ts";
-import { connectFailure, explainTlsError, type Target } from "./channel.ts";
+import { connectFailure, explainTlsError, type Target, targetString } from "./channel.ts";
 import { type CallStatus, H2Channel, type UnaryRequest, unaryRequest } from "./h2_channel.ts";
 import type { ConnectionTrace, Lookup } from "./tap.ts";
 import { type ColdLine, cutMessage, handlingTime, r3, statusName } from "./results_format.ts";
@@ -96,7 +96,7 @@ export interface AttemptSetup {
 export class ColdAttempts {
   readonly #s: AttemptSetup;
   /** The request, built once: every attempt sends the same (its own deadline is the client's). */
-  #request: UnaryRequest | undefined;
+  readonly #request: UnaryRequest;
   readonly #running = new Set<H2Channel>();
   // A certificate problem is the same on every attempt: look into it once per distinct error.
   readonly #explanations = new Map<string, Promise<string>>();
@@ -107,6 +107,14 @@ export class ColdAttempts {
 
   constructor(s: AttemptSetup) {
     this.#s = s;
+    const m = s.method;
+    this.#request = unaryRequest(
+      m.path,
+      m.request,
+      m.metadata,
+      s.deadlineMs,
+      targetString(s.target),
+    );
     this.#prepared = this.#prepare();
   }
 
@@ -117,16 +125,7 @@ export class ColdAttempts {
   // another is still running, so that none was built for it, builds its own: its start-up then
   // shows that cost.
   #prepare(): H2Channel {
-    const channel = new H2Channel(this.#s.target);
-    const m = this.#s.method;
-    this.#request ??= unaryRequest(
-      m.path,
-      m.request,
-      m.metadata,
-      this.#s.deadlineMs,
-      channel.authority,
-    );
-    return channel;
+    return new H2Channel(this.#s.target);
   }
 
   #explain(message: string): Promise<string> {
@@ -196,7 +195,7 @@ export class ColdAttempts {
   /** The one call on a connected channel: its status (the deadline's included). */
   #call(channel: H2Channel, deadline: number): Promise<CallStatus> {
     return new Promise((resolve) => {
-      channel.call(this.#request!, Math.max(1, deadline - Date.now()), resolve);
+      channel.call(this.#request, Math.max(1, deadline - Date.now()), resolve);
     });
   }
 

@@ -21,7 +21,8 @@ function verdictHelp(): string {
       r.ownP99MaxShare * 100
     } % of it (${r.ownP99FloorMs} ms at least; the send side exactly, the read side by adding ` +
     `its distribution to every call once more), or when the load host was short of CPU (Linux ` +
-    `PSI: some thread waiting for one over ${r.hostPressureBasePct} % of the time plus ${r.hostPressurePer100Pct} % per ` +
+    `PSI: some thread waiting for one over ${r.hostPressureBasePct} % of the time plus ` +
+    `${r.hostPressurePer100Pct} % per ` +
     `100 calls/s, ${r.hostPressureMaxPct} % at most), or when it ` +
     `was paced by spin against a server on the same host (the spinning core is one the server ` +
     `needs); the own delay ` +

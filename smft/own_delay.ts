@@ -78,15 +78,24 @@ export class ReadGaps implements BusyLog {
  * ```
  */
 export function readDelayPercentile(
-  buckets: readonly { topUs: number; count: number }[],
+  buckets: readonly Bucket[],
   windowMs: number,
   p: number,
 ): number {
+  return readDelayAt(longestFirst(buckets), windowMs, p);
+}
+
+/** The intervals that occurred, longest first (what {@link readDelayAt} walks). */
+function longestFirst(buckets: readonly Bucket[]): Bucket[] {
+  return buckets.filter((b) => b.count > 0).sort((a, b) => b.topUs - a.topUs);
+}
+
+/** {@link readDelayPercentile} over intervals already sorted by {@link longestFirst}. */
+function readDelayAt(desc: readonly Bucket[], windowMs: number, p: number): number {
   if (!(windowMs > 0)) return 0;
   // Find x with Σ count·max(0, g − x) = (1 − p) · W, walking down from the longest interval:
   // between two interval lengths the sum is linear in x.
   const target = (1 - p / 100) * windowMs * 1000;
-  const desc = [...buckets].filter((b) => b.count > 0).sort((a, b) => b.topUs - a.topUs);
   let count = 0, sum = 0;
   for (let i = 0; i < desc.length; i++) {
     count += desc[i].count;
@@ -152,9 +161,11 @@ export function readDelayLevels(
   io: Histogram | undefined,
 ): Float64Array {
   const out = new Float64Array(READ_LEVELS);
+  // Sorted once for all the levels, not once a level.
+  const desc = gaps ? longestFirst(gaps.buckets) : [];
   for (let i = 0; i < READ_LEVELS; i++) {
     const p = (i + 0.5) / READ_LEVELS * 100;
-    const g = gaps ? readDelayPercentile(gaps.buckets, gaps.windowMs, p) : 0;
+    const g = gaps ? readDelayAt(desc, gaps.windowMs, p) : 0;
     out[i] = Math.max(g, io && io.totalCount > 0 ? io.getValueAtPercentile(p) / 1000 : 0);
   }
   return out.sort();
@@ -226,22 +237,18 @@ export function ownDelayOf(
     d.ioP99 = io.getValueAtPercentile(99) / 1000;
     d.ioSamples = io.totalCount;
   }
-  if (read && read.windowMs > 0) {
-    const buckets = bucketsOf(read.hist);
-    d.readP50 = readDelayPercentile(buckets, read.windowMs, 50);
-    d.readP99 = readDelayPercentile(buckets, read.windowMs, 99);
-    d.readWindowS = read.windowMs / 1000;
+  const gaps = read && read.windowMs > 0
+    ? { buckets: bucketsOf(read.hist), windowMs: read.windowMs }
+    : undefined;
+  if (gaps) {
+    d.readP50 = readDelayPercentile(gaps.buckets, gaps.windowMs, 50);
+    d.readP99 = readDelayPercentile(gaps.buckets, gaps.windowMs, 99);
+    d.readWindowS = gaps.windowMs / 1000;
   }
   if (calls && calls.latency.totalCount > 0 && calls.service.totalCount > 0) {
     const at = (h: Histogram, p: number) => h.getValueAtPercentile(p) / 1000;
     const sendMoves = (p: number) => Math.max(0, at(calls.latency, p) - at(calls.service, p));
-    const measured = read && read.windowMs > 0;
-    const levels = measured || d.ioSamples
-      ? readDelayLevels(
-        measured ? { buckets: bucketsOf(read.hist), windowMs: read.windowMs } : undefined,
-        io,
-      )
-      : undefined;
+    const levels = gaps || d.ioSamples ? readDelayLevels(gaps, io) : undefined;
     const buckets = levels ? bucketsOf(calls.latency) : [];
     const readMoves = (p: number) => levels ? addedDelayMoves(buckets, levels, p) : 0;
     d.moves = {

@@ -52,9 +52,9 @@ export const RUN_RULES = {
   /**
    * The load host's CPU pressure (Linux PSI "some": the share of the measurement in which some
    * thread waited for a CPU) at most `hostPressureBasePct` + `hostPressurePer100Pct` per 100
-   * calls/s of this host's rate, and at most `hostPressureMaxPct`, where the kernel reports it. A host short of CPU
-   * delays what the generator's own measures cannot see: a call's own processing cut into
-   * slices, a server or a link on the same cores, the kernel's network path. Every wake-up on
+   * calls/s of this host's rate, and at most `hostPressureMaxPct`, where the kernel reports it.
+   * A host short of CPU delays what the generator's own measures cannot see: a call's own
+   * processing cut into slices, a server or a link on the same cores, the kernel's network path. Every wake-up on
    * this VM waits ~15–45 µs for its core, and `wake` pacing wakes threads per call, so a healthy
    * host's pressure grows with the rate: 1–8 % at 100–200/s, 9–22 % at 1000/s, 18–26 % at
    * 2000/s; a generator pinned beside a busy process reads 15–21 % at 200/s and 38–57 % at

@@ -7,9 +7,10 @@
  * and its p99 within 1.3× of both sittings' ({@link truthOf}), not when outside both, and the cell
  * is undecided in between. The grpc-go client against itself is outside that criterion in 3 of 29
  * cells of one sitting, and in 85 of 580 pairs of sittings hours apart (five matrices, 2026-12-07
- * and 08), so one sitting alone would call a perfect generator's run wrong about that often. The bench counts how often smft's own verdict agrees,
- * both kinds of error, and the same counts for other bounds on the own delay
- * ({@link CANDIDATE_RULES}), which is how the verdict's bound was chosen. Everything here is pure
+ * and 08), so one sitting alone would call a perfect generator's run wrong about that often. The
+ * bench counts how often smft's own verdict agrees, both kinds of error, and the same counts for
+ * other bounds on the own delay ({@link CANDIDATE_RULES}), which is how the verdict's bound was
+ * chosen. Everything here is pure
  * and tested without a network (`matrix_test.ts`); `calibrate.ts` runs the cells.
  *
  * @module
